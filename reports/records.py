@@ -1,0 +1,154 @@
+"""Comparison records: the one source of truth for tests and reports.
+
+Every comparison between the NumPy reference and its PyTorch twin is computed once, by
+:func:`compare`, and returned as a :class:`Record`. Tests assert on records
+(``record.passed``); the CSV and HTML reports render the very same records.
+
+The error measure
+-----------------
+``max_abs`` is ``max |ref - torch|`` over all elements. ``max_rel`` is *normwise*:
+``max_abs / max |torch|`` (the error relative to the largest value of the result). A
+normwise measure is used because element-wise relative errors explode for entries that are
+near zero by cancellation, while a wrong implementation produces errors at the scale of the
+result itself. A record passes when ``max_rel <= tol`` and NaN/inf appear in exactly the
+same positions in both arrays. ``headroom = tol / max_rel`` says how far inside the
+tolerance the result is (``inf`` when the two agree to the bit).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+__all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame"]
+
+
+def float_eps(dtype) -> float:
+    """Machine epsilon of a floating dtype (2.2e-16 for float64, 1.2e-7 for float32)."""
+    return float(np.finfo(np.dtype(dtype)).eps)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A normwise relative tolerance and the sentence that justifies it."""
+
+    rtol: float
+    why: str
+
+
+def reduction_tolerance(dtype, k: int, factor: float = 16.0) -> Tolerance:
+    """Tolerance for a result built from sums of ``k`` products.
+
+    Two correct implementations that sum in different orders differ by rounding errors that
+    grow like ``sqrt(k) * eps`` for random data (the worst case is ``k * eps``). We allow
+    ``factor * sqrt(k) * eps``, with a floor of ``factor * eps`` for element-wise layers.
+    """
+    eps = float_eps(dtype)
+    k = max(int(k), 1)
+    rtol = factor * math.sqrt(k) * eps
+    name = np.dtype(dtype).name
+    return Tolerance(rtol, f"{name}: {factor:g}*sqrt(k)*eps with reduction length k={k}, eps={eps:.2e}")
+
+
+@dataclass
+class Record:
+    """One comparison: what was compared, how far apart, and the verdict."""
+
+    case: str               # e.g. "Convolution" or "SimpleConvNet"
+    quantity: str           # "output", "dx", "dW", "db", "loss", "Conv1.out", ...
+    dtype: str              # "float32" / "float64"
+    config: str             # JSON of the case configuration (sorted keys)
+    ref_shape: str
+    torch_shape: str
+    max_abs: float
+    max_rel: float
+    tol: float
+    headroom: float
+    verdict: str            # "pass" or "fail"
+    group: str = "layer"    # "layer", "net", "trace", "sweep", "known", "training", ...
+    note: str = ""
+    tol_why: str = field(default="", repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def describe(self) -> str:
+        """One readable line, used in assertion messages and on the terminal."""
+        return (f"{self.case} [{self.dtype}] {self.quantity}: max_abs={self.max_abs:.3e} "
+                f"max_rel={self.max_rel:.3e} tol={self.tol:.1e} headroom={self.headroom:.3g} "
+                f"-> {self.verdict.upper()}" + (f" ({self.note})" if self.note else "")
+                + f" config={self.config}")
+
+
+def _config_str(config) -> str:
+    if isinstance(config, str):
+        return config
+    return json.dumps(config or {}, sort_keys=True, default=str)
+
+
+def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, *,
+            config=None, group: str = "layer", note: str = "") -> Record:
+    """Compare a reference array with the torch result and return a :class:`Record`.
+
+    ``ref`` and ``torch_value`` are array-likes (a torch tensor is converted with
+    ``.detach().cpu().numpy()``). Shapes must agree exactly; non-finite values (NaN, ±inf)
+    must sit in the same positions with the same value; the finite part is measured.
+    """
+    a = _as_numpy(ref)
+    b = _as_numpy(torch_value)
+    if isinstance(tol, Tolerance):
+        rtol, why = tol.rtol, tol.why
+    else:
+        rtol, why = float(tol), ""
+    dtype = str(a.dtype)
+    verdict_notes = []
+    if a.shape != b.shape:
+        max_abs = max_rel = math.inf
+        verdict_notes.append(f"shape mismatch {a.shape} vs {b.shape}")
+    else:
+        if a.dtype != b.dtype:
+            verdict_notes.append(f"dtype mismatch {a.dtype} vs {b.dtype}")
+        a64 = a.astype(np.float64)
+        b64 = b.astype(np.float64)
+        fa, fb = np.isfinite(a64), np.isfinite(b64)
+        same_nonfinite = np.array_equal(fa, fb) and np.array_equal(
+            np.where(fa, 0.0, np.nan_to_num(a64, nan=1.0, posinf=2.0, neginf=3.0)),
+            np.where(fb, 0.0, np.nan_to_num(b64, nan=1.0, posinf=2.0, neginf=3.0)))
+        if not same_nonfinite:
+            verdict_notes.append("NaN/inf in different positions")
+        both = fa & fb
+        if both.any():
+            diff = np.abs(a64[both] - b64[both])
+            max_abs = float(diff.max())
+            scale = float(np.abs(b64[both]).max())
+            max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else math.inf)
+        else:
+            max_abs = max_rel = 0.0
+        n_nonfinite = int((~fa).sum())
+        if n_nonfinite:
+            verdict_notes.append(f"{n_nonfinite} non-finite values")
+    ok = (max_rel <= rtol) and not any(n.startswith(("shape", "dtype", "NaN/inf in different"))
+                                       for n in verdict_notes)
+    headroom = math.inf if max_rel == 0 else (rtol / max_rel if math.isfinite(max_rel) else 0.0)
+    note = "; ".join([n for n in [note] + verdict_notes if n])
+    return Record(case=case, quantity=quantity, dtype=dtype, config=_config_str(config),
+                  ref_shape=str(tuple(a.shape)), torch_shape=str(tuple(b.shape)),
+                  max_abs=max_abs, max_rel=max_rel, tol=rtol, headroom=headroom,
+                  verdict="pass" if ok else "fail", group=group, note=note, tol_why=why)
+
+
+def _as_numpy(value) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch here
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def records_to_frame(records):
+    """The records as a pandas DataFrame, one row per record, columns in declaration order."""
+    import pandas as pd
+
+    cols = [f.name for f in fields(Record)]
+    return pd.DataFrame([asdict(r) for r in records], columns=cols)
