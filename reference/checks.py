@@ -1,0 +1,75 @@
+"""Input checks shared by every layer: one clear error, raised before any computation.
+
+Each function names the argument that is wrong, says what was expected, and how to fix it.
+``TypeError`` is raised for a wrong kind of value (not an array, integer dtype, ...),
+``ValueError`` for a right kind with a wrong value (shape, sign, size).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_float_array(x, name: str, ndim: int | None = None) -> np.ndarray:
+    """Return ``x`` as a NumPy array after checking it is floating point with ``ndim`` dims.
+
+    Integer arrays are refused rather than silently converted: the book's code upcasts
+    everything to float64, this reference keeps the caller's dtype (float32 stays float32),
+    so the caller must choose the dtype.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}; "
+                        f"convert it with np.asarray({name}, dtype=np.float32 or np.float64)")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{name} must have a floating dtype (float32 or float64), got {x.dtype}; "
+                        f"convert it with {name}.astype(np.float32) or .astype(np.float64)")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape} ({x.ndim}-D)"
+                         + (" — the layout is (N, C, H, W); add a batch axis with x[None]"
+                            if ndim == 4 and x.ndim == 3 else ""))
+    return x
+
+
+def check_positive_int(value, name: str) -> int:
+    """An integer ≥ 1 (strides, kernel sizes, channel counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be ≥ 1, got {value}")
+    return int(value)
+
+
+def check_nonnegative_int(value, name: str) -> int:
+    """An integer ≥ 0 (padding)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be ≥ 0, got {value}")
+    return int(value)
+
+
+def check_labels(t, n: int, num_classes: int, name: str = "t") -> np.ndarray:
+    """Check labels for ``n`` samples and ``num_classes`` classes; return integer labels (N,).
+
+    ``t`` is either integer class indices shaped (N,) or a one-hot array shaped (N, C).
+    """
+    if not isinstance(t, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of labels, got {type(t).__name__}")
+    if t.ndim == 2:  # one-hot (or probabilities) (N, C)
+        if t.shape != (n, num_classes):
+            raise ValueError(f"one-hot {name} must have shape ({n}, {num_classes}) to match the "
+                             f"scores, got {t.shape}")
+        return t.argmax(axis=1)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be class indices shaped (N,) or one-hot (N, C), got shape {t.shape}")
+    if len(t) != n:
+        raise ValueError(f"{name} has {len(t)} labels but the batch has {n} samples; "
+                         f"pass one label per sample")
+    if not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"{name} class indices must be integers, got dtype {t.dtype}; "
+                        f"use {name}.astype(np.int64)")
+    if n and (t.min() < 0 or t.max() >= num_classes):
+        bad = t[(t < 0) | (t >= num_classes)]
+        raise ValueError(f"{name} has labels out of range 0..{num_classes - 1}: {np.unique(bad)[:5].tolist()}")
+    return t
