@@ -1,0 +1,307 @@
+"""The parity-case registry: every comparison of a reference layer with its torch twin is
+declared here once, as data, and expanded into tests and report rows.
+
+A :class:`LayerCase` says how to build the reference layer and its stock-torch twin with the
+same weights, how to make inputs, and how long the longest reduction inside the layer is (which
+sets the tolerance, see ``reports.records.reduction_tolerance``). Case *factories*
+(``conv_case``, ``pool_case``, ...) turn a configuration into a case; ``LAYER_CASES`` is the
+fixed list the default tests and the report run, and the hypothesis sweeps call the same
+factories with configurations they draw.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import reference as R
+import torch_impl
+from torch_impl import layers as T
+from torch_impl.transfer import load_params
+
+__all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "pool_case",
+           "avgpool_case", "make_input", "case_by_id"]
+
+
+# ------------------------------------------------------------------------------------------
+# Inputs
+# ------------------------------------------------------------------------------------------
+
+INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu")
+
+
+def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> np.ndarray:
+    """Test inputs. ``kind``:
+    normal   standard normal;
+    ties     values in {−1, 0, 1}: many equal maxima inside pooling windows;
+    equal    every value the same (each window is one big tie);
+    negative all < 0 (a max-pool padded with 0 instead of −inf would return 0);
+    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer.
+    """
+    if kind == "normal":
+        x = rng.standard_normal(shape)
+    elif kind == "ties":
+        x = rng.integers(-1, 2, size=shape).astype(np.float64)
+    elif kind == "equal":
+        x = np.full(shape, 0.5)
+    elif kind == "negative":
+        x = -1.0 - np.abs(rng.standard_normal(shape))
+    elif kind == "relu":
+        x = np.maximum(rng.standard_normal(shape), 0.0)
+    else:
+        raise ValueError(f"input kind must be one of {INPUT_KINDS}, got {kind!r}")
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def _normal(rng, shape, dtype, scale=1.0):
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+# ------------------------------------------------------------------------------------------
+# Layer cases
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerCase:
+    """One parity case: a reference layer and its torch twin, sharing weights.
+
+    build(rng, dtype) -> (ref_layer, torch_module); the module's ``book_params`` names the
+        reference attributes (``W`` -> ``ref.W`` and ``ref.dW``) that are compared.
+    inputs(rng, dtype) -> dict with ``x`` (differentiated) and optional ``t`` (labels).
+    forward(ref, module, inputs, x_torch) -> (ref output, torch output); the default calls
+        ``ref.forward(x)`` and ``module(x_torch)``.
+    reduction: the longest sum inside forward or backward (sets the tolerance).
+    """
+
+    layer: str
+    config: dict
+    build: Callable
+    inputs: Callable
+    reduction: int = 1
+    forward: Callable | None = None
+    tol_factor: float = 16.0
+    notes: str = ""
+    tags: tuple = field(default_factory=tuple)
+
+    @property
+    def id(self) -> str:
+        """A short, stable, unique name, e.g. ``Convolution[N2 C3 9x7 FN4 3x3 s1 p1]``."""
+        return f"{self.layer}[{' '.join(f'{k}={v}' for k, v in self.config.items())}]"
+
+
+def _twin(module, params: dict, dtype) -> torch.nn.Module:
+    module = module.to(torch_impl.as_torch_dtype(dtype))
+    return load_params(module, params) if params else module
+
+
+def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False):
+    """Convolution(W (FN, C, FH, FW), b (FN,), stride, pad) vs nn.Conv2d."""
+    config = dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=stride, pad=pad, kind=kind)
+
+    def build(rng, dtype):
+        params = {"W": _normal(rng, (FN, C, FH, FW), dtype, 1 / np.sqrt(C * FH * FW)),
+                  "b": _normal(rng, (FN,), dtype)}
+        ref = R.Convolution(params["W"], params["b"], stride, pad, strict=strict)
+        twin = T.convolution(FN, C, FH, FW, stride=stride, pad=pad, dtype=dtype)
+        return ref, _twin(twin, params, dtype)
+
+    oh = (H + 2 * pad - FH) // stride + 1
+    ow = (W + 2 * pad - FW) // stride + 1
+    reduction = max(C * FH * FW, N * max(oh, 1) * max(ow, 1), FN * FH * FW)
+    return LayerCase("Convolution", config, build,
+                     lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
+
+
+def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal"):
+    """Pooling (max) vs nn.MaxPool2d; padding is −inf in both."""
+    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad, kind=kind)
+
+    def build(rng, dtype):
+        return R.Pooling(ph, pw, stride, pad), T.pooling(ph, pw, stride=stride, pad=pad)
+
+    # max is exact; the only sums are overlapping windows adding gradients in col2im
+    reduction = -(-ph // stride) * -(-pw // stride)
+    return LayerCase("Pooling", config, build,
+                     lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
+
+
+def avgpool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, count_include_pad=True,
+                 kind="normal"):
+    """AvgPooling vs nn.AvgPool2d, in either count_include_pad convention."""
+    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad,
+                  count_include_pad=count_include_pad, kind=kind)
+
+    def build(rng, dtype):
+        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad),
+                T.avg_pooling(ph, pw, stride=stride, pad=pad, count_include_pad=count_include_pad))
+
+    return LayerCase("AvgPooling", config, build,
+                     lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, ph * pw)
+
+
+def affine_case(N=4, shape=(3, 5, 5), M=7):
+    """Affine (W (in, out), input flattened) vs nn.Flatten + nn.Linear (weight (out, in))."""
+    D = int(np.prod(shape))
+    config = dict(N=N, x=("×".join(map(str, shape))), M=M)
+
+    def build(rng, dtype):
+        params = {"W": _normal(rng, (D, M), dtype, 1 / np.sqrt(D)), "b": _normal(rng, (M,), dtype)}
+        return R.Affine(params["W"], params["b"]), _twin(T.affine(D, M, dtype=dtype), params, dtype)
+
+    return LayerCase("Affine", config, build,
+                     lambda rng, dtype: {"x": make_input(rng, (N, *shape), dtype)}, max(D, N, M))
+
+
+def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0):
+    """Relu / Sigmoid vs nn.ReLU / nn.Sigmoid."""
+    ref_cls = {"Relu": R.Relu, "Sigmoid": R.Sigmoid}[layer]
+    twin = {"Relu": T.relu, "Sigmoid": T.sigmoid}[layer]
+    config = dict(shape="×".join(map(str, shape)), scale=scale)
+    return LayerCase(layer, config, lambda rng, dtype: (ref_cls(), twin()),
+                     lambda rng, dtype: {"x": _normal(rng, shape, dtype, scale)}, 1)
+
+
+def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0):
+    """SoftmaxWithLoss vs nn.CrossEntropyLoss (mean over the batch)."""
+    config = dict(N=N, C=C, labels="one-hot" if one_hot else "indices", scale=scale)
+
+    def inputs(rng, dtype):
+        x = _normal(rng, (N, C), dtype, scale)
+        t = rng.integers(0, C, size=N)
+        if one_hot:
+            t = np.eye(C, dtype=dtype)[t]
+        return {"x": x, "t": t}
+
+    def forward(ref, module, inp, x_t):
+        return ref.forward(inp["x"], inp["t"]), module(x_t, torch.from_numpy(inp["t"]))
+
+    return LayerCase("SoftmaxWithLoss", config, lambda rng, dtype: (R.SoftmaxWithLoss(), T.softmax_with_loss()),
+                     inputs, N * C, forward=forward)
+
+
+def dropout_case(shape=(4, 6, 5, 5), p=0.5, train=True, seed=1234):
+    """Dropout (inverted) vs nn.Dropout, with torch's own mask given to the reference.
+
+    The mask is read from stock nn.Dropout itself: with the torch RNG seeded, dropout of an
+    all-ones tensor shows which units survive; re-seeding makes the real call draw the same mask.
+    """
+    config = dict(shape="×".join(map(str, shape)), p=p, mode="train" if train else "eval")
+
+    def build(rng, dtype):
+        module = T.dropout(p)
+        module.train(train)
+        return R.Dropout(p, inverted=True), module
+
+    def forward(ref, module, inp, x_t):
+        if not train:
+            return ref.forward(inp["x"], train_flg=False), module(x_t)
+        torch.manual_seed(seed)
+        mask = (module(torch.ones_like(x_t)) != 0).numpy()
+        torch.manual_seed(seed)
+        return ref.forward(inp["x"], train_flg=True, mask=mask), module(x_t)
+
+    return LayerCase("Dropout", config, build, lambda rng, dtype: {"x": _normal(rng, shape, dtype)},
+                     1, forward=forward)
+
+
+def lrn_case(shape=(2, 7, 4, 4), size=5, alpha=1e-4, beta=0.75, k=1.0, scale=1.0):
+    """LRN (torch convention: alpha divided by size) vs nn.LocalResponseNorm."""
+    config = dict(shape="×".join(map(str, shape)), size=size, alpha=alpha, beta=beta, k=k, scale=scale)
+    return LayerCase("LRN", config,
+                     lambda rng, dtype: (R.LRN(size, alpha, beta, k), T.lrn(size, alpha, beta, k)),
+                     lambda rng, dtype: {"x": _normal(rng, shape, dtype, scale)}, 2 * size)
+
+
+LAYER_CASES: list[LayerCase] = [
+    conv_case(),                                                        # pad 1, non-square
+    conv_case(N=2, C=2, H=11, W=10, FN=3, FH=5, FW=3, stride=2, pad=0),   # non-dividing, floor
+    conv_case(N=4, C=1, H=28, W=28, FN=30, FH=5, FW=5, stride=1, pad=0),  # SimpleConvNet's conv
+    conv_case(N=1, C=3, H=12, W=12, FN=2, FH=4, FW=4, stride=3, pad=2),
+    pool_case(),                                                        # 2×2 stride 2
+    pool_case(H=9, W=7, ph=3, pw=3, stride=2, pad=1),                   # overlapping, padded
+    pool_case(H=6, W=6, ph=3, pw=3, stride=2, pad=1, kind="negative"),  # padding must act as −inf
+    pool_case(H=6, W=6, ph=2, pw=2, stride=1, pad=0, kind="ties"),      # ties: first maximum
+    pool_case(H=4, W=4, ph=2, pw=2, stride=2, pad=1, kind="relu"),      # ReLU zeros, padded
+    avgpool_case(),
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=True),
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=False),
+    elementwise_case("Relu"),
+    elementwise_case("Sigmoid", scale=8.0),
+    affine_case(),
+    affine_case(N=5, shape=(20,), M=3),
+    softmax_loss_case(),
+    softmax_loss_case(one_hot=True),
+    softmax_loss_case(N=4, C=5, scale=40.0),                            # extreme scores: log-sum-exp
+    dropout_case(),
+    dropout_case(p=0.2, train=False),
+    lrn_case(),
+    lrn_case(shape=(2, 6, 3, 3), size=4, alpha=2.0, beta=0.75, k=2.0),   # even size: asymmetric window
+]
+
+
+# ------------------------------------------------------------------------------------------
+# Network cases
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NetCase:
+    """A whole network: the reference net and its torch twin with the same weights.
+
+    build(rng, dtype) -> (ref_net, torch_net); inputs(rng, dtype) -> {"x", "t"}.
+    The nets' layer names match (``ref.layers`` keys are torch child names).
+    """
+
+    net: str
+    config: dict
+    build: Callable
+    inputs: Callable
+    reduction: int
+    tol_factor: float = 16.0
+
+    @property
+    def id(self) -> str:
+        return f"{self.net}[{' '.join(f'{k}={v}' for k, v in self.config.items())}]"
+
+
+def simple_convnet_case(N=4, input_dim=(1, 28, 28), filter_num=30, filter_size=5, pad=0, stride=1,
+                        hidden_size=100, weight_init_std=0.1):
+    """SimpleConvNet (reference) vs torch_impl.SimpleConvNet, weights moved by load_params.
+
+    A larger init std than the book's 0.01 (default 0.1) keeps the activations away from
+    the ReLU kink at 0, so gradients are O(1) and errors are measured at a meaningful scale.
+    """
+    conv_param = dict(filter_num=filter_num, filter_size=filter_size, pad=pad, stride=stride)
+    config = dict(N=N, input_dim="×".join(map(str, input_dim)), **conv_param, hidden=hidden_size)
+
+    def build(rng, dtype):
+        ref = R.SimpleConvNet(input_dim, conv_param, hidden_size, 10, weight_init_std, dtype=dtype, rng=rng)
+        for key in ("b1", "b2", "b3"):   # non-zero biases, so the bias paths are exercised
+            ref.params[key][...] = 0.1 * rng.standard_normal(ref.params[key].shape)
+        twin = torch_impl.SimpleConvNet(input_dim, conv_param, hidden_size, 10, dtype=dtype)
+        return ref, load_params(twin, ref.params)
+
+    def inputs(rng, dtype):
+        return {"x": rng.random((N, *input_dim)).astype(dtype), "t": rng.integers(0, 10, size=N)}
+
+    C, H, W = input_dim
+    oh = (H + 2 * pad - filter_size) // stride + 1
+    reduction = max(N * oh * oh, C * filter_size ** 2, filter_num * (oh // 2) ** 2, hidden_size)
+    return NetCase("SimpleConvNet", config, build, inputs, reduction)
+
+
+NET_CASES: list[NetCase] = [
+    simple_convnet_case(),
+    simple_convnet_case(N=3, filter_size=4, pad=1, stride=1, filter_num=8, hidden_size=20),  # odd conv output
+    simple_convnet_case(N=2, input_dim=(3, 17, 13), filter_num=6, filter_size=3, pad=0, stride=2, hidden_size=16),
+]
+
+
+def case_by_id(case_id: str):
+    """Look a case up by its id (as shown in reports and test names)."""
+    for case in LAYER_CASES + NET_CASES:
+        if case.id == case_id:
+            return case
+    raise KeyError(f"no parity case {case_id!r}; known: {[c.id for c in LAYER_CASES + NET_CASES]}")
