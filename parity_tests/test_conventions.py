@@ -1,0 +1,100 @@
+"""Where the book and PyTorch legitimately differ: a test for each side (reports.catalog)."""
+import math
+
+import numpy as np
+import pytest
+
+import reference as R
+from reports.catalog import CATALOG
+
+MEASURED = {d.key: d.measure() for d in CATALOG}
+
+
+def test_catalog_is_complete():
+    assert {"pool_padding", "dropout_scaling", "loss_epsilon", "lrn_alpha", "output_rounding",
+            "avgpool_padding", "dtype"} <= set(MEASURED)
+
+
+def test_pool_padding_book_zero_vs_torch_minus_inf():
+    m = MEASURED["pool_padding"]
+    assert m["book"] == 0.0                      # the book's zero padding wins the max
+    assert m["torch"] == m["reference"] == -1.0  # torch and the reference: the real maximum
+    assert m["max_abs_book_vs_torch"] > 0
+
+
+def test_dropout_both_scalings():
+    m = MEASURED["dropout_scaling"]
+    assert m["book"] == 1.0 and m["torch"] == 2.0 and m["ratio_train"] == 2.0    # 1/(1 − p)
+    assert m["book_eval"] == 0.5 and m["torch_eval"] == 1.0
+
+
+def test_dropout_expectations_agree_between_conventions():
+    """Both conventions keep E[train output] equal to their own eval output."""
+    rng = np.random.default_rng(0)
+    x = np.ones((200, 500))
+    for inverted, eval_value in [(True, 1.0), (False, 0.7)]:
+        layer = R.Dropout(0.3, inverted=inverted, rng=rng)
+        assert abs(layer.forward(x).mean() - eval_value) < 0.01
+        assert np.all(layer.forward(x, train_flg=False) == eval_value)
+
+
+def test_loss_epsilon_book_caps_the_loss():
+    m = MEASURED["loss_epsilon"]
+    assert m["torch"] == pytest.approx(50.0, rel=1e-12) and m["reference"] == pytest.approx(m["torch"], rel=1e-14)
+    assert m["book"] == pytest.approx(-math.log(1e-7 + math.exp(-50)), rel=1e-12)
+
+
+def test_lrn_paper_alpha_is_torch_alpha_times_size():
+    m = MEASURED["lrn_alpha"]
+    assert m["reference"] < 1e-14
+    assert m["book"] > 1e-3                      # the same α means something else
+    assert m["paper_vs_torch_alpha_times_size"] < 1e-14
+
+
+def test_output_rounding_floor_and_strict():
+    m = MEASURED["output_rounding"]
+    assert m["torch"] == m["reference"] == 3 and m["strict"] == "ValueError"
+
+
+def test_avgpool_divisor_both_conventions():
+    m = MEASURED["avgpool_padding"]
+    assert m["torch"] == m["reference"] == pytest.approx(4 / 9, abs=1e-15)
+    assert m["exclude_pad"] == 1.0
+
+
+def test_dtype_preserved_unlike_the_book():
+    m = MEASURED["dtype"]
+    assert m["book"] == "float64" and m["reference"] == "float32"
+
+
+@pytest.mark.parametrize("layer", [R.Relu(), R.Sigmoid(), R.Pooling(2, 2, 2), R.AvgPooling(2, 2, 2),
+                                   R.LRN(3), R.Dropout(0.5, rng=np.random.default_rng(0))])
+def test_backward_does_not_modify_callers_dout(layer):
+    """The book's Relu writes zeros into dout; ours returns a new array."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    out = layer.forward(x)
+    assert out.dtype == np.float32
+    dout = np.ones_like(out)
+    dx = layer.backward(dout)
+    assert dx.dtype == np.float32
+    assert np.all(dout == 1)
+
+
+def test_simple_convnet_accuracy_counts_every_sample():
+    """The book's accuracy drops the last partial batch but divides by N; ours counts all."""
+    net = R.SimpleConvNet(input_dim=(1, 8, 8), conv_param=dict(filter_num=2, filter_size=3, pad=0, stride=1),
+                          hidden_size=4, weight_init_std=1.0, rng=0)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((150, 1, 8, 8))
+    t = rng.integers(0, 10, 150)
+    manual = np.mean(np.argmax(net.predict(x), axis=1) == t)
+    assert net.accuracy(x, t, batch_size=100) == manual
+    assert net.accuracy(x, np.eye(10)[t], batch_size=7) == manual
+
+
+@pytest.mark.parametrize("filter_size", [3, 4, 5, 6, 7])
+def test_simple_convnet_builds_for_odd_and_even_conv_outputs(filter_size):
+    net = R.SimpleConvNet(conv_param=dict(filter_num=2, filter_size=filter_size, pad=0, stride=1), rng=0)
+    pooled = (28 - filter_size + 1) // 2
+    assert net.params["W2"].shape == (2 * pooled * pooled, 100)
+    assert net.predict(np.zeros((1, 1, 28, 28))).shape == (1, 10)
