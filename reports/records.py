@@ -59,7 +59,7 @@ class Record:
     case: str               # e.g. "Convolution" or "SimpleConvNet"
     quantity: str           # "output", "dx", "dW", "db", "loss", "Conv1.out", ...
     dtype: str              # "float32" / "float64"
-    config: str             # JSON of the case configuration (sorted keys)
+    config: str             # JSON of the case configuration (in declaration order)
     ref_shape: str
     torch_shape: str
     max_abs: float
@@ -86,7 +86,7 @@ class Record:
 def _config_str(config) -> str:
     if isinstance(config, str):
         return config
-    return json.dumps(config or {}, sort_keys=True, default=str)
+    return json.dumps(config or {}, default=str, ensure_ascii=False)
 
 
 def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, *,

@@ -1,0 +1,111 @@
+"""The ``cnn-parity`` command line.
+
+    cnn-parity parity [--dtype float64|float32|both] [--seed S] [--csv FILE] [--all]
+        run every registered parity case and print the table (one row per case and dtype)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
+
+
+def _summary_rows(records):
+    """Group records by (group, case, config, dtype): worst headroom and verdict of each."""
+    rows = {}
+    for r in records:
+        key = (r.group, r.case, r.config, r.dtype)
+        row = rows.setdefault(key, {"n": 0, "fail": 0, "worst": None})
+        row["n"] += 1
+        row["fail"] += not r.passed
+        if row["worst"] is None or r.headroom < row["worst"].headroom:
+            row["worst"] = r
+    return rows
+
+
+def format_table(records, show_all=False) -> str:
+    """A plain-text table a terminal (or a teacher's slide) can show."""
+    lines = [f"{'case':<16} {'dtype':<8} {'n':>3} {'worst quantity':<22} {'max rel err':>11} "
+             f"{'tolerance':>9} {'headroom':>9}  verdict  configuration"]
+    lines.append("-" * len(lines[0]))
+    for (group, case, config, dtype), row in _summary_rows(records).items():
+        if group == "trace" and not show_all and not row["fail"]:
+            continue
+        w = row["worst"]
+        verdict = "PASS" if not row["fail"] else f"FAIL {row['fail']}/{row['n']}"
+        lines.append(f"{case:<16} {dtype:<8} {row['n']:>3} {w.quantity[:22]:<22} {w.max_rel:>11.2e} "
+                     f"{w.tol:>9.1e} {w.headroom:>9.3g}  {verdict:<7}  {_short_config(config)}")
+    n_fail = sum(not r.passed for r in records)
+    finite = [r for r in records if r.headroom != float("inf")]
+    worst = min(finite, key=lambda r: r.headroom) if finite else None
+    lines.append("")
+    lines.append(f"{len(records)} comparisons, {len(records) - n_fail} pass, {n_fail} fail"
+                 + (f"; worst headroom {worst.headroom:.3g} ({worst.case} {worst.quantity} {worst.dtype})"
+                    if worst else ""))
+    return "\n".join(lines)
+
+
+def _short_config(config: str) -> str:
+    """'{"C": 3, "H": 9}' -> 'C=3 H=9' for the terminal."""
+    import json
+
+    try:
+        return " ".join(f"{k}={v}" for k, v in json.loads(config).items())
+    except ValueError:
+        return config
+
+
+def cmd_parity(args) -> int:
+    from .harness import all_parity_records
+    from .records import records_to_frame
+
+    if args.csv:
+        _check_writable_file(args.csv)
+    records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed)
+    print(_environment_line())
+    print(format_table(records, show_all=args.all))
+    if args.csv:
+        records_to_frame(records).to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0 if all(r.passed for r in records) else 1
+
+
+def _environment_line() -> str:
+    import numpy
+    import torch
+
+    return (f"numpy {numpy.__version__}, torch {torch.__version__}, device cpu, "
+            f"threads {torch.get_num_threads()}")
+
+
+def _check_writable_file(path):
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise SystemExit(f"cnn-parity: --csv {path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise SystemExit(f"cnn-parity: --csv {path}: folder {folder} is not writable")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnn-parity", description=
+                                     "Compare a from-scratch NumPy CNN with PyTorch, layer by layer and in training.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parity", help="run every parity case and print the table")
+    p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--csv", metavar="FILE", help="also write every comparison record to FILE")
+    p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
+    p.set_defaults(func=cmd_parity)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
