@@ -155,13 +155,13 @@ def affine_case(N=4, shape=(3, 5, 5), M=7):
                      lambda rng, dtype: {"x": make_input(rng, (N, *shape), dtype)}, max(D, N, M))
 
 
-def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0):
-    """Relu / Sigmoid vs nn.ReLU / nn.Sigmoid."""
+def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0, kind="normal"):
+    """Relu / Sigmoid vs nn.ReLU / nn.Sigmoid (kind="ties" puts exact zeros on the ReLU kink)."""
     ref_cls = {"Relu": R.Relu, "Sigmoid": R.Sigmoid}[layer]
     twin = {"Relu": T.relu, "Sigmoid": T.sigmoid}[layer]
-    config = dict(shape="×".join(map(str, shape)), scale=scale)
+    config = dict(shape="×".join(map(str, shape)), scale=scale, kind=kind)
     return LayerCase(layer, config, lambda rng, dtype: (ref_cls(), twin()),
-                     lambda rng, dtype: {"x": _normal(rng, shape, dtype, scale)}, 1)
+                     lambda rng, dtype: {"x": scale * make_input(rng, shape, dtype, kind)}, 1)
 
 
 def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0):
@@ -229,6 +229,7 @@ LAYER_CASES: list[LayerCase] = [
     avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=True),
     avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=False),
     elementwise_case("Relu"),
+    elementwise_case("Relu", kind="ties"),                              # gradient at exactly 0 is 0
     elementwise_case("Sigmoid", scale=8.0),
     affine_case(),
     affine_case(N=5, shape=(20,), M=3),

@@ -30,6 +30,7 @@ All validation happens *before* anything is written, so a call that raises leave
 exactly as it was.
 """
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -271,11 +272,21 @@ def load_params(module, params, mapping=None):
     entries = _validate(module, params, mapping, sharing=False)
     with torch.no_grad():  # writing into leaf tensors that require grad
         for e in entries:
-            # ascontiguousarray: torch.from_numpy refuses negative strides; it is a no-op
-            # (no copy) for the usual C-contiguous array.
-            source = torch.from_numpy(np.ascontiguousarray(params[e.name]))
+            source = _read_only_tensor(params[e.name])
             e.param.copy_(_from_book(source, e.owner, e.attr))  # same dtype: copies bits
     return module
+
+
+def _read_only_tensor(arr):
+    """A tensor viewing ``arr`` that we only read from (for copying it elsewhere)."""
+    # torch.from_numpy refuses negative strides (e.g. arr[::-1]); ascontiguousarray fixes
+    # that, and is a no-op (no copy) for the usual C-contiguous array.
+    arr = np.ascontiguousarray(arr)
+    # torch.from_numpy warns (once per program) for a read-only array, because torch could
+    # write into it. We only read from it, so that warning would be noise here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(arr)
 
 
 def export_params(module, mapping=None):
@@ -346,10 +357,17 @@ def share_params(module, params, mapping=None):
       or rebinding ``params["W1"] = new_array`` (that rebinds the dict entry, it does not write
       into the old buffer; use ``params["W1"][...] = new_array``).
     * The arrays must stay alive as long as the module uses them. torch keeps a reference to
-      each array, so this holds automatically, but resizing an array (``arr.resize``) is not
-      allowed while it is shared.
+      each array, so deleting ``params`` is safe, and NumPy refuses ``arr.resize(...)`` to a
+      new size while the array is shared (``refcheck=False`` would free memory that torch
+      still reads: never do that).
     * The Linear weights are non-contiguous; their ``.grad`` follows the same strides, and
       ``.view(...)`` on them fails (use ``.reshape``).
+    * Same numbers, not always the same bits: with a C-ordered (in, out) ``W`` the shared
+      Linear weight is column-major, and torch's matrix multiply then takes another kernel
+      path (another summation order) than with the row-major weight that ``load_params``
+      produces. Outputs agree to rounding (a few ulps), not bit for bit. Passing
+      ``np.asfortranarray(W)`` makes the shared weight row-major, and the outputs of
+      ``share_params`` and ``load_params`` become bit-identical.
 
     Returns
     -------

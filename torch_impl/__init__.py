@@ -1,0 +1,26 @@
+"""PyTorch twins of the reference (NumPy) CNN, built from stock ``torch.nn`` modules.
+
+* :mod:`torch_impl.layers`         factories: one stock module per reference layer.
+* :mod:`torch_impl.simple_convnet` :class:`SimpleConvNet`, an ``nn.Sequential`` twin of the book's net.
+* :mod:`torch_impl.transfer`       moving weights between a book ``params`` dict and a module:
+  :func:`load_params`, :func:`export_params`, :func:`export_grads`, :func:`share_params`.
+* :mod:`torch_impl.dtypes`         :func:`as_torch_dtype` (torch dtype, NumPy dtype or string).
+
+Every twin carries ``book_params`` (book name -> dotted torch parameter path).
+This package imports torch, NumPy and the standard library only — never ``reference``.
+"""
+
+from . import layers
+from .dtypes import as_torch_dtype
+from .simple_convnet import SimpleConvNet
+from .transfer import export_grads, export_params, load_params, share_params
+
+__all__ = [
+    "SimpleConvNet",
+    "load_params",
+    "export_params",
+    "export_grads",
+    "share_params",
+    "as_torch_dtype",
+    "layers",
+]

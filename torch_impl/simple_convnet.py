@@ -1,0 +1,207 @@
+"""The book's SimpleConvNet as an ``nn.Sequential`` of stock torch layers.
+
+    conv - relu - pool - affine - relu - affine - (softmax with loss)
+
+Named children, in order, with the shapes for the default arguments (N images of 1x28x28)::
+
+    Conv1    nn.Conv2d(1, 30, 5)        (N, 1, 28, 28)  -> (N, 30, 24, 24)
+    Relu1    nn.ReLU()
+    Pool1    nn.MaxPool2d(2, 2)         (N, 30, 24, 24) -> (N, 30, 12, 12)
+    Flatten  nn.Flatten()               (N, 30, 12, 12) -> (N, 4320)   (shape only; the book's
+                                                                        Affine does this itself)
+    Affine1  nn.Linear(4320, 100)       (N, 4320)       -> (N, 100)
+    Relu2    nn.ReLU()
+    Affine2  nn.Linear(100, 10)         (N, 100)        -> (N, 10)     scores, before softmax
+
+The softmax-with-loss is not a child: ``loss(x, t)`` applies ``F.cross_entropy`` to the scores,
+as the book keeps ``last_layer`` outside ``layers``.
+
+``book_params`` maps the book's names to these children, so ``torch_impl.transfer`` can move
+the reference network's ``params`` (W1, b1, W2, b2, W3, b3) in and out.
+"""
+
+import numbers
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .dtypes import as_torch_dtype
+
+__all__ = ["SimpleConvNet", "conv_output_size"]
+
+# The book's default conv_param (used when conv_param is None); never mutated.
+DEFAULT_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
+
+
+def conv_output_size(size, filter_size, stride=1, pad=0):
+    """OH = (H + 2P - FH) // S + 1, rounded down like ``nn.Conv2d`` and ``nn.MaxPool2d``."""
+    return (size + 2 * pad - filter_size) // stride + 1
+
+
+def _check_int(name, value, minimum):
+    # bool is a subclass of int; True/False here would be a bug, not 1/0.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{name} must be an int {kind}, got {value!r}")
+    return int(value)
+
+
+class SimpleConvNet(nn.Sequential):
+    """conv - relu - pool - affine - relu - affine, with the book's constructor.
+
+    Parameters
+    ----------
+    input_dim : (C, H, W)
+        Shape of one input image.
+    conv_param : dict, optional
+        ``filter_num`` (FN), ``filter_size`` (FH = FW), ``pad``, ``stride``: all four, like the
+        book (missing or unknown keys are an error). None: the book's default
+        ``{'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1}``.
+    hidden_size, output_size : int
+        Width of Affine1 and number of classes.
+    weight_init_std : float
+        Weights are ``weight_init_std * standard normal``; biases are zero (like the book).
+    dtype : torch dtype, NumPy dtype or str
+        Parameter dtype (default float64, the book's dtype). Inputs must have the same dtype.
+    seed : int, optional
+        Seeds a private ``torch.Generator`` for the init (W1, then W2, then W3), so two nets
+        built with the same seed are identical. None: torch's global generator.
+
+    Attributes
+    ----------
+    book_params : dict
+        ``{"W1": "Conv1.weight", "b1": "Conv1.bias", "W2": "Affine1.weight", ...}``.
+    """
+
+    book_params = {
+        "W1": "Conv1.weight", "b1": "Conv1.bias",
+        "W2": "Affine1.weight", "b2": "Affine1.bias",
+        "W3": "Affine2.weight", "b3": "Affine2.bias",
+    }
+
+    def __init__(self, input_dim=(1, 28, 28), conv_param=None, hidden_size=100,
+                 output_size=10, weight_init_std=0.01, dtype=torch.float64, seed=None):
+        # ---- validate the arguments, naming the culprit -----------------------------------
+        if not isinstance(input_dim, (tuple, list)) or len(input_dim) != 3:
+            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
+        C, H, W = (_check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
+
+        if conv_param is None:
+            conv_param = DEFAULT_CONV_PARAM
+        if not isinstance(conv_param, dict):
+            raise ValueError(f"conv_param must be a dict, got {type(conv_param).__name__}")
+        missing = sorted(set(DEFAULT_CONV_PARAM) - set(conv_param))
+        unknown = sorted(set(conv_param) - set(DEFAULT_CONV_PARAM))
+        if missing or unknown:
+            raise ValueError(
+                f"conv_param must have exactly the keys {list(DEFAULT_CONV_PARAM)}; "
+                f"missing {missing}, unknown {unknown}"
+            )
+        conv_param = dict(conv_param)  # a copy; the caller's dict is never touched
+        FN = _check_int("conv_param['filter_num']", conv_param["filter_num"], 1)
+        FS = _check_int("conv_param['filter_size']", conv_param["filter_size"], 1)
+        pad = _check_int("conv_param['pad']", conv_param["pad"], 0)
+        stride = _check_int("conv_param['stride']", conv_param["stride"], 1)
+        hidden_size = _check_int("hidden_size", hidden_size, 1)
+        output_size = _check_int("output_size", output_size, 1)
+        if (isinstance(weight_init_std, bool) or not isinstance(weight_init_std, numbers.Real)
+                or not np.isfinite(weight_init_std) or weight_init_std < 0):
+            raise ValueError(f"weight_init_std must be a finite number >= 0, got {weight_init_std!r}")
+        dtype = as_torch_dtype(dtype)
+
+        if FS > H + 2 * pad or FS > W + 2 * pad:
+            raise ValueError(
+                f"conv_param['filter_size']={FS} is larger than the padded input "
+                f"{H + 2 * pad}x{W + 2 * pad} (input_dim {H}x{W}, pad {pad})"
+            )
+        OH = conv_output_size(H, FS, stride, pad)
+        OW = conv_output_size(W, FS, stride, pad)
+        if OH < 2 or OW < 2:
+            raise ValueError(
+                f"the convolution output is {OH}x{OW}, too small for the 2x2 pooling; "
+                "use a larger input_dim, a smaller filter_size or stride, or more pad"
+            )
+        # MaxPool2d(2, 2) rounds down: an odd conv output (e.g. 25) loses its last row/column.
+        PH, PW = OH // 2, OW // 2
+        pool_output_size = FN * PH * PW
+
+        super().__init__(OrderedDict([
+            ("Conv1", nn.Conv2d(C, FN, FS, stride=stride, padding=pad, dtype=dtype)),
+            ("Relu1", nn.ReLU()),
+            ("Pool1", nn.MaxPool2d(2, 2)),
+            ("Flatten", nn.Flatten()),
+            ("Affine1", nn.Linear(pool_output_size, hidden_size, dtype=dtype)),
+            ("Relu2", nn.ReLU()),
+            ("Affine2", nn.Linear(hidden_size, output_size, dtype=dtype)),
+        ]))
+        self.input_dim = (C, H, W)
+        self.conv_param = conv_param
+
+        # ---- init like the book: std * N(0, 1) weights, zero biases -------------------------
+        generator = None
+        if seed is not None:
+            generator = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            for layer in (self.Conv1, self.Affine1, self.Affine2):
+                # randn in torch's layout; a normal sample transposed is still a normal sample.
+                layer.weight.copy_(weight_init_std * torch.randn(
+                    layer.weight.shape, generator=generator, dtype=dtype))
+                layer.bias.zero_()
+
+    # ---- the book's methods ---------------------------------------------------------------
+
+    def _as_input(self, x):
+        """Accept a tensor or a NumPy array (viewed, not copied) of shape (N, C, H, W)."""
+        return torch.as_tensor(x)
+
+    @staticmethod
+    def _as_labels(t, num_classes):
+        """Class indices (N,) int64 from indices or one-hot rows (N, classes)."""
+        t = torch.as_tensor(t)
+        if t.ndim == 2:
+            if t.shape[1] != num_classes:
+                raise ValueError(f"one-hot t must be (N, {num_classes}), got {tuple(t.shape)}")
+            t = t.argmax(dim=1)
+        elif t.ndim != 1:
+            raise ValueError(f"t must be class indices (N,) or one-hot (N, classes), got {tuple(t.shape)}")
+        if t.is_floating_point():
+            raise ValueError("t of shape (N,) must hold integer class indices, not floats")
+        return t.long()
+
+    def predict(self, x):
+        """Scores before softmax: (N, C, H, W) -> (N, output_size). Same as ``self(x)``."""
+        return self(self._as_input(x))
+
+    def loss(self, x, t):
+        """Mean cross-entropy over the batch (a 0-d tensor; call ``.backward()`` on it).
+
+        ``t``: class indices (N,) or one-hot (N, output_size) (converted with argmax).
+        """
+        scores = self.predict(x)
+        return F.cross_entropy(scores, self._as_labels(t, scores.shape[1]))
+
+    def accuracy(self, x, t, batch_size=100):
+        """Fraction of the N samples classified correctly (a Python float).
+
+        Works through ``x`` in batches of ``batch_size`` without building a graph. Unlike the
+        book's version, the last partial batch is counted too (the book skips it but still
+        divides by N).
+        """
+        batch_size = _check_int("batch_size", batch_size, 1)
+        x = self._as_input(x)
+        n = x.shape[0]
+        if n == 0:
+            raise ValueError("accuracy needs at least one sample")
+        labels = self._as_labels(t, self.Affine2.out_features)
+        if labels.shape[0] != n:
+            raise ValueError(f"x has {n} samples but t has {labels.shape[0]}")
+        correct = 0
+        with torch.no_grad():
+            for start in range(0, n, batch_size):  # the last batch may be shorter
+                scores = self(x[start:start + batch_size])
+                predicted = scores.argmax(dim=1)
+                correct += int((predicted == labels[start:start + batch_size].to(predicted.device)).sum())
+        return correct / n
