@@ -99,7 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write every comparison record to FILE")
     p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
     p.set_defaults(func=cmd_parity)
+    # Other subcommands live beside the code they run; each module adds its own parser here.
+    for module in _subcommand_modules():
+        module.add_subcommand(sub)
     return parser
+
+
+def _subcommand_modules():
+    """Modules that provide ``add_subcommand(subparsers)`` (setting ``func`` to the handler)."""
+    return []
 
 
 def main(argv=None) -> int:
