@@ -31,9 +31,10 @@ def case_tolerance(case, dtype) -> Tolerance:
     return reduction_tolerance(dtype, case.reduction, case.tol_factor)
 
 
-def run_layer_case(case: LayerCase, dtype="float64", seed=0) -> list[Record]:
+def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer") -> list[Record]:
     """Forward and backward of one layer case in both frameworks -> records.
 
+    ``group`` labels the records ("layer" for registered cases, "sweep" for hypothesis sweeps).
     The upstream gradient ``dout`` is random (a fixed draw from the seeded generator), so
     every element of the backward pass is exercised, not only a sum.
     """
@@ -53,11 +54,11 @@ def run_layer_case(case: LayerCase, dtype="float64", seed=0) -> list[Record]:
 
     tol = case_tolerance(case, dtype)
     name, cfg = case.layer, case.config
-    records = [compare(name, "output", np.asarray(y_ref), y_t, tol, config=cfg),
-               compare(name, "dx", dx_ref, x_t.grad, tol, config=cfg)]
+    records = [compare(name, "output", np.asarray(y_ref), y_t, tol, config=cfg, group=group),
+               compare(name, "dx", dx_ref, x_t.grad, tol, config=cfg, group=group)]
     grads = export_grads(module) if module.book_params else {}
     for key, g in grads.items():
-        records.append(compare(name, "d" + key, getattr(ref, "d" + key), g, tol, config=cfg))
+        records.append(compare(name, "d" + key, getattr(ref, "d" + key), g, tol, config=cfg, group=group))
     return records
 
 
