@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommand_modules():
     """Modules that provide ``add_subcommand(subparsers)`` (setting ``func`` to the handler)."""
-    return []
+    from . import training
+
+    return [training]
 
 
 def main(argv=None) -> int:

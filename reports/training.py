@@ -1,0 +1,274 @@
+"""Lockstep training: the reference net and its torch twin train side by side, step by step.
+
+Both start from the same weights (the reference's seeded init, moved by ``load_params``), see
+the same minibatches in the same order (one seeded ``numpy.random.Generator`` draws them), and
+use the same optimizer mathematics (``reference.optimizer`` reproduces ``torch.optim``). Any
+difference in the curves is therefore rounding — or a bug, which is what we are looking for.
+
+``train_lockstep(...)`` returns a :class:`TrainingResult` holding tidy DataFrames:
+- ``curves``: one row per step per framework: net, optimizer, dtype, framework, epoch, step,
+  loss, loss_abs_diff, loss_rel_diff (the same value on both rows of a step), param_rel_diff
+  (every ``param_every`` steps: max over parameters of max|p_ref − p_torch| / max|p_torch|);
+- ``epochs``: net, optimizer, dtype, framework, epoch, train_acc, test_acc;
+- ``timing``: framework, epoch, step, seconds — kept apart because it is the only part that
+  changes from run to run (the CSVs of the other two are byte-identical for the same seed).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+import reference as R
+import torch_impl
+from reference.optimizer import OPTIMIZERS, TORCH_EQUIVALENT
+from torch_impl.transfer import export_params, load_params
+
+__all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "write_training_csvs"]
+
+# Optimizers with an exact torch.optim counterpart (the book's variants have none).
+LOCKSTEP_OPTIMIZERS = tuple(k for k, v in TORCH_EQUIVALENT.items() if v["relation"] == "identical")
+
+
+def _build_simple(input_dim, dtype, rng):
+    """The book's SimpleConvNet (default hyper-parameters) and its twin with the same weights."""
+    ref = R.SimpleConvNet(input_dim=input_dim, dtype=dtype, rng=rng)
+    twin = torch_impl.SimpleConvNet(input_dim=input_dim, conv_param=dict(R.simple_convnet.DEFAULT_CONV_PARAM),
+                                    dtype=dtype)
+    return ref, load_params(twin, ref.params)
+
+
+# name -> builder(input_dim, dtype, rng) -> (reference net, torch twin with the same weights)
+NETS = {"simple": _build_simple}
+
+
+@dataclass
+class TrainingResult:
+    curves: pd.DataFrame
+    epochs: pd.DataFrame
+    timing: pd.DataFrame
+    first_layer: dict = field(default_factory=dict)   # "before", "reference", "torch" -> W1
+    final_param_rel_diff: float = float("nan")
+
+    def summary(self) -> dict:
+        """The headline numbers: worst per-step loss difference, final accuracies, time per step."""
+        c = self.curves[self.curves.framework == "reference"]
+        out = {"steps": int(c.step.max()) if len(c) else 0,
+               "max_loss_abs_diff": float(c.loss_abs_diff.max()),
+               "max_loss_rel_diff": float(c.loss_rel_diff.max()),
+               "final_param_rel_diff": self.final_param_rel_diff}
+        last = self.epochs[self.epochs.epoch == self.epochs.epoch.max()]
+        for row in last.itertuples():
+            out[f"{row.framework}_test_acc"] = row.test_acc
+            out[f"{row.framework}_train_acc"] = row.train_acc
+        for fw, grp in self.timing.groupby("framework"):
+            out[f"{fw}_median_step_s"] = float(grp.seconds.median())
+        return out
+
+
+def _param_rel_diff(ref_params: dict, twin) -> float:
+    theirs = export_params(twin)
+    worst = 0.0
+    for key, mine in ref_params.items():
+        scale = float(np.max(np.abs(theirs[key]))) or 1.0
+        worst = max(worst, float(np.max(np.abs(mine.astype(np.float64) - theirs[key]))) / scale)
+    return worst
+
+
+def _accuracy_torch(twin, x, t, batch_size):
+    return twin.accuracy(torch.from_numpy(x), torch.from_numpy(t), batch_size=batch_size)
+
+
+def _batches(rng, n, batch_size, sampling):
+    """Index arrays of one epoch. ``permutation``: each sample once (torch DataLoader's shuffle);
+    ``replacement``: the book's Trainer, ``rng.choice(n, batch_size)`` for every step."""
+    steps = max(n // batch_size, 1)
+    if sampling == "permutation":
+        order = rng.permutation(n)
+        return [order[i * batch_size:(i + 1) * batch_size] for i in range(steps)]
+    if sampling == "replacement":
+        return [rng.choice(n, batch_size) for _ in range(steps)]
+    raise ValueError(f"sampling must be 'permutation' or 'replacement', got {sampling!r}")
+
+
+def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size=100, epochs=1,
+                   steps=None, dtype="float64", seed=0, sampling="permutation", param_every=10,
+                   eval_batch_size=500, progress=None) -> TrainingResult:
+    """Train the reference net and its torch twin in lockstep; see the module docstring.
+
+    data: ((x_train, t_train), (x_test, t_test)) as from ``reports.data.load_mnist`` (x in
+    float64 or float32 — it is cast to ``dtype``; t integer labels). ``steps`` stops early
+    (the last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar on a
+    terminal by default, nothing otherwise.
+    """
+    if net not in NETS:
+        raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
+    if optimizer not in LOCKSTEP_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {list(LOCKSTEP_OPTIMIZERS)} (those with an exact "
+                         f"torch.optim counterpart), got {optimizer!r}")
+    if batch_size < 1 or epochs < 1 or (steps is not None and steps < 1) or param_every < 1:
+        raise ValueError("batch_size, epochs, steps and param_every must be ≥ 1")
+    dtype = np.dtype(dtype)
+    (x_train, t_train), (x_test, t_test) = data
+    x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
+    t_train, t_test = t_train.astype(np.int64, copy=False), t_test.astype(np.int64, copy=False)
+    if batch_size > len(x_train):
+        raise ValueError(f"batch_size {batch_size} is larger than the {len(x_train)} training images")
+
+    rng = np.random.default_rng(seed)
+    ref, twin = NETS[net](x_train.shape[1:], dtype, rng)
+    ref_opt = OPTIMIZERS[optimizer](lr=lr)
+    torch_cls = getattr(torch.optim, TORCH_EQUIVALENT[optimizer]["torch_class"].rsplit(".", 1)[1])
+    torch_opt = torch_cls(twin.parameters(), **ref_opt.torch_kwargs())
+    first_layer = {"before": ref.params["W1"].copy()}
+
+    per_epoch = max(len(x_train) // batch_size, 1)
+    total = min(steps, epochs * per_epoch) if steps else epochs * per_epoch
+    n_epochs = -(-total // per_epoch)
+    bar = _progress_bar(total, progress)
+
+    meta = {"net": net, "optimizer": optimizer, "dtype": dtype.name}
+    curves, epoch_rows, timing = [], [], []
+    step = 0
+    param_diff = float("nan")
+    for epoch in range(1, n_epochs + 1):
+        for idx in _batches(rng, len(x_train), batch_size, sampling):
+            if step == total:
+                break
+            step += 1
+            xb, tb = x_train[idx], t_train[idx]
+
+            t0 = time.perf_counter()
+            grads = ref.gradient(xb, tb)
+            loss_ref = float(ref.last_layer.loss)
+            ref_opt.update(ref.params, grads)
+            t1 = time.perf_counter()
+            torch_opt.zero_grad()
+            loss_t = twin.loss(torch.from_numpy(xb), torch.from_numpy(tb))
+            loss_t.backward()
+            torch_opt.step()
+            t2 = time.perf_counter()
+
+            loss_torch = float(loss_t.item())
+            abs_diff = abs(loss_ref - loss_torch)
+            rel_diff = abs_diff / abs(loss_torch) if loss_torch else abs_diff
+            if step % param_every == 0 or step == total:
+                param_diff = _param_rel_diff(ref.params, twin)
+                pdiff = param_diff
+            else:
+                pdiff = float("nan")
+            for fw, loss in (("reference", loss_ref), ("torch", loss_torch)):
+                curves.append({**meta, "framework": fw, "epoch": epoch, "step": step, "loss": loss,
+                               "loss_abs_diff": abs_diff, "loss_rel_diff": rel_diff, "param_rel_diff": pdiff})
+            timing += [{"framework": "reference", "epoch": epoch, "step": step, "seconds": t1 - t0},
+                       {"framework": "torch", "epoch": epoch, "step": step, "seconds": t2 - t1}]
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
+        epoch_rows += _epoch_accuracy(meta, epoch, ref, twin, (x_train, t_train), (x_test, t_test),
+                                      eval_batch_size)
+    if bar is not None:
+        bar.close()
+
+    first_layer["reference"] = ref.params["W1"].copy()
+    first_layer["torch"] = export_params(twin)["W1"]
+    return TrainingResult(pd.DataFrame(curves), pd.DataFrame(epoch_rows), pd.DataFrame(timing),
+                          first_layer, param_diff)
+
+
+def _epoch_accuracy(meta, epoch, ref, twin, train, test, batch_size):
+    rows = []
+    accs = {"reference": (ref.accuracy(*train, batch_size=batch_size), ref.accuracy(*test, batch_size=batch_size)),
+            "torch": (_accuracy_torch(twin, *train, batch_size), _accuracy_torch(twin, *test, batch_size))}
+    for fw, (train_acc, test_acc) in accs.items():
+        rows.append({**meta, "framework": fw, "epoch": epoch, "train_acc": train_acc, "test_acc": test_acc})
+    return rows
+
+
+def _progress_bar(total, progress):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", desc="lockstep", file=sys.stderr)
+
+
+def write_training_csvs(result: TrainingResult, out_dir) -> list[str]:
+    """training_curves.csv, training_epochs.csv (byte-identical for the same seed) and
+    training_timing.csv (wall times; differs run to run) into ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for name, frame in (("training_curves.csv", result.curves), ("training_epochs.csv", result.epochs),
+                        ("training_timing.csv", result.timing)):
+        path = os.path.join(out_dir, name)
+        frame.to_csv(path, index=False, lineterminator="\n")
+        paths.append(path)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------
+# cnn-parity train
+# ------------------------------------------------------------------------------------------
+
+def add_subcommand(sub):
+    p = sub.add_parser("train", help="train the reference and its torch twin in lockstep on MNIST")
+    p.add_argument("--net", choices=sorted(NETS), default="simple")
+    p.add_argument("--optimizer", choices=LOCKSTEP_OPTIMIZERS, default="adam")
+    p.add_argument("--lr", type=float, default=0.001)
+    p.add_argument("--batch-size", type=int, default=100)
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, default=1)
+    length.add_argument("--steps", type=int, default=None, help="stop after this many steps")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sampling", choices=["permutation", "replacement"], default="permutation",
+                   help="permutation: each image once per epoch; replacement: the book's Trainer")
+    p.add_argument("--param-every", type=int, default=10, metavar="K",
+                   help="compare all parameters every K steps")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with the four original MNIST .gz files "
+                   "(default: the embedded 10,000/2,000 sample)")
+    p.add_argument("--download", action="store_true", help="let torchvision download MNIST")
+    p.add_argument("--out", metavar="DIR", default="reports/out/training")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from .data import describe_source, load_mnist
+
+    out = os.path.abspath(args.out)
+    _check_out_dir(out)
+    data = load_mnist(args.data_dir, download=args.download)
+    print(f"data: {describe_source(args.data_dir, download=args.download)}; net {args.net}, "
+          f"optimizer {args.optimizer} lr {args.lr}, batch {args.batch_size}, {args.dtype}, seed {args.seed}",
+          file=sys.stderr)
+    result = train_lockstep(data, net=args.net, optimizer=args.optimizer, lr=args.lr,
+                            batch_size=args.batch_size, epochs=args.epochs, steps=args.steps,
+                            dtype=args.dtype, seed=args.seed, sampling=args.sampling,
+                            param_every=args.param_every)
+    for path in write_training_csvs(result, out):
+        print(f"wrote {path}")
+    print(result.epochs.to_string(index=False))
+    s = result.summary()
+    print(f"largest per-step loss difference: {s['max_loss_abs_diff']:.3e} (relative {s['max_loss_rel_diff']:.3e}); "
+          f"final parameters differ by {s['final_param_rel_diff']:.3e} (relative)")
+    print(f"median seconds per step: reference {s['reference_median_step_s']:.4f}, "
+          f"torch {s['torch_median_step_s']:.4f}")
+    return 0
+
+
+def _check_out_dir(out):
+    """Fail before any training if --out cannot be created or written."""
+    probe = out
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise SystemExit(f"cnn-parity train: --out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK):
+        raise SystemExit(f"cnn-parity train: --out {out}: {probe} is not writable")
