@@ -29,7 +29,10 @@ import torch_impl
 from reference.optimizer import OPTIMIZERS, TORCH_EQUIVALENT
 from torch_impl.transfer import export_params, load_params
 
-__all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "write_training_csvs"]
+from .records import Record, Tolerance, compare
+
+__all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "training_records",
+           "write_training_csvs"]
 
 # Optimizers with an exact torch.optim counterpart (the book's variants have none).
 LOCKSTEP_OPTIMIZERS = tuple(k for k, v in TORCH_EQUIVALENT.items() if v["relation"] == "identical")
@@ -98,13 +101,14 @@ def _batches(rng, n, batch_size, sampling):
 
 def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size=100, epochs=1,
                    steps=None, dtype="float64", seed=0, sampling="permutation", param_every=10,
-                   eval_batch_size=500, progress=None) -> TrainingResult:
+                   eval_batch_size=500, train_eval_limit=None, progress=None) -> TrainingResult:
     """Train the reference net and its torch twin in lockstep; see the module docstring.
 
     data: ((x_train, t_train), (x_test, t_test)) as from ``reports.data.load_mnist`` (x in
     float64 or float32 — it is cast to ``dtype``; t integer labels). ``steps`` stops early
     (the last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar on a
-    terminal by default, nothing otherwise.
+    terminal by default, nothing otherwise. ``train_eval_limit``: the per-epoch train accuracy
+    uses only the first that many training images (the test accuracy always uses all).
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
@@ -170,8 +174,8 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
-        epoch_rows += _epoch_accuracy(meta, epoch, ref, twin, (x_train, t_train), (x_test, t_test),
-                                      eval_batch_size)
+        train_eval = (x_train[:train_eval_limit], t_train[:train_eval_limit])
+        epoch_rows += _epoch_accuracy(meta, epoch, ref, twin, train_eval, (x_test, t_test), eval_batch_size)
     if bar is not None:
         bar.close()
 
@@ -179,6 +183,47 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     first_layer["torch"] = export_params(twin)["W1"]
     return TrainingResult(pd.DataFrame(curves), pd.DataFrame(epoch_rows), pd.DataFrame(timing),
                           first_layer, param_diff)
+
+
+# Lockstep tolerances. float64: both sides do the same arithmetic up to summation order, so
+# per-step loss differences stay near eps (measured ≈ 1e-15 over 200 steps); 1e-9 and 1e-8
+# (the issue's bounds) leave a million-fold headroom. float32: rounding differences (≈ 1e-7)
+# are amplified by training — a ReLU or max-pool decision that flips changes the trajectory —
+# so only the first steps are compared tightly; after that the runs are compared by outcome.
+LOCKSTEP_TOL = {
+    "float64": {"loss": Tolerance(1e-9, "float64 lockstep: same arithmetic, summation order only"),
+                "params": Tolerance(1e-8, "float64 lockstep: final parameters")},
+    "float32": {"loss": Tolerance(1e-5, "float32 lockstep, first 50 steps: ~100·eps before divergence is amplified"),
+                "params": Tolerance(1e-3, "float32 lockstep, after 50 steps of Adam")},
+}
+FLOAT32_TIGHT_STEPS = 50
+
+
+def training_records(result: TrainingResult, final_params: dict | None = None) -> list[Record]:
+    """Records of a lockstep run: the loss of every step (float32: the first 50 steps) and the
+    parameters after the last step compared as one relative difference."""
+    c = result.curves
+    dtype = c.dtype.iloc[0]
+    tol = LOCKSTEP_TOL[dtype]
+    ref = c[c.framework == "reference"].sort_values("step")
+    tch = c[c.framework == "torch"].sort_values("step")
+    if dtype == "float32":
+        ref, tch = ref.head(FLOAT32_TIGHT_STEPS), tch.head(FLOAT32_TIGHT_STEPS)
+    config = {k: str(c[k].iloc[0]) for k in ("net", "optimizer")} | {"steps": int(ref.step.max())}
+    name = f"training {c.net.iloc[0]}"
+    # Per-step relative differences, as an array compared against zero would be meaningless;
+    # compare the two loss curves directly (normwise) and also record the worst step.
+    recs = [compare(name, "loss per step", ref.loss.to_numpy(), tch.loss.to_numpy(), tol["loss"],
+                    config=config, group="training",
+                    note=f"worst step relative difference {ref.loss_rel_diff.max():.2e}")]
+    last = result.final_param_rel_diff
+    recs.append(Record(case=name, quantity="final parameters", dtype=dtype, config=recs[0].config,
+                       ref_shape="", torch_shape="", max_abs=float("nan"), max_rel=last,
+                       tol=tol["params"].rtol, headroom=(tol["params"].rtol / last if last else float("inf")),
+                       verdict="pass" if last <= tol["params"].rtol else "fail", group="training",
+                       note="max over parameters of max|p_ref − p_torch| / max|p_torch|",
+                       tol_why=tol["params"].why))
+    return recs
 
 
 def _epoch_accuracy(meta, epoch, ref, twin, train, test, batch_size):
