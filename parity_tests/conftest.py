@@ -32,3 +32,50 @@ def check(records):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# ------------------------------------------------------------------------------------------
+# pytest parity_tests --parity-report DIR: the report of exactly what this session asserted
+# ------------------------------------------------------------------------------------------
+
+def pytest_addoption(parser):
+    parser.addoption("--parity-report", metavar="DIR", default=None,
+                     help="after the run, write the comparison report (CSV + index.html) of every "
+                          "record the tests asserted into DIR (replaced whole, atomically)")
+
+
+def pytest_configure(config):
+    out = config.getoption("--parity-report", default=None)
+    if out and not hasattr(config, "workerinput"):
+        from reports.report import ReportOutputError, check_output_dir
+
+        if config.getoption("numprocesses", default=None):
+            raise pytest.UsageError("--parity-report cannot be combined with -n (pytest-xdist): the "
+                                    "records stay in the worker processes; run without -n")
+
+        try:                                   # fail now, not after the whole run
+            check_output_dir(out)
+        except ReportOutputError as exc:
+            raise pytest.UsageError(f"--parity-report: cannot write the report: {exc}") from None
+
+
+def write_session_report(out, seed=None):
+    """Write the report of ``RECORD_LOG`` (the records every ``check`` call saw) into ``out``."""
+    from reports.report import report_from_records, write_report
+
+    return write_report(out, report_from_records(RECORD_LOG, seed=seed, source="pytest parity_tests"))
+
+
+_WRITTEN: list = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    out = session.config.getoption("--parity-report", default=None)
+    if not out or hasattr(session.config, "workerinput"):     # xdist workers: nothing to write
+        return
+    _WRITTEN.append(write_session_report(out))
+
+
+def pytest_terminal_summary(terminalreporter):
+    for path in _WRITTEN:
+        terminalreporter.write_line(f"parity report ({len(RECORD_LOG)} records): {path / 'index.html'}")

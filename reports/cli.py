@@ -2,6 +2,10 @@
 
     cnn-parity parity [--dtype float64|float32|both] [--seed S] [--csv FILE] [--all]
         run every registered parity case and print the table (one row per case and dtype)
+    cnn-parity report [--out DIR] [--data-dir DIR] [--epochs N] [--dtype ...] [--seed S] [--quick]
+        write the CSV files and the self-contained HTML report (reports/report.py)
+    cnn-parity explain im2col [--pad P] [--stride S]
+        the book's 4×4 convolution example, step by step (reports/explain.py)
 """
 from __future__ import annotations
 
@@ -107,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommand_modules():
     """Modules that provide ``add_subcommand(subparsers)`` (setting ``func`` to the handler)."""
-    from . import training
+    from . import explain, report, training
 
-    return [training]
+    return [training, report, explain]
 
 
 def main(argv=None) -> int:

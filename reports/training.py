@@ -280,7 +280,7 @@ def add_subcommand(sub):
     p.add_argument("--data-dir", metavar="DIR", help="folder with the four original MNIST .gz files "
                    "(default: the embedded 10,000/2,000 sample)")
     p.add_argument("--download", action="store_true", help="let torchvision download MNIST")
-    p.add_argument("--out", metavar="DIR", default="reports/out/training")
+    p.add_argument("--out", metavar="DIR", default="reports/training_out")
     p.set_defaults(func=cmd_train)
 
 

@@ -1,0 +1,623 @@
+"""The comparison report: tidy CSV files and one self-contained HTML page, from parity records.
+
+    cnn-parity report [--out DIR] [--data-dir DIR] [--epochs N] [--dtype ...] [--seed S] [--quick]
+    pytest parity_tests --parity-report DIR
+
+Both write the same files into ``DIR`` (default ``reports/out/``):
+
+``layers.csv``           every comparison record except the sweeps (one row per case, quantity, dtype)
+``sweeps.csv``           the property sweeps: each configuration tried, with its errors
+``training_curves.csv``  lockstep training, one row per step per framework (when training ran)
+``training_epochs.csv``  accuracy per epoch per framework (when training ran)
+``environment.csv``      versions, BLAS, CPU/GPU, threads, seed, dtype flags, git commit, date
+``index.html``           the page: verdict, per-layer errors, network traces, training, filters,
+                         the catalog of book-vs-PyTorch differences, im2col step by step, environment
+
+The README documents every column. The CSVs are byte-identical for the same seed (timestamps and
+timings live only in ``environment.csv`` and the page).
+
+How the pieces fit
+------------------
+:class:`ReportInputs` holds everything a report shows. :func:`collect_report` computes it (the
+CLI path: every registered parity case, a seeded sweep, the catalog, optional lockstep training);
+:func:`report_from_records` builds it from the records a pytest session asserted.
+:func:`write_report` writes it atomically: files go into a hidden temporary folder next to
+``DIR``, which is renamed into place only when complete. A failed or interrupted run leaves the
+previous report untouched and no temporary folder behind; an unusable ``DIR`` is reported by
+:func:`check_output_dir` (one line naming the path and the reason) before any computation.
+
+Training hook
+-------------
+The training sections take plain data, so they can be fed by anything:
+``curves`` (DataFrame with at least ``net, optimizer, dtype, framework, epoch, step, loss``),
+``epochs`` (``net, optimizer, dtype, framework, epoch, train_acc, test_acc``) and ``filters``
+(``{"before": W1, "reference": W1_after, "torch": W1_after}`` — the ``first_layer`` dict of
+``reports.training.TrainingResult`` — or ``{"before": {...}, "after": {"reference": ..., "torch": ...}}``).
+When the module ``reports.training`` exists, ``cnn-parity report`` calls its ``train_lockstep``
+(see :func:`run_training`); without it the training sections are left out and the page says why.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .records import Record
+
+__all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
+           "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
+           "sweep_records", "draw_sweep_configs", "catalog_entries", "run_training", "normalise_filters",
+           "parity_records", "quick_skipped_cases", "add_subcommand", "DEFAULT_OUT", "MARKER",
+           "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS"]
+
+DEFAULT_OUT = Path("reports") / "out"
+#: An empty file that marks a folder as a cnn-parity report, so that an existing ``--out``
+#: folder is only ever replaced when it is one (or empty) — never a folder of other files.
+MARKER = ".cnn-parity-report"
+
+LAYER_COLUMNS = ["group", "case", "case_id", "config", "dtype", "quantity", "ref_shape", "torch_shape",
+                 "max_abs", "max_rel", "tol", "headroom", "verdict", "note", "tol_why"]
+#: Configuration keys of the swept case factories (conv_case, pool_case, avgpool_case).
+SWEEP_CONFIG_COLUMNS = ["N", "C", "H", "W", "FN", "FH", "FW", "ph", "pw", "stride", "pad",
+                        "count_include_pad", "kind"]
+SWEEP_COLUMNS = (["case", "example", "dtype", "quantity"] + SWEEP_CONFIG_COLUMNS
+                 + ["ref_shape", "torch_shape", "max_abs", "max_rel", "tol", "headroom", "verdict", "note", "config"])
+
+#: Sweep examples per sweep (as the hypothesis profile's max_examples) and in --quick.
+SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK = 40, 10
+
+
+class ReportOutputError(Exception):
+    """The output folder cannot be used; the message is one line naming the path and why."""
+
+
+@dataclass
+class ReportInputs:
+    """Everything the report shows. Training fields are optional: ``None`` leaves their sections out."""
+
+    records: list                                   # every non-sweep Record
+    sweeps: list                                    # Records of group "sweep"
+    environment: list                               # [(key, value)]
+    catalog: list = field(default_factory=list)     # catalog_entries()
+    curves: pd.DataFrame | None = None
+    epochs: pd.DataFrame | None = None
+    filters: dict | None = None                     # normalise_filters() form
+    timing: dict | None = None                      # {(dtype, framework): median seconds per step}
+    training_note: str = ""                         # why training is absent, or how it was run
+    source: str = "cnn-parity report"               # what produced the records
+    settings: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------
+# Records -> tidy frames
+# ------------------------------------------------------------------------------------------
+
+def _config_dict(config: str) -> dict:
+    try:
+        value = json.loads(config) if config else {}
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {}
+
+
+def case_id(case: str, config: str) -> str:
+    """``Convolution[N=2 C=3 ...]`` — the same form as ``LayerCase.id`` and test names."""
+    cfg = _config_dict(config)
+    return f"{case}[{' '.join(f'{k}={v}' for k, v in cfg.items())}]" if cfg else case
+
+
+def _dedupe(records) -> list:
+    """One record per (group, case, config, dtype, quantity), in order of first appearance.
+
+    A pytest session may compare the same thing twice (with different seeds); the worst of
+    the two is kept (a failure, else the lower headroom), so the report never hides a failure.
+    """
+    best: dict = {}
+    for r in records:
+        key = (r.group, r.case, r.config, r.dtype, r.quantity)
+        old = best.get(key)
+        if old is None or (r.passed, r.headroom) < (old.passed, old.headroom):
+            best[key] = r
+    return list(best.values())
+
+
+def layers_frame(records) -> pd.DataFrame:
+    """``layers.csv``: one row per (case, quantity, dtype) of every non-sweep record."""
+    rows = []
+    for r in _dedupe(r for r in records if r.group != "sweep"):
+        rows.append({"group": r.group, "case": r.case, "case_id": case_id(r.case, r.config), "config": r.config,
+                     "dtype": r.dtype, "quantity": r.quantity, "ref_shape": r.ref_shape,
+                     "torch_shape": r.torch_shape, "max_abs": r.max_abs, "max_rel": r.max_rel, "tol": r.tol,
+                     "headroom": r.headroom, "verdict": r.verdict, "note": r.note, "tol_why": r.tol_why})
+    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
+def sweeps_frame(records) -> pd.DataFrame:
+    """``sweeps.csv``: one row per (configuration, dtype, quantity) of the sweep records, with
+    the configuration spread over one column per key (empty where a key does not apply) and
+    ``example`` numbering the configurations of each (case, dtype) in the order they were tried."""
+    rows, examples = [], {}
+    for r in _dedupe(r for r in records if r.group == "sweep"):
+        cfg = _config_dict(r.config)
+        seen = examples.setdefault((r.case, r.dtype), {})
+        example = seen.setdefault(r.config, len(seen))
+        row = {"case": r.case, "example": example, "dtype": r.dtype, "quantity": r.quantity}
+        row.update({k: cfg.get(k) for k in SWEEP_CONFIG_COLUMNS})
+        row.update({"ref_shape": r.ref_shape, "torch_shape": r.torch_shape, "max_abs": r.max_abs,
+                    "max_rel": r.max_rel, "tol": r.tol, "headroom": r.headroom, "verdict": r.verdict,
+                    "note": r.note, "config": r.config})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+    for col in SWEEP_CONFIG_COLUMNS:
+        if col == "kind":
+            frame[col] = frame[col].astype("string")
+        elif col == "count_include_pad":
+            frame[col] = frame[col].astype("boolean")
+        else:
+            frame[col] = frame[col].astype("Int64")        # integers; empty where not applicable
+    frame["example"] = frame["example"].astype("int64")
+    return frame
+
+
+# ------------------------------------------------------------------------------------------
+# The sweep without hypothesis (CLI): seeded configurations from the same case factories
+# ------------------------------------------------------------------------------------------
+
+def _draw_conv(rng) -> dict:
+    """The distribution of ``parity_tests.strategies.conv_configs``, drawn with numpy."""
+    N, C, FN = (int(rng.integers(1, 5)) for _ in range(3))
+    H, W = int(rng.integers(1, 13)), int(rng.integers(1, 13))
+    s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    FH, FW = int(rng.integers(1, H + 2 * p + 1)), int(rng.integers(1, W + 2 * p + 1))
+    kind = ["normal", "ties"][int(rng.integers(0, 2))]
+    return dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=s, pad=p, kind=kind)
+
+
+def _draw_pool(rng, kinds=("normal", "ties", "equal", "negative", "relu")) -> dict:
+    """The distribution of ``parity_tests.strategies.pool_configs``, drawn with numpy."""
+    N, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    H, W, s = int(rng.integers(1, 13)), int(rng.integers(1, 13)), int(rng.integers(1, 4))
+    ph, pw = int(rng.integers(1, min(H + 4, 6) + 1)), int(rng.integers(1, min(W + 4, 6) + 1))
+    p = int(rng.integers(0, min(2, ph // 2, pw // 2) + 1))
+    ph, pw = min(ph, H + 2 * p), min(pw, W + 2 * p)
+    p = min(p, ph // 2, pw // 2)
+    kind = kinds[int(rng.integers(0, len(kinds)))]
+    return dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
+
+
+def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
+    """``n`` configurations per sweep, as [(factory name, config, dtypes)] — the same sweeps
+    as ``parity_tests/test_sweeps.py`` (conv and max-pool in both dtypes, avg-pool in float64)."""
+    rng = np.random.default_rng([seed, 7])
+    out = []
+    for _ in range(n):
+        out.append(("conv_case", _draw_conv(rng), ("float64", "float32")))
+    for _ in range(n):
+        out.append(("pool_case", _draw_pool(rng), ("float64", "float32")))
+    for _ in range(n):
+        cfg = _draw_pool(rng, kinds=("normal",))
+        cfg["count_include_pad"] = bool(rng.integers(0, 2))
+        out.append(("avgpool_case", cfg, ("float64",)))
+    return out
+
+
+def sweep_records(seed: int = 0, n: int = SWEEP_EXAMPLES, dtypes=("float64", "float32")) -> list[Record]:
+    """Run the seeded sweep: each drawn configuration through ``run_layer_case`` (group "sweep")."""
+    from . import cases
+    from .harness import run_layer_case
+
+    records = []
+    configs = draw_sweep_configs(seed, n)
+    for dtype in ("float64", "float32"):
+        if dtype not in dtypes:
+            continue
+        for factory, cfg, case_dtypes in configs:
+            if dtype in case_dtypes:
+                records += run_layer_case(getattr(cases, factory)(**cfg), dtype, seed=seed, group="sweep")
+    return records
+
+
+# ------------------------------------------------------------------------------------------
+# Catalog and training
+# ------------------------------------------------------------------------------------------
+
+def catalog_entries() -> list[dict]:
+    """Each entry of ``reports.catalog.CATALOG`` with its measured effect (or the error it raised)."""
+    from .catalog import CATALOG
+
+    entries = []
+    for d in CATALOG:
+        try:
+            measured, error = d.measure(), ""
+        except Exception as exc:                 # shown on the page, not hidden
+            measured, error = {}, f"{type(exc).__name__}: {exc}"
+        entries.append({"key": d.key, "title": d.title, "book": d.book, "torch": d.torch,
+                        "reference": d.reference, "measured": measured, "error": error})
+    return entries
+
+
+def normalise_filters(filters) -> dict | None:
+    """First-layer filters in one form: ``{"before": {fw: W1}, "after": {fw: W1}[, "dtype": str]}`` (fw =
+    "reference", "torch"; W1 shaped (FN, C, FH, FW)). Accepts that form, or the
+    ``first_layer`` dict of ``reports.training.TrainingResult``: ``{"before": W1,
+    "reference": W1_after, "torch": W1_after}`` (both frameworks start from the same weights)."""
+    if not filters:
+        return None
+    if "after" in filters:
+        after = {k: np.asarray(v) for k, v in filters["after"].items()}
+    else:
+        after = {k: np.asarray(filters[k]) for k in ("reference", "torch") if k in filters}
+    before = filters.get("before")
+    if isinstance(before, dict):
+        before = {k: np.asarray(v) for k, v in before.items()}
+    elif before is not None:
+        before = {"reference": np.asarray(before), "torch": np.asarray(before)}
+    out = {"before": before or {}, "after": after}
+    if filters.get("dtype"):
+        out["dtype"] = str(filters["dtype"])         # which training run the weights come from
+    return out
+
+
+def training_available() -> bool:
+    return importlib.util.find_spec("reports.training") is not None
+
+
+def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False, data_dir=None,
+                 log=print, data=None, steps=None) -> dict:
+    """Lockstep training for the report through ``reports.training.train_lockstep``.
+
+    SimpleConvNet with the book's hyper-parameters (Adam, lr 0.001, batch 100), one run per
+    dtype. ``quick``: 10 steps on the first 1,000 training images, accuracy on the first 500
+    test images. ``data`` (as from ``load_mnist``) replaces MNIST and ``steps`` caps the run
+    (both for tests). Returns ``{"curves", "epochs", "filters", "timing", "note"}`` (the filters
+    come from the float64 run when there is one).
+    """
+    from .data import describe_source, load_mnist
+    from .training import train_lockstep
+
+    source = describe_source(data_dir) if data is None else "given data"
+    data = load_mnist(data_dir) if data is None else data
+    (x_train, t_train), (x_test, t_test) = data
+    if quick:
+        data = ((x_train[:1000], t_train[:1000]), (x_test[:500], t_test[:500]))
+        steps = 10 if steps is None else steps
+        what = f"--quick: {steps} steps on the first 1,000 training images of the {source}, " \
+               f"accuracy on its first 500 test images"
+        kwargs = dict(steps=steps, epochs=1)
+    else:
+        what = f"{epochs} epoch{'s' if epochs != 1 else ''} on the {source}"
+        kwargs = dict(epochs=epochs, steps=steps)
+    curves, epoch_frames, timing, filters = [], [], {}, None
+    for dtype in dtypes:
+        t0 = time.perf_counter()
+        result = train_lockstep(data, net="simple", optimizer="adam", lr=0.001, batch_size=100,
+                                dtype=dtype, seed=seed, progress=None, **kwargs)
+        log(f"  training {dtype}: {len(result.curves) // 2} steps in {time.perf_counter() - t0:.1f} s")
+        curves.append(result.curves)
+        epoch_frames.append(result.epochs)
+        for fw, grp in result.timing.groupby("framework"):
+            timing[(dtype, fw)] = float(grp.seconds.median())
+        if filters is None or dtype == "float64":
+            filters = dict(result.first_layer, dtype=dtype)
+    note = (f"SimpleConvNet, Adam (lr 0.001), batch 100, seed {seed}: {what}. Both frameworks start "
+            f"from the same weights and see the same minibatches in the same order.")
+    return {"curves": pd.concat(curves, ignore_index=True), "epochs": pd.concat(epoch_frames, ignore_index=True),
+            "filters": filters, "timing": timing, "note": note}
+
+
+# ------------------------------------------------------------------------------------------
+# Collecting a report
+# ------------------------------------------------------------------------------------------
+
+#: --quick leaves out network cases whose input has more values per image than this
+#: (the full-size, ImageNet-shaped AlexNets: seconds each, against milliseconds for the rest).
+QUICK_MAX_INPUT = 10_000
+
+
+def _input_values(case) -> int:
+    dims = str(case.config.get("input_dim", "")).replace("x", "×").split("×")
+    try:
+        return int(np.prod([int(d) for d in dims])) if dims != [""] else 0
+    except ValueError:
+        return 0
+
+
+def quick_skipped_cases() -> list:
+    """The registered network cases that ``--quick`` leaves out (see :data:`QUICK_MAX_INPUT`)."""
+    from .cases import NET_CASES
+
+    return [c for c in NET_CASES if _input_values(c) > QUICK_MAX_INPUT]
+
+
+def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[Record]:
+    """``reports.harness.all_parity_records``; with ``quick``, the same loop without the cases of
+    :func:`quick_skipped_cases` (the page says which were left out)."""
+    from . import harness
+
+    if not quick:
+        return harness.all_parity_records(tuple(dtypes), seed=seed)
+    skipped = {id(c) for c in quick_skipped_cases()}
+    records = []
+    for dtype in dtypes:
+        records += harness.known_answer_records(dtype)
+        for case in harness.LAYER_CASES:
+            records += harness.run_layer_case(case, dtype, seed)
+        for case in harness.NET_CASES:
+            if id(case) not in skipped:
+                records += harness.run_net_case(case, dtype, seed)
+    return records
+
+
+def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
+                   training=None, sweeps=None, log=None) -> ReportInputs:
+    """Compute everything the CLI report shows.
+
+    training: ``None`` runs lockstep training when ``reports.training`` exists; ``False`` skips
+    it; a dict ``{"curves", "epochs", "filters", "timing", "note"}`` uses given results.
+    sweeps: examples per sweep (default 40, 10 with ``quick``).
+    """
+    log = log or (lambda *a: None)
+    t0 = time.perf_counter()
+    records = parity_records(tuple(dtypes), seed=seed, quick=quick)
+    log(f"  {len(records)} parity comparisons in {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    n = sweeps if sweeps is not None else (SWEEP_EXAMPLES_QUICK if quick else SWEEP_EXAMPLES)
+    sweeps_recs = sweep_records(seed, n, dtypes)
+    log(f"  {len(sweeps_recs)} sweep comparisons in {time.perf_counter() - t0:.1f} s")
+    catalog = catalog_entries()
+
+    note = ""
+    trained = None
+    if isinstance(training, dict):
+        trained = training
+    elif training is None and training_available():
+        trained = run_training(seed=seed, dtypes=dtypes, epochs=epochs, quick=quick, data_dir=data_dir, log=log)
+    elif training is None:
+        note = ("Training is not part of this report: the module reports.training (lockstep training) "
+                "is not installed in this version.")
+    else:
+        note = "Training was not run for this report (--no-training)."
+    settings = {"dtypes": " ".join(dtypes), "quick": str(bool(quick)), "epochs": str(epochs),
+                "sweep examples per sweep": str(n)}
+    if quick:
+        settings["left out by --quick"] = "; ".join(c.id for c in quick_skipped_cases()) or "nothing"
+    if trained and training is None:
+        from .data import describe_source
+
+        settings["MNIST"] = describe_source(data_dir)
+    inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
+                          environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
+                          training_note=note)
+    if trained:
+        inputs.curves, inputs.epochs = trained.get("curves"), trained.get("epochs")
+        inputs.filters = normalise_filters(trained.get("filters"))
+        inputs.timing = trained.get("timing")
+        inputs.training_note = trained.get("note", "")
+    inputs.environment = _environment(seed, settings, inputs.timing)
+    return inputs
+
+
+def _environment(seed, settings, timing):
+    from .report_env import collect_environment
+
+    env = collect_environment(seed, settings=settings)
+    for (dtype, fw), sec in sorted((timing or {}).items()):
+        env.append((f"training median seconds per step ({fw}, {dtype})", f"{sec:.4f}"))
+    return env
+
+
+def report_from_records(records, *, seed=None, source="pytest parity_tests", settings=None,
+                        training: dict | None = None) -> ReportInputs:
+    """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``)."""
+    records = list(records)
+    settings = dict(settings or {})
+    inputs = ReportInputs(records=[r for r in records if r.group != "sweep"],
+                          sweeps=[r for r in records if r.group == "sweep"], environment=[],
+                          catalog=catalog_entries(), source=source, settings=settings,
+                          training_note="This report shows the comparisons the test session asserted; "
+                                        "training curves are made by cnn-parity report.")
+    if training:
+        inputs.curves, inputs.epochs = training.get("curves"), training.get("epochs")
+        inputs.filters = normalise_filters(training.get("filters"))
+        inputs.timing = training.get("timing")
+        inputs.training_note = training.get("note", "")
+    inputs.environment = _environment(seed, settings, inputs.timing)
+    return inputs
+
+
+# ------------------------------------------------------------------------------------------
+# Writing: atomic folder replacement
+# ------------------------------------------------------------------------------------------
+
+def _abs(out) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(str(out))))
+
+
+def _prepare(out: Path) -> tuple[Path, list]:
+    """Check ``out`` and create the hidden staging folder next to it. Returns (tmp, created
+    parent folders). Raises :class:`ReportOutputError` with a one-line reason."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise ReportOutputError(f"{out} exists and is not a folder")
+        try:
+            entries = [p.name for p in out.iterdir()]
+        except OSError as exc:
+            raise ReportOutputError(f"cannot read the folder {out}: {exc.strerror or exc}") from None
+        if entries and MARKER not in entries:
+            raise ReportOutputError(f"{out} is a folder that holds other files and is not an earlier report "
+                                    f"(no {MARKER} in it); choose a new or empty folder")
+    parent = out.parent
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ReportOutputError(f"{probe} is a file, not a folder, so {out} cannot be created")
+    created = []
+    for folder in reversed([p for p in [parent, *parent.parents] if not p.exists()]):
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            _remove_created(created)
+            raise ReportOutputError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
+        created.append(folder)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as exc:
+        _remove_created(created)
+        raise ReportOutputError(f"cannot write in {parent}: {exc.strerror or exc}") from None
+    return tmp, created
+
+
+def _remove_created(created):
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def check_output_dir(out) -> Path:
+    """Raise :class:`ReportOutputError` (one line: the path and why) unless a report can be
+    written to ``out``. Creates and removes a probe folder next to it; changes nothing else."""
+    out = _abs(out)
+    tmp, created = _prepare(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+    _remove_created(created)
+    return out
+
+
+def _commit(tmp: Path, out: Path):
+    """Move the finished folder into place: old report aside, new one in, old one deleted."""
+    if out.exists() or out.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rmdir(old)
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        if old.is_symlink():
+            old.unlink()                    # --out was a link to a report folder: drop the link only
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+
+
+@contextmanager
+def atomic_output(out):
+    """``with atomic_output(DIR) as tmp:`` write the report into ``tmp``; on success ``tmp``
+    replaces ``DIR``; on any exception (KeyboardInterrupt included) ``tmp`` is deleted and
+    ``DIR`` is left as it was. The check of ``DIR`` happens on entry, before the body runs."""
+    out = _abs(out)
+    tmp, created = _prepare(out)
+    try:
+        yield tmp
+        _commit(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_created(created)
+        raise
+
+
+def _to_csv(frame: pd.DataFrame, path: Path):
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def write_report_files(folder, inputs: ReportInputs) -> list[str]:
+    """Write the CSV files and index.html into ``folder`` (no atomicity: see :func:`write_report`)."""
+    from . import report_html
+
+    folder = Path(folder)
+    names = []
+    _to_csv(layers_frame(inputs.records), folder / "layers.csv")
+    names.append("layers.csv")
+    _to_csv(sweeps_frame(inputs.sweeps), folder / "sweeps.csv")
+    names.append("sweeps.csv")
+    if inputs.curves is not None:
+        _to_csv(inputs.curves, folder / "training_curves.csv")
+        names.append("training_curves.csv")
+    if inputs.epochs is not None:
+        _to_csv(inputs.epochs, folder / "training_epochs.csv")
+        names.append("training_epochs.csv")
+    _to_csv(pd.DataFrame(inputs.environment, columns=["key", "value"]), folder / "environment.csv")
+    names.append("environment.csv")
+    html = report_html.render_html(inputs, files=names + ["index.html"])
+    (folder / "index.html").write_text(html, encoding="utf-8")
+    names.append("index.html")
+    (folder / MARKER).write_text("This folder is a cnn-parity report; `cnn-parity report` replaces it whole.\n",
+                                 encoding="utf-8")
+    return names
+
+
+def write_report(out, inputs: ReportInputs) -> Path:
+    """Write the report into ``out`` atomically (see :func:`atomic_output`)."""
+    with atomic_output(out) as tmp:
+        write_report_files(tmp, inputs)
+    return _abs(out)
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------
+
+DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
+
+
+def add_subcommand(sub):
+    p = sub.add_parser("report", help="write the comparison report (CSV + a self-contained HTML page)",
+                       description="Run every parity case, a seeded property sweep, the catalog of "
+                                   "book-vs-PyTorch differences and lockstep training, and write CSV files "
+                                   "and index.html into --out.")
+    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
+                   help=f"output folder, replaced as a whole when complete (default {DEFAULT_OUT}/)")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="folder with the four original MNIST .gz files (default: the embedded sample)")
+    p.add_argument("--epochs", type=int, default=2, metavar="N", help="training epochs (default 2)")
+    p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both",
+                   help="float64, float32 or both (default)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke-test report in well under a minute: fewer sweep examples, 10 training steps")
+    p.add_argument("--no-training", action="store_true", help="leave out lockstep training")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    if args.epochs < 1:
+        raise SystemExit("cnn-parity report: --epochs must be at least 1")
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        raise SystemExit(f"cnn-parity report: --data-dir {args.data_dir}: not a folder")
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    try:
+        with atomic_output(args.out) as tmp:
+            log(f"cnn-parity report: writing {_abs(args.out)}")
+            inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
+                                    epochs=args.epochs, data_dir=args.data_dir,
+                                    training=False if args.no_training else None, log=log)
+            names = write_report_files(tmp, inputs)
+    except ReportOutputError as exc:
+        raise SystemExit(f"cnn-parity report: cannot write the report: {exc}") from None
+    out = _abs(args.out)
+    recs = inputs.records + inputs.sweeps
+    n_fail = sum(not r.passed for r in recs)
+    print(f"{len(recs)} comparisons, {len(recs) - n_fail} pass, {n_fail} fail "
+          f"({time.perf_counter() - start:.0f} s)")
+    for name in names:
+        print(f"wrote {out / name}")
+    return 0 if n_fail == 0 else 1
