@@ -12,7 +12,27 @@ MEASURED = {d.key: d.measure() for d in CATALOG}
 
 def test_catalog_is_complete():
     assert {"pool_padding", "dropout_scaling", "loss_epsilon", "lrn_alpha", "output_rounding",
-            "avgpool_padding", "dtype"} <= set(MEASURED)
+            "avgpool_padding", "dtype", "adam_eps", "momentum_form"} <= set(MEASURED)
+
+
+def test_adam_eps_book_vs_torch():
+    """Tiny gradients: the book's first step is far shorter (its effective eps is 31.6× larger at
+    t = 1); ordinary gradients: both take a step of ≈ lr."""
+    m = MEASURED["adam_eps"]
+    assert m["reference"] == m["torch"]
+    assert m["torch"] == pytest.approx(1e-3 * 1e-6 / (1e-6 + 1e-8), rel=1e-12)
+    assert m["book"] == pytest.approx(1e-3 * 1e-6 / (1e-6 + 1e-7 / math.sqrt(1 - 0.999)), rel=1e-9)
+    assert m["book"] < 0.25 * m["torch"]
+    assert m["book_ordinary_gradient"] == pytest.approx(m["torch_ordinary_gradient"], rel=1e-2)
+
+
+def test_momentum_forms_differ_only_when_lr_changes():
+    m = MEASURED["momentum_form"]
+    assert m["reference"] == m["torch"]
+    # torch: v = 1, 1.9, 2.71, 3.439; p = −0.1·1 − 0.1·1.9 − 0.05·2.71 − 0.05·3.439
+    assert m["torch"] == pytest.approx(-(0.1 * 1 + 0.1 * 1.9 + 0.05 * 2.71 + 0.05 * 3.439), rel=1e-12)
+    # book: v carries the old lr: v = −0.1, −0.19, −0.221, −0.2489
+    assert m["book"] == pytest.approx(-(0.1 + 0.19 + 0.221 + 0.2489), rel=1e-12)
 
 
 def test_pool_padding_book_zero_vs_torch_minus_inf():

@@ -107,6 +107,40 @@ def _dtype_upcast():
             "effect": "dtype of im2col(float32 input)"}
 
 
+def _adam_eps():
+    from reference.optimizer import Adam, BookAdam
+
+    g = np.array([1e-6, 1e-3])            # a tiny and an ordinary gradient
+    steps = {}
+    for label, opt in (("book", BookAdam(lr=1e-3)), ("reference", Adam(lr=1e-3))):
+        p = np.zeros(2)
+        opt.update({"p": p}, {"p": g.copy()})
+        steps[label] = -p
+    w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    w.grad = torch.from_numpy(g.copy())
+    torch.optim.Adam([w], lr=1e-3).step()
+    theirs = -w.detach().numpy()
+    return {"book": float(steps["book"][0]), "torch": float(theirs[0]), "reference": float(steps["reference"][0]),
+            "book_ordinary_gradient": float(steps["book"][1]), "torch_ordinary_gradient": float(theirs[1]),
+            "effect": "size of the first step (lr 0.001) for a gradient of 1e−6; the last two rows: gradient 1e−3"}
+
+
+def _momentum_form():
+    from reference.optimizer import BookMomentum, Momentum
+
+    g = np.array([1.0])
+    book_p, torch_p = np.zeros(1), np.zeros(1)
+    book, ours = BookMomentum(lr=0.1, momentum=0.9), Momentum(lr=0.1, momentum=0.9)
+    for step in range(4):
+        if step == 2:                      # a learning-rate schedule halves lr after two steps
+            book.lr = ours.lr = 0.05
+        book.update({"p": book_p}, {"p": g.copy()})
+        ours.update({"p": torch_p}, {"p": g.copy()})
+    return {"book": float(book_p[0]), "torch": float(torch_p[0]), "reference": float(torch_p[0]),
+            "effect": "parameter after 4 steps of gradient 1, lr 0.1 halved to 0.05 after step 2 "
+                      "(with a constant lr the two forms give the same trajectory)"}
+
+
 CATALOG: list[Difference] = [
     Difference("pool_padding", "Max-pool padding",
                "pads with 0 (a padded window of negatives returns 0); backward crashes for pad > 0",
@@ -123,6 +157,13 @@ CATALOG: list[Difference] = [
     Difference("avgpool_padding", "Average-pool divisor at the border",
                "— (the book has no average pooling)", "count_include_pad=True: divide by FH·FW",
                "both conventions (count_include_pad)", _avgpool_padding),
+    Difference("adam_eps", "Adam epsilon",
+               "eps = 1e−7 added to the uncorrected √v (bias correction folded into lr)",
+               "eps = 1e−8 added to the bias-corrected √v̂", "both: Adam (torch) and BookAdam",
+               _adam_eps),
+    Difference("momentum_form", "Momentum form",
+               "v ← αv − ηg, p ← p + v (lr inside the velocity)", "v ← μv + g, p ← p − lr·v",
+               "both: Momentum (torch) and BookMomentum", _momentum_form),
     Difference("dtype", "dtype", "upcasts float32 to float64 (np.zeros default)", "preserves dtype",
                "preserves dtype", _dtype_upcast),
 ]
