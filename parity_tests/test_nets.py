@@ -9,8 +9,14 @@ from reports.harness import DTYPES, first_divergence, run_net_case
 from .conftest import check
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", NET_CASES, ids=lambda c: c.id)
+def _net_params():
+    """Every registered net case in every dtype; a case's ``slow_dtypes`` go to the slow tier."""
+    return [pytest.param(case, dtype, id=f"{case.id}-{dtype}",
+                         marks=[pytest.mark.slow] if dtype in case.slow_dtypes else [])
+            for dtype in DTYPES for case in NET_CASES]
+
+
+@pytest.mark.parametrize("case,dtype", _net_params())
 def test_net_parity(case, dtype):
     records = check(run_net_case(case, dtype))
     grads = {r.quantity for r in records if r.group == "net"}

@@ -3,6 +3,9 @@
 ``run_layer_case``  forward output, input gradient and every parameter gradient of one layer.
 ``run_net_case``    a whole network: scores, loss, dx, every parameter gradient, and the
                     per-layer trace (each layer's output and the gradient arriving at it).
+``gradient_spot_records`` the reference's backprop against central differences at a few
+                    coordinates per parameter array (for nets too large for a full check).
+``torchvision_forward_records`` torchvision's own AlexNet forward against the reference.
 ``first_divergence`` names the first layer where reference and torch disagree.
 ``known_answer_records`` the book's worked examples, checked in both frameworks.
 """
@@ -13,11 +16,13 @@ import torch
 import torch.nn.functional as F
 
 import reference as R
+from torch_impl import apply_dropout_mask
 from torch_impl import layers as T
 from torch_impl.transfer import export_grads
 
-from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
-from .records import Record, Tolerance, compare, reduction_tolerance
+from .cases import (LAYER_CASES, NET_CASES, LayerCase, NetCase, alexnet_plan,
+                    reference_from_torchvision)
+from .records import Record, Tolerance, _config_str, compare, reduction_tolerance
 
 DTYPES = ("float64", "float32")
 
@@ -62,12 +67,18 @@ def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer") -> l
     return records
 
 
-def _torch_trace(net, x_t, t_t):
-    """Run the torch net child by child, keeping each named output's gradient."""
+def _torch_trace(net, x_t, t_t, masks=None):
+    """Run the torch net child by child, keeping each named output's gradient.
+
+    ``masks`` ({"Dropout1": bool tensor, ...}): a Dropout child is replaced by
+    ``torch_impl.apply_dropout_mask`` with that mask (see ``torch_impl.alexnet``)."""
     outputs = {}
     h = x_t
     for name, child in net.named_children():
-        h = child(h)
+        if masks is not None and isinstance(child, torch.nn.Dropout):
+            h = apply_dropout_mask(h, masks[name], child.p)
+        else:
+            h = child(h)
         h.retain_grad()
         outputs[name] = h
     loss = F.cross_entropy(h, t_t)
@@ -75,12 +86,19 @@ def _torch_trace(net, x_t, t_t):
     return loss, outputs
 
 
-def _ref_trace(net, x, t):
+def _ref_forward(name, layer, h, train, masks):
+    """One reference layer's forward; Dropout layers get the mode and the case's mask."""
+    if isinstance(layer, R.Dropout):
+        return layer.forward(h, train_flg=train, mask=None if masks is None else masks[name])
+    return layer.forward(h)
+
+
+def _ref_trace(net, x, t, train=True, masks=None):
     """Run the reference net layer by layer, keeping each output and the gradient arriving at it."""
     outputs, grads = {}, {}
     h = x
     for name, layer in net.layers.items():
-        h = layer.forward(h)
+        h = _ref_forward(name, layer, h, train, masks)
         outputs[name] = h
     loss = net.last_layer.forward(h, t)
     dout = net.last_layer.backward(1)
@@ -90,17 +108,40 @@ def _ref_trace(net, x, t):
     return loss, outputs, grads, dout
 
 
+def _check_masks(case, ref, masks, train):
+    """In training mode every reference Dropout layer needs a mask from the case's inputs:
+    masks drawn inside each framework could never agree."""
+    dropouts = [name for name, layer in ref.layers.items() if isinstance(layer, R.Dropout)]
+    missing = [name for name in dropouts if masks is None or name not in masks]
+    if train and missing:
+        raise ValueError(f"{case.id}: training mode with Dropout layers {missing} but the case's "
+                         "inputs give no mask for them; return inputs['masks'] (e.g. "
+                         "ref.dropout_masks(N, rng)) or declare the case with mode='eval'")
+
+
 def run_net_case(case: NetCase, dtype="float64", seed=0) -> list[Record]:
     """A whole network: the loss, scores, dx and parameter gradients ("net" records) and the
-    per-layer trace ("trace" records: ``<layer>.out`` forward, ``<layer>.grad`` backward)."""
+    per-layer trace ("trace" records: ``<layer>.out`` forward, ``<layer>.grad`` backward).
+
+    Dropout: in ``case.mode == "train"`` (the default) both frameworks use the masks of
+    ``inputs["masks"]`` (drawn once from the case's numpy Generator); in ``"eval"`` the torch
+    net is put in ``eval()`` mode and the reference runs with ``train_flg=False``.
+    ``case.gradcheck`` > 0 adds central-difference spot checks of the reference gradient
+    (float64 only, see :func:`gradient_spot_records`); ``case.extra`` adds case-specific records.
+    """
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     ref, net = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     x, t = inputs["x"], inputs["t"]
+    masks = inputs.get("masks")
+    train = case.mode == "train"
+    _check_masks(case, ref, masks, train)
+    net.train(train)
+    masks_t = None if masks is None else {k: torch.from_numpy(np.asarray(v)) for k, v in masks.items()}
     x_t = _to_torch(x, requires_grad=True)
-    loss_t, outs_t = _torch_trace(net, x_t, torch.from_numpy(t))
-    loss_r, outs_r, grads_r, dx_r = _ref_trace(ref, x, t)
+    loss_t, outs_t = _torch_trace(net, x_t, torch.from_numpy(t), masks_t)
+    loss_r, outs_r, grads_r, dx_r = _ref_trace(ref, x, t, train, masks)
 
     tol = case_tolerance(case, dtype)
     name, cfg = case.net, case.config
@@ -118,7 +159,141 @@ def run_net_case(case: NetCase, dtype="float64", seed=0) -> list[Record]:
     for layer in reversed(ref.layers):            # backward order
         records.append(compare(name, f"{layer}.grad", grads_r[layer], outs_t[layer].grad, tol,
                                config=cfg, group="trace"))
+    if case.gradcheck or case.extra is not None:
+        del outs_t, outs_r, grads_r, x_t
+        net.zero_grad(set_to_none=True)           # free torch's gradients before the extras
+    if case.gradcheck and dtype == np.float64:
+        records += gradient_spot_records(case, ref, inputs, ref_grads, case.gradcheck, train, seed)
+    if case.extra is not None:
+        records += case.extra(ref, net, inputs, dtype, tol)
     return records
+
+
+# Central differences in float64, h = 1e-5 (the step of parity_tests/test_gradcheck.py).
+SPOT_H = 1e-5
+
+
+def spot_tolerance(loss_value, scale, h=SPOT_H) -> Tolerance:
+    """Tolerance of a central difference, normwise relative to ``scale`` (max |gradient|).
+
+    Rounding: the loss is computed to a few ulps, |L|·eps each, and divided by 2h: we allow
+    100·eps·max(|L|, 1)/h. Truncation: h²/6 times the third derivative, allowed 10·h² for the
+    nets' O(1) curvature. Divided by the largest gradient entry of the array.
+    """
+    eps = float(np.finfo(np.float64).eps)
+    abs_tol = 100 * eps * max(abs(float(loss_value)), 1.0) / h + 10 * h * h
+    return Tolerance(abs_tol / scale, f"float64 central differences, h={h:g}: "
+                     f"(100·eps·max(|L|,1)/h + 10·h²) / max|grad| = {abs_tol:.1e} / {scale:.2e}")
+
+
+def _kink_state(ref):
+    """The non-smooth decisions of the last forward pass: which ReLU inputs were ≤ 0 and which
+    entry won each max-pool window. A difference quotient whose ±h steps change one of them
+    straddles a kink, where the loss has no derivative to compare with."""
+    state = {}
+    for name, layer in ref.layers.items():
+        if isinstance(layer, R.Relu):
+            state[name] = layer.mask.copy()
+        elif isinstance(layer, R.Pooling):
+            state[name] = np.array(layer.arg_max, copy=True)
+    return state
+
+
+def gradient_spot_records(case, ref, inputs, grads, per_param=3, train=True, seed=0,
+                          h=SPOT_H, keys=None) -> list[Record]:
+    """The reference's backprop against central differences at a few coordinates per array.
+
+    For each parameter array: its largest-|gradient| entry and ``per_param - 1`` random ones
+    (drawn from ``seed``). Each difference quotient re-runs only the layers from the parameter's
+    own layer on (the input of that layer is cached), so the full-size AlexNet's check costs
+    seconds, not 2 × 61 M forward passes. A coordinate whose ±h steps flip a ReLU or change a
+    max-pool winner straddles a kink (no derivative there): it is replaced by another random
+    one, and the record's note says so. One "gradcheck" record per array: ``max |numeric −
+    backprop|`` over its coordinates, relative to ``max |backprop|`` of the whole array.
+    ``grads``: the backprop gradients (book names), computed before this call; ``keys``: the
+    parameter arrays to check (default: all).
+    """
+    x, t, masks = inputs["x"], inputs["t"], inputs.get("masks")
+    names = list(ref.layers)
+    layer_inputs, h_in = {}, x                   # the input of every layer, for restarts
+    for name, layer in ref.layers.items():
+        layer_inputs[name] = h_in
+        h_in = _ref_forward(name, layer, h_in, train, masks)
+    base_loss = ref.last_layer.forward(h_in, t)
+    base_kinks = _kink_state(ref)
+
+    def loss_from(start):
+        """(loss, True if a ReLU or max-pool decision differs from the unperturbed pass)."""
+        h_ = layer_inputs[start]
+        downstream = names[names.index(start):]
+        for name in downstream:
+            h_ = _ref_forward(name, ref.layers[name], h_, train, masks)
+        kinked = any(not np.array_equal(base_kinks[name], getattr(ref.layers[name], attr))
+                     for name in downstream if name in base_kinks
+                     for attr in (("mask",) if isinstance(ref.layers[name], R.Relu) else ("arg_max",)))
+        return ref.last_layer.forward(h_, t), kinked
+
+    rng = np.random.default_rng(seed + 1)
+    records = []
+    for key, (layer_name, _) in ref.PARAM_LAYERS.items():
+        if keys is not None and key not in keys:
+            continue
+        array, analytic = ref.params[key], grads[key]
+        flat = analytic.reshape(-1)
+        lo, hi = int(np.argmin(flat)), int(np.argmax(flat))     # no |.| temporary of 300 MB
+        largest = lo if abs(flat[lo]) > abs(flat[hi]) else hi
+        candidates = [largest]
+        picks, numeric, skipped = [], [], []
+        while len(picks) < min(per_param, flat.size) and len(skipped) <= 10:
+            i = candidates.pop() if candidates else int(rng.integers(flat.size))
+            if i in picks or i in skipped:
+                continue
+            idx = np.unravel_index(i, array.shape)
+            saved = array[idx]
+            array[idx] = saved + h
+            plus, kink_plus = loss_from(layer_name)
+            array[idx] = saved - h
+            minus, kink_minus = loss_from(layer_name)
+            array[idx] = saved
+            if kink_plus or kink_minus:
+                skipped.append(i)
+                continue
+            picks.append(i)
+            numeric.append((plus - minus) / (2 * h))
+        scale = abs(float(flat[largest])) or 1.0
+        tol = spot_tolerance(base_loss, scale, h)
+        err = float(np.max(np.abs(np.array(numeric) - flat[picks]))) if picks else float("inf")
+        rel = err / scale
+        note = f"reference backprop vs central differences at flat indices {picks}"
+        if skipped:
+            note += f"; skipped {skipped} (a ±h step crossed a ReLU kink or a max-pool tie)"
+        records.append(Record(
+            case=case.net, quantity=f"d{key} central diff", dtype="float64",
+            config=_config_str(case.config), ref_shape=str(tuple(array.shape)),
+            torch_shape=f"({len(picks)} coordinates)", max_abs=err, max_rel=rel, tol=tol.rtol,
+            headroom=tol.rtol / rel if rel else float("inf"),
+            verdict="pass" if rel <= tol.rtol else "fail", group="gradcheck",
+            note=note, tol_why=tol.why))
+    return records
+
+
+def torchvision_forward_records(model, N=1, seed=0) -> list[Record]:
+    """torchvision's own ``forward`` (eval mode: dropout off) against the reference built from
+    the model's weights (``reports.cases.reference_from_torchvision``), in the model's dtype.
+
+    The cheap torchvision check of the default test tier: one forward pass in each framework
+    (the registered ``AlexNet-torchvision`` case compares the whole trace and every gradient).
+    """
+    ref = reference_from_torchvision(model)
+    dtype = ref.dtype
+    x = np.random.default_rng(seed).standard_normal((N, *ref.input_dim)).astype(dtype)
+    model.eval()
+    with torch.no_grad():
+        scores_t = model(torch.from_numpy(x))
+    tol = reduction_tolerance(dtype, alexnet_plan(N, R.alexnet.TORCHVISION)[0])
+    config = dict(N=N, input_dim="×".join(map(str, ref.input_dim)), mode="eval")
+    return [compare("AlexNet-torchvision", "scores (torchvision forward, eval)",
+                    ref.predict(x), scores_t, tol, config=config, group="net")]
 
 
 def first_divergence(records: list[Record]) -> Record | None:

@@ -1,0 +1,320 @@
+"""AlexNet (2012, one tower) and its configurable relatives as an ``nn.Sequential`` of stock layers.
+
+Named children for the paper's network (``AlexNet()``), shapes for N images of 3x227x227::
+
+    Conv1   nn.Conv2d(3, 96, 11, stride=4)       -> (N, 96, 55, 55)
+    Relu1   nn.ReLU()
+    LRN1    nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2)
+    Pool1   nn.MaxPool2d(3, 2)                   -> (N, 96, 27, 27)
+    Conv2   nn.Conv2d(96, 256, 5, padding=2)     -> (N, 256, 27, 27)   Relu2, LRN2
+    Pool2   nn.MaxPool2d(3, 2)                   -> (N, 256, 13, 13)
+    Conv3   nn.Conv2d(256, 384, 3, padding=1)    Relu3
+    Conv4   nn.Conv2d(384, 384, 3, padding=1)    Relu4
+    Conv5   nn.Conv2d(384, 256, 3, padding=1)    Relu5
+    Pool3   nn.MaxPool2d(3, 2)                   -> (N, 256, 6, 6)
+    [AvgPool nn.AdaptiveAvgPool2d(6)]            (torchvision's variant only)
+    Flatten nn.Flatten()                         -> (N, 9216)
+    Affine1 nn.Linear(9216, 4096)   Relu6   Dropout1 (nn.Dropout(0.5))
+    Affine2 nn.Linear(4096, 4096)   Relu7   Dropout2
+    Affine3 nn.Linear(4096, 1000)                -> (N, 1000) scores
+
+The children have the names of the reference ``AlexNet.layers``. The configurations ``PAPER``,
+``TORCHVISION`` and ``MNIST`` are the same keyword dicts as in ``reference.alexnet`` (data
+duplicated on purpose, since this package never imports the reference; a test checks they agree).
+
+LRN: the paper's normalisation is ``a / (k + alpha * sum a^2)^beta`` with k=2, alpha=1e-4,
+beta=0.75 over 5 channels. ``nn.LocalResponseNorm`` computes ``a / (k + alpha/size * sum a^2)^beta``,
+so the twin passes ``alpha = paper alpha * size`` (5e-4). The ``lrn`` argument takes the paper's
+constants, like the reference.
+
+Dropout with an external mask
+-----------------------------
+The Dropout children are stock ``nn.Dropout``: in ``train()`` mode they draw their own masks from
+torch's RNG, in ``eval()`` mode they are the identity — normal torch use. ``nn.Dropout`` cannot
+take a mask, and its masks never equal a NumPy draw, so for parity runs and for training in
+lockstep with the reference, ``forward(x, masks)`` / ``loss(x, t, masks)`` take a dict
+``{"Dropout1": mask, ...}`` (bool, True = kept; NumPy arrays or tensors, e.g. from
+``reference.AlexNet.dropout_masks(n, rng)``) and, *instead of calling* those Dropout children,
+compute :func:`apply_dropout_mask` ``x * (mask / (1 - p))`` with the child's own ``p`` —
+inverted dropout, exactly what ``nn.Dropout`` computes for that mask (the reference's Dropout
+forms the scaled mask first in the same way). Masks are a training-mode thing: passing them to a
+net in ``eval()`` mode is an error.
+
+torchvision
+-----------
+``TORCHVISION_BOOK_PARAMS`` maps the book names W1..b8 to ``torchvision.models.alexnet``'s
+state-dict names (``features.0.weight`` ... ``classifier.6.bias``), so
+``export_params(tv_model, mapping=TORCHVISION_BOOK_PARAMS)`` gives a reference ``params`` dict
+(Linear weights transposed to the book's (in, out) by ``torch_impl.transfer``).
+:meth:`AlexNet.from_torchvision` wraps a torchvision model's own modules (shared parameters)
+under the reference's layer names, for the layer-by-layer trace.
+"""
+
+import numbers
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .dtypes import as_torch_dtype
+from .lenet import init_book_style
+
+__all__ = ["AlexNet", "apply_dropout_mask", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN",
+           "TORCHVISION_BOOK_PARAMS"]
+
+
+# Max pools follow Conv1, Conv2 and Conv5: conv index -> pool number.
+POOL_AFTER_CONV = {1: 1, 2: 2, 5: 3}
+
+
+def _conv(filter_num, filter_size, pad, stride):
+    return {"filter_num": filter_num, "filter_size": filter_size, "pad": pad, "stride": stride}
+
+
+PAPER_LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}   # the paper's convention
+
+PAPER = dict(
+    input_dim=(3, 227, 227),
+    conv_params=(_conv(96, 11, 0, 4), _conv(256, 5, 2, 1), _conv(384, 3, 1, 1),
+                 _conv(384, 3, 1, 1), _conv(256, 3, 1, 1)),
+    hidden_sizes=(4096, 4096), output_size=1000, lrn=PAPER_LRN, pool=(3, 2),
+    adaptive_pool=None, dropout_ratio=0.5, dropout_position="after",
+)
+
+TORCHVISION = dict(
+    input_dim=(3, 224, 224),
+    conv_params=(_conv(64, 11, 2, 4), _conv(192, 5, 2, 1), _conv(384, 3, 1, 1),
+                 _conv(256, 3, 1, 1), _conv(256, 3, 1, 1)),
+    hidden_sizes=(4096, 4096), output_size=1000, lrn=None, pool=(3, 2),
+    adaptive_pool=6, dropout_ratio=0.5, dropout_position="before",
+)
+
+MNIST = dict(
+    input_dim=(1, 28, 28),
+    conv_params=(_conv(16, 5, 2, 1), _conv(32, 5, 2, 1), _conv(64, 3, 1, 1),
+                 _conv(64, 3, 1, 1), _conv(32, 3, 1, 1)),
+    hidden_sizes=(128, 128), output_size=10, lrn=PAPER_LRN, pool=(3, 2),
+    adaptive_pool=None, dropout_ratio=0.5, dropout_position="after",
+)
+
+# Book name -> torchvision.models.alexnet state_dict name.
+TORCHVISION_BOOK_PARAMS = {
+    "W1": "features.0.weight", "b1": "features.0.bias",
+    "W2": "features.3.weight", "b2": "features.3.bias",
+    "W3": "features.6.weight", "b3": "features.6.bias",
+    "W4": "features.8.weight", "b4": "features.8.bias",
+    "W5": "features.10.weight", "b5": "features.10.bias",
+    "W6": "classifier.1.weight", "b6": "classifier.1.bias",
+    "W7": "classifier.4.weight", "b7": "classifier.4.bias",
+    "W8": "classifier.6.weight", "b8": "classifier.6.bias",
+}
+
+# torchvision module path for each reference layer name (ReLUs: see from_torchvision).
+_TORCHVISION_LAYERS = OrderedDict([
+    ("Conv1", "features.0"), ("Relu1", None), ("Pool1", "features.2"),
+    ("Conv2", "features.3"), ("Relu2", None), ("Pool2", "features.5"),
+    ("Conv3", "features.6"), ("Relu3", None), ("Conv4", "features.8"), ("Relu4", None),
+    ("Conv5", "features.10"), ("Relu5", None), ("Pool3", "features.12"),
+    ("AvgPool", "avgpool"), ("Flatten", None),
+    ("Dropout1", "classifier.0"), ("Affine1", "classifier.1"), ("Relu6", None),
+    ("Dropout2", "classifier.3"), ("Affine2", "classifier.4"), ("Relu7", None),
+    ("Affine3", "classifier.6"),
+])
+
+
+def apply_dropout_mask(x, mask, p):
+    """Inverted dropout with a given mask: ``x * (mask / (1 - p))``, what ``nn.Dropout(p)`` computes.
+
+    ``mask``: bool (True = kept) with the shape of ``x``, a tensor or a NumPy array. The scaled
+    mask (0 or 1/(1-p), in x's dtype) is formed first, then multiplied, as in the reference.
+    The gradient is ``dout * mask / (1 - p)``, as for ``nn.Dropout``.
+    """
+    mask = torch.as_tensor(mask, device=x.device)
+    if mask.dtype != torch.bool:
+        raise TypeError(f"a dropout mask must be bool (True = kept), got {mask.dtype}")
+    if tuple(mask.shape) != tuple(x.shape):
+        raise ValueError(f"dropout mask has shape {tuple(mask.shape)} but the activations are "
+                         f"{tuple(x.shape)}")
+    return x * (mask.to(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _out(size, kernel, stride=1, pad=0):
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+class AlexNet(nn.Sequential):
+    """AlexNet twin; same constructor as ``reference.AlexNet`` (``seed`` instead of ``rng``).
+
+    Parameters: input_dim, conv_params (five dicts filter_num/filter_size/pad/stride),
+    hidden_sizes (2), output_size, lrn (paper-convention dict or None), pool (size, stride),
+    adaptive_pool (None or n: ``nn.AdaptiveAvgPool2d(n)``), dropout_ratio (p or None),
+    dropout_position ("after": paper, "before": torchvision), weight_init_std ("he" default,
+    "xavier" or a number; biases 0), dtype (default float64), seed (private torch.Generator).
+
+    Attributes: ``book_params`` {"W1": "Conv1.weight", ..., "W6": "Affine1.weight", ..., "b8":
+    "Affine3.bias"}, ``dropout_ratio``, ``input_dim``.
+    """
+
+    book_params = {f"{p}{i}": f"Conv{i}.{'weight' if p == 'W' else 'bias'}"
+                   for i in range(1, 6) for p in ("W", "b")}
+    book_params.update({f"{p}{i + 5}": f"Affine{i}.{'weight' if p == 'W' else 'bias'}"
+                        for i in range(1, 4) for p in ("W", "b")})
+
+    def __init__(self, input_dim=PAPER["input_dim"], conv_params=PAPER["conv_params"],
+                 hidden_sizes=PAPER["hidden_sizes"], output_size=PAPER["output_size"],
+                 lrn=PAPER_LRN, pool=PAPER["pool"], adaptive_pool=None, dropout_ratio=0.5,
+                 dropout_position="after", weight_init_std="he", dtype=torch.float64, seed=None):
+        if not isinstance(input_dim, (tuple, list)) or len(input_dim) != 3:
+            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
+        C, H, W = (_check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
+        if len(conv_params) != 5:
+            raise ValueError(f"conv_params must hold 5 dicts (Conv1..Conv5), got {len(conv_params)}")
+        if len(hidden_sizes) != 2:
+            raise ValueError(f"hidden_sizes must be (Affine1 width, Affine2 width), got {hidden_sizes!r}")
+        if dropout_position not in ("after", "before"):
+            raise ValueError(f'dropout_position must be "after" or "before", got {dropout_position!r}')
+        pool_size, pool_stride = (_check_int("pool", v, 1) for v in pool)
+        dtype = as_torch_dtype(dtype)
+
+        children = OrderedDict()
+        c, h, w = C, H, W
+        for i, cp in enumerate(conv_params, start=1):
+            keys = {"filter_num", "filter_size", "pad", "stride"}
+            if not isinstance(cp, dict) or set(cp) != keys:
+                raise ValueError(f"conv_params[{i - 1}] must be a dict with exactly the keys {sorted(keys)}")
+            fn = _check_int("filter_num", cp["filter_num"], 1)
+            fs = _check_int("filter_size", cp["filter_size"], 1)
+            pad, stride = _check_int("pad", cp["pad"], 0), _check_int("stride", cp["stride"], 1)
+            children[f"Conv{i}"] = nn.Conv2d(c, fn, fs, stride=stride, padding=pad, dtype=dtype)
+            children[f"Relu{i}"] = nn.ReLU()
+            c, h, w = fn, _out(h, fs, stride, pad), _out(w, fs, stride, pad)
+            if i <= 2 and lrn is not None:
+                children[f"LRN{i}"] = nn.LocalResponseNorm(
+                    lrn["size"], alpha=lrn["alpha"] * lrn["size"], beta=lrn["beta"], k=lrn["k"])
+            if i in POOL_AFTER_CONV:
+                children[f"Pool{POOL_AFTER_CONV[i]}"] = nn.MaxPool2d(pool_size, pool_stride)
+                h, w = _out(h, pool_size, pool_stride), _out(w, pool_size, pool_stride)
+        if adaptive_pool is not None:
+            children["AvgPool"] = nn.AdaptiveAvgPool2d(_check_int("adaptive_pool", adaptive_pool, 1))
+            h = w = adaptive_pool
+        children["Flatten"] = nn.Flatten()
+
+        width = c * h * w
+        for j, out in enumerate((*hidden_sizes, output_size), start=1):
+            if dropout_ratio is not None and dropout_position == "before" and j <= 2:
+                children[f"Dropout{j}"] = nn.Dropout(dropout_ratio)
+            out = _check_int("hidden_sizes/output_size", out, 1)
+            children[f"Affine{j}"] = nn.Linear(width, out, dtype=dtype)
+            if j <= 2:
+                children[f"Relu{j + 5}"] = nn.ReLU()
+                if dropout_ratio is not None and dropout_position == "after":
+                    children[f"Dropout{j}"] = nn.Dropout(dropout_ratio)
+            width = out
+        super().__init__(children)
+        self.input_dim = (C, H, W)
+        self.dropout_ratio = dropout_ratio
+
+        generator = None if seed is None else torch.Generator().manual_seed(int(seed))
+        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))],
+                        weight_init_std, generator, dtype)
+
+    @classmethod
+    def from_torchvision(cls, model):
+        """A twin whose children *are* a ``torchvision.models.alexnet`` model's modules.
+
+        The Conv2d, MaxPool2d, AdaptiveAvgPool2d, Dropout and Linear modules are the model's own
+        (shared parameters: gradients land in the model's ``.grad``), under the reference's
+        layer names. The ReLUs are fresh ``nn.ReLU()``: torchvision's are ``inplace=True``, which
+        would overwrite the conv outputs that the layer trace keeps (same values otherwise).
+        torchvision's ``forward`` does ``features -> avgpool -> torch.flatten -> classifier``,
+        i.e. these children in this order. ``book_params`` uses the twin's names; for the
+        model itself use ``TORCHVISION_BOOK_PARAMS``.
+        """
+        children = OrderedDict()
+        for name, path in _TORCHVISION_LAYERS.items():
+            if path is None:
+                children[name] = nn.Flatten() if name == "Flatten" else nn.ReLU()
+            else:
+                children[name] = model.get_submodule(path)
+        expected = {"Conv": nn.Conv2d, "Pool": nn.MaxPool2d, "AvgP": nn.AdaptiveAvgPool2d,
+                    "Drop": nn.Dropout, "Affi": nn.Linear}
+        for name, module in children.items():
+            if name[:4] in expected and not isinstance(module, expected[name[:4]]):
+                raise TypeError(f"{name}: expected {expected[name[:4]].__name__} at "
+                                f"{_TORCHVISION_LAYERS[name]}, got {type(module).__name__}; "
+                                "is this a torchvision.models.alexnet model?")
+        twin = cls.__new__(cls)
+        nn.Sequential.__init__(twin, children)
+        twin.input_dim = TORCHVISION["input_dim"]
+        twin.dropout_ratio = children["Dropout1"].p
+        return twin
+
+    # ---- forward with optional dropout masks --------------------------------------------------
+
+    def forward(self, x, masks=None):
+        """Scores (N, output_size). ``masks``: {"Dropout1": bool, ...} replaces the Dropout
+        children by :func:`apply_dropout_mask` (training mode only; see the module docstring)."""
+        if masks is not None:
+            if not self.training:
+                raise ValueError("dropout masks are for training mode; call net.train() first "
+                                 "(in eval() mode dropout is the identity)")
+            dropouts = [name for name, m in self.named_children() if isinstance(m, nn.Dropout)]
+            missing = sorted(set(dropouts) - set(masks))
+            if missing:
+                raise ValueError(f"masks is missing {missing}")
+        for name, child in self.named_children():
+            if masks is not None and isinstance(child, nn.Dropout):
+                x = apply_dropout_mask(x, masks[name], child.p)
+            else:
+                x = child(x)
+        return x
+
+    @staticmethod
+    def _as_labels(t, num_classes):
+        t = torch.as_tensor(t)
+        if t.ndim == 2:
+            if t.shape[1] != num_classes:
+                raise ValueError(f"one-hot t must be (N, {num_classes}), got {tuple(t.shape)}")
+            t = t.argmax(dim=1)
+        elif t.ndim != 1:
+            raise ValueError(f"t must be class indices (N,) or one-hot (N, classes), got {tuple(t.shape)}")
+        if t.is_floating_point():
+            raise ValueError("t of shape (N,) must hold integer class indices, not floats")
+        return t.long()
+
+    def predict(self, x, masks=None):
+        """Scores before softmax (dropout follows the module's train()/eval() mode, or ``masks``)."""
+        return self(torch.as_tensor(x), masks)
+
+    def loss(self, x, t, masks=None):
+        """Mean cross-entropy over the batch (a 0-d tensor). ``masks`` as in ``forward``."""
+        scores = self.predict(x, masks)
+        return F.cross_entropy(scores, self._as_labels(t, scores.shape[1]))
+
+    def accuracy(self, x, t, batch_size=100):
+        """Fraction of the N samples classified correctly, in eval mode (dropout off); the
+        module's mode is restored afterwards."""
+        batch_size = _check_int("batch_size", batch_size, 1)
+        x = torch.as_tensor(x)
+        n = x.shape[0]
+        if n == 0:
+            raise ValueError("accuracy needs at least one sample")
+        labels = self._as_labels(t, self.Affine3.out_features)
+        was_training = self.training
+        self.eval()
+        correct = 0
+        try:
+            with torch.no_grad():
+                for start in range(0, n, batch_size):
+                    predicted = self(x[start:start + batch_size]).argmax(dim=1)
+                    correct += int((predicted == labels[start:start + batch_size]).sum())
+        finally:
+            self.train(was_training)
+        return correct / n
