@@ -58,7 +58,7 @@ def synthetic_training(seed=0, steps=12, epochs=2):
     after = before + 0.05 * rng.standard_normal((30, 1, 5, 5))
     return {"curves": pd.DataFrame(rows), "epochs": pd.DataFrame(acc),
             "filters": {"before": before, "reference": after, "torch": after + 1e-12},
-            "timing": {("float64", "reference"): 0.05, ("float64", "torch"): 0.02},
+            "timing": {("simple", "float64", "reference"): 0.05, ("simple", "float64", "torch"): 0.02},
             "note": "synthetic training data (test)"}
 
 

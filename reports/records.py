@@ -90,12 +90,14 @@ def _config_str(config) -> str:
 
 
 def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, *,
-            config=None, group: str = "layer", note: str = "") -> Record:
+            config=None, group: str = "layer", note: str = "", dtype=None) -> Record:
     """Compare a reference array with the torch result and return a :class:`Record`.
 
     ``ref`` and ``torch_value`` are array-likes (a torch tensor is converted with
     ``.detach().cpu().numpy()``). Shapes must agree exactly; non-finite values (NaN, ±inf)
     must sit in the same positions with the same value; the finite part is measured.
+    ``dtype`` names the record's dtype when the arrays are not in it (e.g. losses gathered
+    as Python floats from a float32 run); by default it is the reference array's dtype.
     """
     a = _as_numpy(ref)
     b = _as_numpy(torch_value)
@@ -103,7 +105,7 @@ def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, 
         rtol, why = tol.rtol, tol.why
     else:
         rtol, why = float(tol), ""
-    dtype = str(a.dtype)
+    dtype = str(a.dtype) if dtype is None else str(dtype)
     verdict_notes = []
     if a.shape != b.shape:
         max_abs = max_rel = math.inf

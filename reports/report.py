@@ -92,7 +92,7 @@ class ReportInputs:
     curves: pd.DataFrame | None = None
     epochs: pd.DataFrame | None = None
     filters: dict | None = None                     # normalise_filters() form
-    timing: dict | None = None                      # {(dtype, framework): median seconds per step}
+    timing: dict | None = None                      # {(net, dtype, framework): median seconds per step}
     training_note: str = ""                         # why training is absent, or how it was run
     source: str = "cnn-parity report"               # what produced the records
     settings: dict = field(default_factory=dict)
@@ -272,19 +272,28 @@ def training_available() -> bool:
     return importlib.util.find_spec("reports.training") is not None
 
 
+#: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap). SimpleConvNet runs
+#: the book's hyper-parameters for the requested epochs; the LeNet-5 and the MNIST AlexNet-style
+#: net (which adds LRN and dropout to the comparison) are capped to keep the report to minutes.
+TRAINING_RUNS = [("simple", "adam", 0.001, 100, None),
+                 ("lenet5", "adam", 0.001, 100, 200),
+                 ("alexnet-mnist", "adam", 0.001, 100, 100)]
+
+
 def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False, data_dir=None,
-                 log=print, data=None, steps=None) -> dict:
+                 log=print, data=None, steps=None, runs=None) -> dict:
     """Lockstep training for the report through ``reports.training.train_lockstep``.
 
-    SimpleConvNet with the book's hyper-parameters (Adam, lr 0.001, batch 100), one run per
-    dtype. ``quick``: 10 steps on the first 1,000 training images, accuracy on the first 500
-    test images. ``data`` (as from ``load_mnist``) replaces MNIST and ``steps`` caps the run
-    (both for tests). Returns ``{"curves", "epochs", "filters", "timing", "note"}`` (the filters
-    come from the float64 run when there is one).
+    Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype. ``quick``: 10 steps
+    on the first 1,000 training images, accuracy on the first 500 test images. ``data`` (as
+    from ``load_mnist``) replaces MNIST and ``steps`` caps every run (both for tests). Returns
+    ``{"curves", "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's
+    first layer, from the float64 run when there is one.
     """
     from .data import describe_source, load_mnist
     from .training import train_lockstep
 
+    runs = TRAINING_RUNS if runs is None else runs
     source = describe_source(data_dir) if data is None else "given data"
     data = load_mnist(data_dir) if data is None else data
     (x_train, t_train), (x_test, t_test) = data
@@ -293,24 +302,27 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
         steps = 10 if steps is None else steps
         what = f"--quick: {steps} steps on the first 1,000 training images of the {source}, " \
                f"accuracy on its first 500 test images"
-        kwargs = dict(steps=steps, epochs=1)
     else:
         what = f"{epochs} epoch{'s' if epochs != 1 else ''} on the {source}"
-        kwargs = dict(epochs=epochs, steps=steps)
-    curves, epoch_frames, timing, filters = [], [], {}, None
-    for dtype in dtypes:
-        t0 = time.perf_counter()
-        result = train_lockstep(data, net="simple", optimizer="adam", lr=0.001, batch_size=100,
-                                dtype=dtype, seed=seed, progress=None, **kwargs)
-        log(f"  training {dtype}: {len(result.curves) // 2} steps in {time.perf_counter() - t0:.1f} s")
-        curves.append(result.curves)
-        epoch_frames.append(result.epochs)
-        for fw, grp in result.timing.groupby("framework"):
-            timing[(dtype, fw)] = float(grp.seconds.median())
-        if filters is None or dtype == "float64":
-            filters = dict(result.first_layer, dtype=dtype)
-    note = (f"SimpleConvNet, Adam (lr 0.001), batch 100, seed {seed}: {what}. Both frameworks start "
-            f"from the same weights and see the same minibatches in the same order.")
+    curves, epoch_frames, timing, filters, lines = [], [], {}, None, []
+    for net, optimizer, lr, batch_size, cap in runs:
+        run_steps = min(s for s in (steps, cap) if s is not None) if (steps or cap) else None
+        for dtype in dtypes:
+            t0 = time.perf_counter()
+            result = train_lockstep(data, net=net, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                                    dtype=dtype, seed=seed, progress=None,
+                                    epochs=1 if quick else epochs, steps=run_steps)
+            log(f"  training {net} {dtype}: {len(result.curves) // 2} steps in {time.perf_counter() - t0:.1f} s")
+            curves.append(result.curves)
+            epoch_frames.append(result.epochs)
+            for fw, grp in result.timing.groupby("framework"):
+                timing[(net, dtype, fw)] = float(grp.seconds.median())
+            if net == "simple" and (filters is None or dtype == "float64"):
+                filters = dict(result.first_layer, dtype=dtype)
+        length = f"at most {run_steps} steps" if run_steps and not quick else what
+        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}, {length}")
+    note = (f"Seed {seed}; " + "; ".join(lines) + f" ({what}). Both frameworks start from the same "
+            f"weights and see the same minibatches (and dropout masks) in the same order.")
     return {"curves": pd.concat(curves, ignore_index=True), "epochs": pd.concat(epoch_frames, ignore_index=True),
             "filters": filters, "timing": timing, "note": note}
 
@@ -340,22 +352,11 @@ def quick_skipped_cases() -> list:
 
 
 def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[Record]:
-    """``reports.harness.all_parity_records``; with ``quick``, the same loop without the cases of
+    """``reports.harness.all_parity_records``; with ``quick``, without the cases of
     :func:`quick_skipped_cases` (the page says which were left out)."""
     from . import harness
 
-    if not quick:
-        return harness.all_parity_records(tuple(dtypes), seed=seed)
-    skipped = {id(c) for c in quick_skipped_cases()}
-    records = []
-    for dtype in dtypes:
-        records += harness.known_answer_records(dtype)
-        for case in harness.LAYER_CASES:
-            records += harness.run_layer_case(case, dtype, seed)
-        for case in harness.NET_CASES:
-            if id(case) not in skipped:
-                records += harness.run_net_case(case, dtype, seed)
-    return records
+    return harness.all_parity_records(tuple(dtypes), seed=seed, skip=quick_skipped_cases() if quick else ())
 
 
 def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
@@ -411,8 +412,8 @@ def _environment(seed, settings, timing):
     from .report_env import collect_environment
 
     env = collect_environment(seed, settings=settings)
-    for (dtype, fw), sec in sorted((timing or {}).items()):
-        env.append((f"training median seconds per step ({fw}, {dtype})", f"{sec:.4f}"))
+    for (net, dtype, fw), sec in sorted((timing or {}).items()):
+        env.append((f"training median seconds per step ({net}, {fw}, {dtype})", f"{sec:.4f}"))
     return env
 
 
