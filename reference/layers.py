@@ -7,6 +7,16 @@ before computing (see ``reference.checks``).
 
 Where this reference deliberately differs from the book, the docstring says so; each such
 difference is listed, with the PyTorch convention, in the report's catalog.
+
+Two computational paths (``Convolution``, ``Pooling``, ``AvgPooling``)
+---------------------------------------------------------------------
+``method="fast"`` (the default, used by the networks and training) computes with the fast path
+of ``reference.util`` (zero-copy windows, ``unfold``/``fold``, one batched matrix product per
+convolution, pooling reduced window offset by window offset). ``method="book"`` is the book's
+im2col/col2im code, kept to teach and to check the fast path against. Both compute the same
+function with the same conventions; they may differ in the last bits where sums are taken in
+another order (both are parity-tested against torch and against each other). The ``method``
+attribute can also be changed on an existing layer; it takes effect at the next ``forward``.
 """
 from __future__ import annotations
 
@@ -14,7 +24,33 @@ import numpy as np
 
 from .checks import (check_float_array, check_labels, check_nonnegative_int,
                      check_positive_int)
-from .util import col2im, conv_output_size, im2col
+from .util import (col2im, conv_output_size, fold, fold_offsets, im2col, pad_images, unfold,
+                   unfold_offsets, window_slices)
+
+METHODS = ("fast", "book")
+
+
+def _check_method(method) -> str:
+    if method not in METHODS:
+        raise ValueError(f'method must be "fast" (the default: the fast path of reference.util) '
+                         f'or "book" (the book\'s im2col/col2im), got {method!r}')
+    return method
+
+
+# The fast convolution works on blocks of images whose unfolded windows (the im2col matrix)
+# take at most this many bytes: a whole small batch at once (SimpleConvNet: 5.5 MB), a few
+# images of a large input at a time, so that its im2col matrix never exists whole.
+CHUNK_BYTES = 16 * 2**20
+
+
+def _batch_blocks(n: int, bytes_per_image: int) -> list:
+    step = max(1, CHUNK_BYTES // max(bytes_per_image, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, max(n, 1), step)]   # ≥ 1 block
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    # min and max propagate NaN: two vectorised passes, no boolean temporary of x's size
+    return x.size == 0 or bool(np.isfinite(np.min(x)) and np.isfinite(np.max(x)))
 
 
 def _check_same_dtype(x: np.ndarray, W: np.ndarray, layer: str) -> None:
@@ -34,9 +70,17 @@ class Convolution:
 
     ``strict=True`` raises when (H + 2P − FH) is not divisible by the stride; by default the
     output size is rounded down, like PyTorch.
+
+    ``method="fast"`` (default): ``col = unfold(x)`` (N, C·FH·FW, OH·OW) and one batched product
+    ``W (FN, C·FH·FW) @ col`` gives (N, FN, OH·OW) — the output layout, no transpose;
+    backward: ``dW = Σ_n dout_n @ col_nᵀ``, ``dx = fold(Wᵀ @ dout)``.
+    cache: x, col (N, C·FH·FW, OH·OW), col_W (FN, C·FH·FW). An input whose windows take more
+    than ``CHUNK_BYTES`` goes through a few images at a time and keeps ``col = None``: backward
+    unfolds x again, block by block (so x must not be changed in place before backward).
+    ``method="book"``: the book's im2col/col2im code, with the cache above.
     """
 
-    def __init__(self, W, b, stride=1, pad=0, strict=False):
+    def __init__(self, W, b, stride=1, pad=0, strict=False, method="fast"):
         self.W = check_float_array(W, "W", ndim=4)
         self.b = check_float_array(b, "b", ndim=1)
         if b.shape != (W.shape[0],):
@@ -46,7 +90,9 @@ class Convolution:
         self.stride = check_positive_int(stride, "stride")
         self.pad = check_nonnegative_int(pad, "pad")
         self.strict = strict
+        self.method = _check_method(method)
         self.x = self.col = self.col_W = None
+        self._cached_method = None
         self.dW = self.db = None
 
     def forward(self, x):
@@ -59,17 +105,48 @@ class Convolution:
         _check_same_dtype(x, self.W, "Convolution")
         out_h = conv_output_size(H, FH, self.stride, self.pad, self.strict)
         out_w = conv_output_size(W, FW, self.stride, self.pad, self.strict)
+        method = _check_method(self.method)
 
-        col = im2col(x, FH, FW, self.stride, self.pad)        # (N·OH·OW, C·FH·FW)
-        col_W = self.W.reshape(FN, -1).T                      # (C·FH·FW, FN)
-        out = col @ col_W + self.b                            # (N·OH·OW, FN)
-        out = out.reshape(N, out_h, out_w, -1).transpose(0, 3, 1, 2)
+        if method == "fast":
+            col_W = self.W.reshape(FN, -1)                    # (FN, C·FH·FW)
+            out = np.empty((N, FN, out_h * out_w), dtype=x.dtype)
+            blocks = _batch_blocks(N, C * FH * FW * out_h * out_w * x.itemsize)
+            for blk in blocks:
+                col = unfold(x[blk], FH, FW, self.stride, self.pad)   # (n, C·FH·FW, OH·OW)
+                np.matmul(col_W, col, out=out[blk])           # (n, FN, OH·OW)
+            out += self.b[:, None]
+            out = out.reshape(N, FN, out_h, out_w)
+            if len(blocks) > 1:     # a large input: backward unfolds x again, block by block
+                col = None
+        else:
+            col = im2col(x, FH, FW, self.stride, self.pad)    # (N·OH·OW, C·FH·FW)
+            col_W = self.W.reshape(FN, -1).T                  # (C·FH·FW, FN)
+            out = col @ col_W + self.b                        # (N·OH·OW, FN)
+            out = out.reshape(N, out_h, out_w, -1).transpose(0, 3, 1, 2)
 
-        self.x, self.col, self.col_W = x, col, col_W
+        self.x, self.col, self.col_W, self._cached_method = x, col, col_W, method
         return out
 
     def backward(self, dout):
         FN, C, FH, FW = self.W.shape
+        if self._cached_method == "fast":
+            N, _, out_h, out_w = dout.shape
+            dout = dout.reshape(N, FN, out_h * out_w)         # (N, FN, OH·OW)
+            self.db = dout.sum(axis=(0, 2))
+            dW = np.zeros((FN, C * FH * FW), dtype=dout.dtype)
+            blocks = _batch_blocks(N, C * FH * FW * out_h * out_w * dout.itemsize)
+            dx = np.empty(self.x.shape, dtype=dout.dtype) if len(blocks) > 1 else None
+            for blk in blocks:
+                col = self.col if self.col is not None else unfold(
+                    self.x[blk], FH, FW, self.stride, self.pad)
+                dW += np.matmul(dout[blk], col.transpose(0, 2, 1)).sum(axis=0)  # Σ_n dout_n colₙᵀ
+                dcol = np.matmul(self.col_W.T, dout[blk])     # (n, C·FH·FW, OH·OW)
+                dx_blk = fold(dcol, (len(dcol), C) + self.x.shape[2:], FH, FW, self.stride, self.pad)
+                if dx is not None:
+                    dx[blk] = dx_blk
+            self.dW = dW.reshape(FN, C, FH, FW)
+            return dx_blk if dx is None else dx
+
         dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)     # (N·OH·OW, FN)
 
         self.db = np.sum(dout, axis=0)
@@ -102,18 +179,45 @@ class Pooling:
     their (negative) maximum. The book pads with 0 (so such a window returns 0) and its
     backward crashes for pad > 0. Ties (e.g. an all-zero window after ReLU) send the
     gradient to the first maximum in row-major window order, as PyTorch does.
+
+    ``method="fast"`` (default) never reduces along the short rows of the im2col matrix: it
+    copies the windows offset-major (``unfold_offsets``: pool_h·pool_w blocks (N, C, OH, OW)) and
+    walks the offsets in row-major order, keeping the running maximum and the offset where it
+    was first reached; backward sends each gradient to that offset (``fold_offsets``).
+    cache: x, arg_max (N, C, OH, OW) — the same index inside each window, a small unsigned int.
+    ``method="book"``: im2col + argmax, with the cache above.
     """
 
-    def __init__(self, pool_h, pool_w, stride=1, pad=0, strict=False):
+    def __init__(self, pool_h, pool_w, stride=1, pad=0, strict=False, method="fast"):
         self.pool_h, self.pool_w, self.stride, self.pad = _check_pool_args(pool_h, pool_w, stride, pad)
         self.strict = strict
+        self.method = _check_method(method)
         self.x = self.arg_max = None
+        self._cached_method = None
 
     def forward(self, x):
         check_float_array(x, "x", ndim=4)
         N, C, H, W = x.shape
         out_h = conv_output_size(H, self.pool_h, self.stride, self.pad, self.strict)
         out_w = conv_output_size(W, self.pool_w, self.stride, self.pad, self.strict)
+        method = _check_method(self.method)
+
+        if method == "fast":
+            # cols[k] is the element at window offset k (row-major) of every window, (N, C, OH, OW):
+            # one copy, after which every operation below runs over contiguous memory.
+            cols = unfold_offsets(x, self.pool_h, self.pool_w, self.stride, self.pad, -np.inf)
+            out = cols[0].copy()
+            arg_max = np.zeros(out.shape, dtype=np.min_scalar_type(len(cols) - 1))
+            nan = not _all_finite(x)
+            for k in range(1, len(cols)):
+                # strictly greater: the first maximum wins ties; NaN counts as the maximum
+                better = ~(cols[k] <= out) & ~np.isnan(out) if nan else cols[k] > out
+                np.maximum(out, cols[k], out=out)              # NaN propagates, as in max
+                # arg_max = where(better, k, arg_max), in arithmetic: masked selections with
+                # random masks are ~30× slower in NumPy than a multiply-add on small ints
+                arg_max += better * (arg_max.dtype.type(k) - arg_max)
+            self.x, self.arg_max, self._cached_method = x, arg_max, method
+            return out
 
         col = im2col(x, self.pool_h, self.pool_w, self.stride, self.pad, pad_value=-np.inf)
         col = col.reshape(-1, self.pool_h * self.pool_w)     # (N·OH·OW·C, FH·FW)
@@ -122,10 +226,22 @@ class Pooling:
         out = np.max(col, axis=1)
         out = out.reshape(N, out_h, out_w, C).transpose(0, 3, 1, 2)
 
-        self.x = x
+        self.x, self._cached_method = x, method
         return out
 
     def backward(self, dout):
+        if self._cached_method == "fast":
+            # each output's gradient goes to the offset k of its window's (first) maximum:
+            # dcol[k] = dout where arg_max == k, else 0 — (N, C, OH, OW) for each offset k
+            # dout · mask is the fast selection; np.where the exact one when dout has NaN/inf.
+            # A generator: one (N, C, OH, OW) block at a time.
+            offsets = range(self.pool_h * self.pool_w)
+            if _all_finite(dout):
+                dcol = (dout * (self.arg_max == k) for k in offsets)
+            else:
+                dcol = (np.where(self.arg_max == k, dout, 0) for k in offsets)
+            return fold_offsets(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride, self.pad)
+
         dout = dout.transpose(0, 2, 3, 1)                      # (N, OH, OW, C)
         pool_size = self.pool_h * self.pool_w
         dmax = np.zeros((dout.size, pool_size), dtype=dout.dtype)
@@ -144,19 +260,44 @@ class AvgPooling:
     Two legitimate conventions for windows that overlap the zero padding:
     ``count_include_pad=True`` (PyTorch's default) divides by FH·FW always;
     ``count_include_pad=False`` divides by the number of real (non-padding) pixels.
+
+    ``method="fast"`` (default) sums the pool_h·pool_w strided slices of the zero-padded input
+    (one per window offset) instead of building the im2col matrix; backward adds the shared
+    gradient back slice by slice, as col2im does. ``method="book"``: im2col/col2im.
+    The cache is the same for both.
     """
 
-    def __init__(self, pool_h, pool_w, stride=1, pad=0, count_include_pad=True, strict=False):
+    def __init__(self, pool_h, pool_w, stride=1, pad=0, count_include_pad=True, strict=False,
+                 method="fast"):
         self.pool_h, self.pool_w, self.stride, self.pad = _check_pool_args(pool_h, pool_w, stride, pad)
         self.count_include_pad = bool(count_include_pad)
         self.strict = strict
+        self.method = _check_method(method)
         self.x_shape = self.divisor = None
+        self._cached_method = None
 
     def forward(self, x):
         check_float_array(x, "x", ndim=4)
         N, C, H, W = x.shape
         out_h = conv_output_size(H, self.pool_h, self.stride, self.pad, self.strict)
         out_w = conv_output_size(W, self.pool_w, self.stride, self.pad, self.strict)
+        method = _check_method(self.method)
+
+        if method == "fast":
+            slices = window_slices(self.pool_h, self.pool_w, self.stride, out_h, out_w)
+            if self.count_include_pad:
+                divisor = np.full((out_h, out_w), self.pool_h * self.pool_w, dtype=x.dtype)
+            else:  # count the real pixels of each window: window sums of an all-ones image
+                ones = pad_images(np.ones((1, 1, H, W), dtype=x.dtype), self.pad)
+                divisor = sum(ones[s] for s in slices)[0, 0]
+            img = pad_images(x, self.pad)
+            out = img[slices[0]].copy()                        # (N, C, OH, OW)
+            for s in slices[1:]:
+                out += img[s]
+            out /= divisor
+
+            self.x_shape, self.divisor, self._cached_method = x.shape, divisor, method
+            return out
 
         if self.count_include_pad:
             divisor = np.full((out_h, out_w), self.pool_h * self.pool_w, dtype=x.dtype)
@@ -169,11 +310,16 @@ class AvgPooling:
         col = col.reshape(N, out_h, out_w, C, self.pool_h * self.pool_w)
         out = col.sum(axis=4) / divisor[None, :, :, None]      # (N, OH, OW, C)
 
-        self.x_shape, self.divisor = x.shape, divisor
+        self.x_shape, self.divisor, self._cached_method = x.shape, divisor, method
         return out.transpose(0, 3, 1, 2)
 
     def backward(self, dout):
         N, C, out_h, out_w = dout.shape
+        if self._cached_method == "fast":
+            share = dout / self.divisor                        # (N, C, OH, OW)
+            dcol = np.broadcast_to(share, (self.pool_h * self.pool_w,) + share.shape)
+            return fold_offsets(dcol, self.x_shape, self.pool_h, self.pool_w, self.stride, self.pad)
+
         share = dout.transpose(0, 2, 3, 1) / self.divisor[None, :, :, None]   # (N, OH, OW, C)
         dcol = np.broadcast_to(share[..., None], share.shape + (self.pool_h * self.pool_w,))
         dcol = dcol.reshape(N * out_h * out_w, -1)
