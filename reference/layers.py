@@ -345,7 +345,8 @@ class Relu:
 
     def backward(self, dout):
         # dout · (not mask) is the book's "dx[mask] = 0" as one fast multiplication ...
-        dx = dout * ~self.mask
+        with np.errstate(invalid="ignore"):   # inf · 0, repaired just below
+            dx = dout * ~self.mask
         if not np.isfinite(dout).all():
             dx[self.mask] = 0   # ... except that inf · 0 is NaN: there, set the zeros exactly
         return dx
