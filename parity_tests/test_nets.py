@@ -54,3 +54,11 @@ def test_float32_trace_stays_close_to_float64_oracle():
     assert s32.dtype == np.float32
     err = np.max(np.abs(s32 - s64)) / np.max(np.abs(s64))
     assert err < 1e-5, err
+
+
+def test_explicit_cpu_device_gives_the_same_records():
+    """The device plumbing (used by the gpu tests) changes nothing on the CPU."""
+    case = NET_CASES[1]
+    a = run_net_case(case, "float32")
+    b = run_net_case(case, "float32", device="cpu")
+    assert [(r.quantity, r.max_abs) for r in a] == [(r.quantity, r.max_abs) for r in b]

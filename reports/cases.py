@@ -181,7 +181,7 @@ def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0):
         return {"x": x, "t": t}
 
     def forward(ref, module, inp, x_t):
-        return ref.forward(inp["x"], inp["t"]), module(x_t, torch.from_numpy(inp["t"]))
+        return ref.forward(inp["x"], inp["t"]), module(x_t, torch.from_numpy(inp["t"]).to(x_t.device))
 
     return LayerCase("SoftmaxWithLoss", config, lambda rng, dtype: (R.SoftmaxWithLoss(), T.softmax_with_loss()),
                      inputs, N * C, forward=forward)
@@ -204,7 +204,7 @@ def dropout_case(shape=(4, 6, 5, 5), p=0.5, train=True, seed=1234):
         if not train:
             return ref.forward(inp["x"], train_flg=False), module(x_t)
         torch.manual_seed(seed)
-        mask = (module(torch.ones_like(x_t)) != 0).numpy()
+        mask = (module(torch.ones_like(x_t)) != 0).cpu().numpy()
         torch.manual_seed(seed)
         return ref.forward(inp["x"], train_flg=True, mask=mask), module(x_t)
 
@@ -471,7 +471,7 @@ def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
         model = models.pop("model")
         model.eval()
         with torch.no_grad():
-            scores_t = model(torch.from_numpy(inputs["x"]))
+            scores_t = model(torch.from_numpy(inputs["x"]).to(next(model.parameters()).device))
         scores_r = ref.predict(inputs["x"], train_flg=False)
         return [compare("AlexNet-torchvision", "scores (torchvision forward, eval)", scores_r,
                         scores_t, tol, config=config, group="net")]

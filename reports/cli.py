@@ -66,8 +66,9 @@ def cmd_parity(args) -> int:
 
     if args.csv:
         _check_writable_file(args.csv)
-    records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed)
-    print(_environment_line())
+    _check_device(args.device)
+    records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
+    print(_environment_line(args.device))
     print(format_table(records, show_all=args.all))
     if args.csv:
         records_to_frame(records).to_csv(args.csv, index=False)
@@ -75,11 +76,21 @@ def cmd_parity(args) -> int:
     return 0 if all(r.passed for r in records) else 1
 
 
-def _environment_line() -> str:
+def _check_device(device: str) -> None:
+    import torch
+
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as err:   # unknown name, or a build without that backend
+        raise SystemExit(f"cnn-parity: --device {device} is not usable here ({err}); "
+                         f"use --device cpu") from None
+
+
+def _environment_line(device="cpu") -> str:
     import numpy
     import torch
 
-    return (f"numpy {numpy.__version__}, torch {torch.__version__}, device cpu, "
+    return (f"numpy {numpy.__version__}, torch {torch.__version__}, device {device}, "
             f"threads {torch.get_num_threads()}")
 
 
@@ -102,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--csv", metavar="FILE", help="also write every comparison record to FILE")
     p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
+    p.add_argument("--device", default="cpu", help="where the torch twins run: cpu (default), cuda, cuda:1, ...")
     p.set_defaults(func=cmd_parity)
     # Other subcommands live beside the code they run; each module adds its own parser here.
     for module in _subcommand_modules():

@@ -27,27 +27,35 @@ from .records import Record, Tolerance, _config_str, compare, reduction_toleranc
 DTYPES = ("float64", "float32")
 
 
-def _to_torch(x: np.ndarray, requires_grad=False) -> torch.Tensor:
-    t = torch.from_numpy(np.array(x, copy=True))
+def _to_torch(x: np.ndarray, requires_grad=False, device="cpu") -> torch.Tensor:
+    """A copy of ``x`` as a (leaf) tensor on ``device``."""
+    t = torch.from_numpy(np.array(x, copy=True)).to(device)
     return t.requires_grad_(True) if requires_grad else t
+
+
+def _labels_on(t, like: torch.Tensor) -> torch.Tensor:
+    """Labels (indices or one-hot) as a tensor on the device of ``like``."""
+    return torch.from_numpy(np.asarray(t)).to(like.device)
 
 
 def case_tolerance(case, dtype) -> Tolerance:
     return reduction_tolerance(dtype, case.reduction, case.tol_factor)
 
 
-def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer") -> list[Record]:
+def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer", device="cpu") -> list[Record]:
     """Forward and backward of one layer case in both frameworks -> records.
 
     ``group`` labels the records ("layer" for registered cases, "sweep" for hypothesis sweeps).
+    ``device``: where the torch twin runs ("cpu", "cuda", ...); the reference is always NumPy.
     The upstream gradient ``dout`` is random (a fixed draw from the seeded generator), so
     every element of the backward pass is exercised, not only a sum.
     """
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     ref, module = case.build(rng, dtype)
+    module = module.to(device)
     inputs = case.inputs(rng, dtype)
-    x_t = _to_torch(inputs["x"], requires_grad=True)
+    x_t = _to_torch(inputs["x"], requires_grad=True, device=device)
 
     if case.forward is not None:
         y_ref, y_t = case.forward(ref, module, inputs, x_t)
@@ -55,7 +63,7 @@ def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer") -> l
         y_ref, y_t = ref.forward(inputs["x"]), module(x_t)
     dout = np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype)
     dx_ref = ref.backward(dout)
-    y_t.backward(_to_torch(dout))
+    y_t.backward(_to_torch(dout, device=device))
 
     tol = case_tolerance(case, dtype)
     name, cfg = case.layer, case.config
@@ -119,7 +127,7 @@ def _check_masks(case, ref, masks, train):
                          "ref.dropout_masks(N, rng)) or declare the case with mode='eval'")
 
 
-def run_net_case(case: NetCase, dtype="float64", seed=0) -> list[Record]:
+def run_net_case(case: NetCase, dtype="float64", seed=0, device="cpu") -> list[Record]:
     """A whole network: the loss, scores, dx and parameter gradients ("net" records) and the
     per-layer trace ("trace" records: ``<layer>.out`` forward, ``<layer>.grad`` backward).
 
@@ -132,15 +140,16 @@ def run_net_case(case: NetCase, dtype="float64", seed=0) -> list[Record]:
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     ref, net = case.build(rng, dtype)
+    net = net.to(device)
     inputs = case.inputs(rng, dtype)
     x, t = inputs["x"], inputs["t"]
     masks = inputs.get("masks")
     train = case.mode == "train"
     _check_masks(case, ref, masks, train)
     net.train(train)
-    masks_t = None if masks is None else {k: torch.from_numpy(np.asarray(v)) for k, v in masks.items()}
-    x_t = _to_torch(x, requires_grad=True)
-    loss_t, outs_t = _torch_trace(net, x_t, torch.from_numpy(t), masks_t)
+    masks_t = None if masks is None else {k: _to_torch(v, device=device) for k, v in masks.items()}
+    x_t = _to_torch(x, requires_grad=True, device=device)
+    loss_t, outs_t = _torch_trace(net, x_t, _labels_on(t, x_t), masks_t)
     loss_r, outs_r, grads_r, dx_r = _ref_trace(ref, x, t, train, masks)
 
     tol = case_tolerance(case, dtype)
@@ -339,16 +348,17 @@ def known_answer_records(dtype="float64") -> list[Record]:
     return records
 
 
-def all_parity_records(dtypes=DTYPES, seed=0, skip=()) -> list[Record]:
+def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu") -> list[Record]:
     """Every registered case in every dtype, plus the known answers: what the report shows.
-    ``skip``: network cases to leave out (the report's --quick drops the full-size AlexNets)."""
+    ``skip``: network cases to leave out (the report's --quick drops the full-size AlexNets).
+    ``device``: where the torch twins run (the known answers always run on the CPU)."""
     skipped = {id(c) for c in skip}
     records = []
     for dtype in dtypes:
         records += known_answer_records(dtype)
         for case in LAYER_CASES:
-            records += run_layer_case(case, dtype, seed)
+            records += run_layer_case(case, dtype, seed, device=device)
         for case in NET_CASES:
             if id(case) not in skipped:
-                records += run_net_case(case, dtype, seed)
+                records += run_net_case(case, dtype, seed, device=device)
     return records
