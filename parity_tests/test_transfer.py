@@ -176,68 +176,39 @@ def test_forward_after_share_matches_load():
 TRANSFERS = [load_params, share_params]
 
 
-@pytest.mark.parametrize("transfer", TRANSFERS)
-def test_wrong_shape(transfer):
-    module = net()
-    before = snapshot(module)
-    params = book_params()
-    params["W2"] = np.ascontiguousarray(params["W2"].T)  # torch's (out, in) layout by mistake
-    with pytest.raises(ValueError, match=r"params\['W2'\] has shape \(100, 4320\) but "
-                                         r"Affine1\.weight needs \(4320, 100\).*\(in, out\).*\.T"):
-        transfer(module, params)
-    assert_unchanged(module, before)
-
-    params = book_params()
-    params["b3"] = np.zeros(11)
-    with pytest.raises(ValueError, match=r"params\['b3'\] has shape \(11,\) but Affine2\.bias needs \(10,\)"):
-        transfer(module, params)
-    assert_unchanged(module, before)
-
-
-@pytest.mark.parametrize("transfer", TRANSFERS)
-def test_missing_key(transfer):
-    module = net()
-    before = snapshot(module)
-    params = book_params()
-    del params["b2"]
-    with pytest.raises(KeyError, match=r"missing \['b2'\].*'W1', 'b1', 'W2', 'b2', 'W3', 'b3'"):
-        transfer(module, params)
-    assert_unchanged(module, before)
+# (key, bad value made from a good params dict or None to delete the key, exception, message)
+BAD_PARAMS = [
+    pytest.param("W2", lambda p: np.ascontiguousarray(p["W2"].T), ValueError,  # torch's (out, in) by mistake
+                 r"params\['W2'\] has shape \(100, 4320\) but "
+                 r"Affine1\.weight needs \(4320, 100\).*\(in, out\).*\.T", id="wrong-shape-W2"),
+    pytest.param("b3", lambda p: np.zeros(11), ValueError,
+                 r"params\['b3'\] has shape \(11,\) but Affine2\.bias needs \(10,\)", id="wrong-shape-b3"),
+    pytest.param("b2", None, KeyError,
+                 r"missing \['b2'\].*'W1', 'b1', 'W2', 'b2', 'W3', 'b3'", id="missing-key"),
+    pytest.param("W4", lambda p: np.zeros((10, 10)), ValueError,
+                 r"unexpected key\(s\) \['W4'\]", id="extra-key"),
+    # W3: the last key, so the keys before it were fine
+    pytest.param("W3", lambda p: p["W3"].astype(np.float32), TypeError,
+                 r"params\['W3'\] has dtype float32 but Affine2\.weight "
+                 r"is torch\.float64.*module\.to\(torch\.float32\).*astype", id="dtype-mismatch"),
+    pytest.param("b1", lambda p: np.zeros(30, dtype=np.int64), TypeError,
+                 r"params\['b1'\] must be a floating array", id="int-array"),
+    pytest.param("b1", lambda p: torch.zeros(30, dtype=torch.float64), TypeError,
+                 r"params\['b1'\] must be a numpy array, got Tensor", id="tensor"),
+]
 
 
 @pytest.mark.parametrize("transfer", TRANSFERS)
-def test_extra_key(transfer):
-    module = net()
+@pytest.mark.parametrize("key, bad, exc, match", BAD_PARAMS)
+def test_bad_params_fail_clearly_and_change_nothing(transfer, key, bad, exc, match):
+    module = net()                     # float64, like book_params()
     before = snapshot(module)
     params = book_params()
-    params["W4"] = np.zeros((10, 10))
-    with pytest.raises(ValueError, match=r"unexpected key\(s\) \['W4'\]"):
-        transfer(module, params)
-    assert_unchanged(module, before)
-
-
-@pytest.mark.parametrize("transfer", TRANSFERS)
-def test_dtype_mismatch(transfer):
-    module = net(np.float64)
-    before = snapshot(module)
-    params = book_params(np.float64)
-    params["W3"] = params["W3"].astype(np.float32)  # the last key: earlier ones were fine
-    with pytest.raises(TypeError, match=r"params\['W3'\] has dtype float32 but Affine2\.weight "
-                                        r"is torch\.float64.*module\.to\(torch\.float32\).*astype"):
-        transfer(module, params)
-    assert_unchanged(module, before)
-
-
-@pytest.mark.parametrize("transfer", TRANSFERS)
-def test_not_a_float_array(transfer):
-    module = net()
-    before = snapshot(module)
-    params = book_params()
-    params["b1"] = np.zeros(30, dtype=np.int64)
-    with pytest.raises(TypeError, match=r"params\['b1'\] must be a floating array"):
-        transfer(module, params)
-    params["b1"] = torch.zeros(30, dtype=torch.float64)
-    with pytest.raises(TypeError, match=r"params\['b1'\] must be a numpy array, got Tensor"):
+    if bad is None:
+        del params[key]
+    else:
+        params[key] = bad(params)
+    with pytest.raises(exc, match=match):
         transfer(module, params)
     assert_unchanged(module, before)
 

@@ -1,18 +1,19 @@
 """The NumPy reference CNN, in the style of *Deep Learning from Scratch*, chapter 7.
 
 Imports NumPy and the standard library only. Read top-down: ``util`` (im2col, col2im),
-``layers`` (one class per layer), ``simple_convnet``, ``lenet``, ``alexnet`` (the networks),
-``gradient`` (numerical checks).
+``layers`` (one class per layer), ``network`` (what the networks share), ``simple_convnet``,
+``lenet``, ``alexnet`` (the networks), ``gradient`` (numerical checks).
 """
 from .gradient import gradient_check, numerical_gradient
 from .layers import (LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, Sigmoid,
                      SoftmaxWithLoss)
+from .network import Network
 from .simple_convnet import SimpleConvNet
 from .lenet import LeNet5, PartialConvolution
 from .alexnet import AlexNet, Flatten
 from .util import col2im, conv_output_size, im2col
 
 __all__ = ["im2col", "col2im", "conv_output_size", "Convolution", "Pooling", "AvgPooling",
-           "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "LRN", "SimpleConvNet",
-           "LeNet5", "PartialConvolution", "AlexNet", "Flatten",
+           "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "LRN", "Network",
+           "SimpleConvNet", "LeNet5", "PartialConvolution", "AlexNet", "Flatten",
            "numerical_gradient", "gradient_check"]

@@ -40,9 +40,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_float_array, check_labels, check_positive_int
+from .checks import check_float_array, check_float_dtype, check_input_dim, check_positive_int
 from .layers import LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from .lenet import init_std
+from .network import Network
 from .util import conv_output_size
 
 __all__ = ["AlexNet", "Flatten", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN"]
@@ -115,7 +116,7 @@ def _check_conv_param(cp, i):
             int(cp["pad"]), check_positive_int(cp["stride"], f"conv_params[{i}]['stride']"))
 
 
-class AlexNet:
+class AlexNet(Network):
     """Five convolutions, three max pools, three affine layers; optional LRN and dropout.
 
     Parameters (the defaults are the paper's network, ``PAPER``)
@@ -143,6 +144,9 @@ class AlexNet:
         b6, b7, b8 for Affine1..Affine3. The layers hold the very same arrays.
     output_shapes : each layer's output shape for one sample.
     dropout_shapes : the shape of each dropout mask for one sample, e.g. {"Dropout1": (4096,), …}.
+
+    ``accuracy`` is ``Network``'s (``reference.network``); ``predict``, ``loss`` and ``gradient``
+    add ``train_flg`` and the dropout ``masks`` to it.
     """
 
     # W1, b1 … W5, b5 -> Conv1 … Conv5; W6, b6 … W8, b8 -> Affine1 … Affine3
@@ -153,12 +157,8 @@ class AlexNet:
                  hidden_sizes=PAPER["hidden_sizes"], output_size=PAPER["output_size"],
                  lrn=PAPER_LRN, pool=PAPER["pool"], adaptive_pool=None, dropout_ratio=0.5,
                  dropout_position="after", weight_init_std="he", dtype=np.float64, rng=None):
-        dtype = np.dtype(dtype)
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        if len(input_dim) != 3:
-            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
-        C, H, W = (check_positive_int(v, "input_dim") for v in input_dim)
+        dtype = check_float_dtype(dtype)
+        C, H, W = check_input_dim(input_dim)
         if len(conv_params) != 5:
             raise ValueError(f"conv_params must hold 5 dicts (Conv1..Conv5), got {len(conv_params)}")
         convs = [_check_conv_param(cp, i) for i, cp in enumerate(conv_params)]
@@ -254,15 +254,7 @@ class AlexNet:
         return {name: rng.random((n, *shape)) > self.dropout_ratio
                 for name, shape in self.dropout_shapes.items()}
 
-    # ---- the book's methods -------------------------------------------------------------------
-
-    def _check_x(self, x):
-        check_float_array(x, "x", ndim=4)
-        if x.shape[1:] != self.input_dim:
-            raise ValueError(f"x has shape {x.shape} but the net was built for input_dim "
-                             f"{self.input_dim}; expected (N, {', '.join(map(str, self.input_dim))})")
-        if x.dtype != self.dtype:
-            raise TypeError(f"x is {x.dtype} but the net is {self.dtype}; use x.astype(np.{self.dtype})")
+    # ---- the book's methods, with dropout (accuracy is Network's: inference mode) ---------------
 
     def predict(self, x, train_flg=False, masks=None):
         """x (N, C, H, W) -> scores (N, output_size), before softmax.
@@ -288,24 +280,10 @@ class AlexNet:
         """Mean cross-entropy of the batch (training mode by default, as in the book's deep nets)."""
         return self.last_layer.forward(self.predict(x, train_flg, masks), t)
 
-    def accuracy(self, x, t, batch_size=100):
-        """Fraction of correct predictions (inference mode; the last partial batch counts)."""
-        self._check_x(x)
-        n = x.shape[0]
-        labels = check_labels(t, n, self.params["W8"].shape[1])
-        correct = 0
-        for i in range(0, n, batch_size):
-            y = self.predict(x[i:i + batch_size])
-            correct += int(np.sum(np.argmax(y, axis=1) == labels[i:i + batch_size]))
-        return correct / n
-
     def backward_layers(self, x, t, train_flg=True, masks=None):
         """Forward and backward pass; returns dx (N, C, H, W). Leaves dW, db in the layers."""
         self.loss(x, t, train_flg, masks)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        return dout
+        return self._backward()
 
     def gradient(self, x, t, masks=None, train_flg=True):
         """Backpropagation. Returns a dict like ``params`` holding dloss/dparam.
@@ -313,6 +291,5 @@ class AlexNet:
         Training mode by default; ``masks`` (from ``dropout_masks``) fixes the dropped units.
         """
         self.backward_layers(x, t, train_flg, masks)
-        return {key: getattr(self.layers[layer], "d" + attr)
-                for key, (layer, attr) in self.PARAM_LAYERS.items()}
+        return self._layer_gradients()
 

@@ -49,6 +49,21 @@ def check_nonnegative_int(value, name: str) -> int:
     return int(value)
 
 
+def check_float_dtype(dtype) -> np.dtype:
+    """A network's ``dtype``: float32 or float64 (anything ``np.dtype`` reads), as a ``np.dtype``."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def check_input_dim(input_dim) -> tuple:
+    """A network's ``input_dim``: the (C, H, W) of one sample, three integers ≥ 1."""
+    if len(input_dim) != 3:
+        raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
+    return tuple(check_positive_int(v, "input_dim") for v in input_dim)
+
+
 def check_labels(t, n: int, num_classes: int, name: str = "t") -> np.ndarray:
     """Check labels for ``n`` samples and ``num_classes`` classes; return integer labels (N,).
 

@@ -36,8 +36,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_float_array, check_labels, check_nonnegative_int, check_positive_int
+from .checks import check_float_dtype, check_input_dim, check_nonnegative_int, check_positive_int
 from .layers import Affine, AvgPooling, Convolution, Sigmoid, SoftmaxWithLoss
+from .network import Network
 from .util import conv_output_size
 
 __all__ = ["LeNet5", "PartialConvolution", "C3_TABLE", "c3_connection_mask", "init_std"]
@@ -120,7 +121,7 @@ class PartialConvolution(Convolution):
         return dx
 
 
-class LeNet5:
+class LeNet5(Network):
     """LeNet-5: C1 - S2 - C3 - S4 - C5 - F6 - output, sigmoid activations, average-pool subsampling.
 
     Parameters
@@ -142,6 +143,9 @@ class LeNet5:
              W5 (84, output_size), b5        Output
     The layers hold the very same arrays as ``params``. ``output_shapes`` gives each layer's
     output shape for one sample, e.g. ``output_shapes["S4"] == (16, 5, 5)``.
+
+    ``predict``, ``loss``, ``accuracy`` and ``gradient`` are ``Network``'s (``reference.network``).
+    With the C3 table, ``gradient(x, t)["W2"]`` is exactly 0 where a C3 map does not see an S2 map.
     """
 
     PARAM_LAYERS = {"W1": ("C1", "W"), "b1": ("C1", "b"), "W2": ("C3", "W"), "b2": ("C3", "b"),
@@ -150,12 +154,8 @@ class LeNet5:
 
     def __init__(self, input_dim=(1, 28, 28), pad=2, output_size=10, c3_table=False,
                  weight_init_std="xavier", dtype=np.float64, rng=None):
-        dtype = np.dtype(dtype)
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        if len(input_dim) != 3:
-            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
-        C, H, W = (check_positive_int(v, "input_dim") for v in input_dim)
+        dtype = check_float_dtype(dtype)
+        C, H, W = check_input_dim(input_dim)
         pad = check_nonnegative_int(pad, "pad")
         output_size = check_positive_int(output_size, "output_size")
 
@@ -223,48 +223,3 @@ class LeNet5:
         """Number of trainable parameters: every entry of ``params`` except C3's unconnected weights."""
         total = sum(a.size for a in self.params.values())
         return total - int((~self.connection).sum()) * 25
-
-    def _check_x(self, x):
-        check_float_array(x, "x", ndim=4)
-        if x.shape[1:] != self.input_dim:
-            raise ValueError(f"x has shape {x.shape} but the net was built for input_dim "
-                             f"{self.input_dim}; expected (N, {', '.join(map(str, self.input_dim))})")
-        if x.dtype != self.dtype:
-            raise TypeError(f"x is {x.dtype} but the net is {self.dtype}; use x.astype(np.{self.dtype})")
-
-    def predict(self, x):
-        """x (N, C, H, W) -> scores (N, output_size), before softmax."""
-        self._check_x(x)
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
-
-    def loss(self, x, t):
-        """Mean cross-entropy of the batch; t: labels (N,) or one-hot (N, output_size)."""
-        return self.last_layer.forward(self.predict(x), t)
-
-    def accuracy(self, x, t, batch_size=100):
-        """Fraction of correct predictions over all N samples (the last partial batch counts)."""
-        self._check_x(x)
-        n = x.shape[0]
-        labels = check_labels(t, n, self.params["W5"].shape[1])
-        correct = 0
-        for i in range(0, n, batch_size):
-            y = self.predict(x[i:i + batch_size])
-            correct += int(np.sum(np.argmax(y, axis=1) == labels[i:i + batch_size]))
-        return correct / n
-
-    def backward_layers(self, x, t):
-        """Forward and backward pass; returns dx (N, C, H, W). Leaves dW, db in the layers."""
-        self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        return dout
-
-    def gradient(self, x, t):
-        """Backpropagation. Returns a dict like ``params`` holding dloss/dparam
-        (with the C3 table, dW2 is exactly 0 where a C3 map does not see an S2 map)."""
-        self.backward_layers(x, t)
-        return {key: getattr(self.layers[layer], "d" + attr)
-                for key, (layer, attr) in self.PARAM_LAYERS.items()}

@@ -12,14 +12,15 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_float_array, check_labels, check_nonnegative_int, check_positive_int
+from .checks import check_float_dtype, check_input_dim, check_nonnegative_int, check_positive_int
 from .layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from .network import Network
 from .util import conv_output_size
 
 DEFAULT_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 
 
-class SimpleConvNet:
+class SimpleConvNet(Network):
     """conv - relu - pool(2×2, stride 2) - affine - relu - affine - softmax.
 
     Parameters
@@ -33,7 +34,8 @@ class SimpleConvNet:
 
     params : W1 (FN, C, FS, FS), b1 (FN,), W2 (FN·PH·PW, hidden), b2, W3 (hidden, out), b3
     The layers hold the very same arrays as ``params`` (updating ``params`` in place updates
-    the network, as the book's optimizers do).
+    the network, as the book's optimizers do). ``predict``, ``loss``, ``accuracy`` and
+    ``gradient`` are ``Network``'s (``reference.network``): they run through ``layers``.
     """
 
     def __init__(self, input_dim=(1, 28, 28), conv_param=None, hidden_size=100, output_size=10,
@@ -43,12 +45,8 @@ class SimpleConvNet:
         if missing:
             raise ValueError(f"conv_param is missing {sorted(missing)}; it needs "
                              f"{sorted(DEFAULT_CONV_PARAM)}")
-        dtype = np.dtype(dtype)
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        if len(input_dim) != 3:
-            raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
-        C, H, W = (check_positive_int(v, "input_dim") for v in input_dim)
+        dtype = check_float_dtype(dtype)
+        C, H, W = check_input_dim(input_dim)
         filter_num = check_positive_int(conv_param["filter_num"], "conv_param['filter_num']")
         filter_size = check_positive_int(conv_param["filter_size"], "conv_param['filter_size']")
         stride = check_positive_int(conv_param["stride"], "conv_param['stride']")
@@ -92,48 +90,3 @@ class SimpleConvNet:
     # Which layer owns which parameter: used by gradient() and by the weight transfer.
     PARAM_LAYERS = {"W1": ("Conv1", "W"), "b1": ("Conv1", "b"), "W2": ("Affine1", "W"),
                     "b2": ("Affine1", "b"), "W3": ("Affine2", "W"), "b3": ("Affine2", "b")}
-
-    def _check_x(self, x):
-        check_float_array(x, "x", ndim=4)
-        if x.shape[1:] != self.input_dim:
-            raise ValueError(f"x has shape {x.shape} but the net was built for input_dim "
-                             f"{self.input_dim}; expected (N, {', '.join(map(str, self.input_dim))})")
-        if x.dtype != self.dtype:
-            raise TypeError(f"x is {x.dtype} but the net is {self.dtype}; use x.astype(np.{self.dtype})")
-
-    def predict(self, x):
-        """x (N, C, H, W) -> scores (N, output_size), before softmax."""
-        self._check_x(x)
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
-
-    def loss(self, x, t):
-        """Mean cross-entropy of the batch; t: labels (N,) or one-hot (N, output_size)."""
-        y = self.predict(x)
-        return self.last_layer.forward(y, t)
-
-    def accuracy(self, x, t, batch_size=100):
-        """Fraction of correct predictions over all N samples (the last partial batch counts)."""
-        self._check_x(x)
-        n = x.shape[0]
-        labels = check_labels(t, n, self.params["W3"].shape[1])
-        correct = 0
-        for i in range(0, n, batch_size):
-            y = self.predict(x[i:i + batch_size])
-            correct += int(np.sum(np.argmax(y, axis=1) == labels[i:i + batch_size]))
-        return correct / n
-
-    def backward_layers(self, x, t):
-        """Forward and backward pass; returns dx (N, C, H, W). Leaves dW, db in the layers."""
-        self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        return dout
-
-    def gradient(self, x, t):
-        """Backpropagation. Returns a dict like ``params`` holding dloss/dparam."""
-        self.backward_layers(x, t)
-        return {key: getattr(self.layers[layer], "d" + attr)
-                for key, (layer, attr) in self.PARAM_LAYERS.items()}

@@ -1,6 +1,8 @@
 """PyTorch twins of the reference (NumPy) CNN, built from stock ``torch.nn`` modules.
 
 * :mod:`torch_impl.layers`         factories: one stock module per reference layer.
+* :mod:`torch_impl.network`        :class:`BookNetMixin`: the book's ``predict``, ``loss``, ``accuracy``
+  for the three twins.
 * :mod:`torch_impl.simple_convnet` :class:`SimpleConvNet`, an ``nn.Sequential`` twin of the book's net.
 * :mod:`torch_impl.lenet`          :class:`LeNet5` (sigmoid, average pooling, optional C3 table).
 * :mod:`torch_impl.alexnet`        :class:`AlexNet` (paper / torchvision / MNIST configurations),

@@ -50,15 +50,14 @@ state-dict names (``features.0.weight`` ... ``classifier.6.bias``), so
 under the reference's layer names, for the layer-by-layer trace.
 """
 
-import numbers
 from collections import OrderedDict
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .dtypes import as_torch_dtype
 from .lenet import init_book_style
+from .network import BookNetMixin, _check_int
 
 __all__ = ["AlexNet", "apply_dropout_mask", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN",
            "TORCHVISION_BOOK_PARAMS"]
@@ -139,17 +138,11 @@ def apply_dropout_mask(x, mask, p):
     return x * (mask.to(x.dtype) * (1.0 / (1.0 - p)))
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _out(size, kernel, stride=1, pad=0):
     return (size + 2 * pad - kernel) // stride + 1
 
 
-class AlexNet(nn.Sequential):
+class AlexNet(BookNetMixin, nn.Sequential):
     """AlexNet twin; same constructor as ``reference.AlexNet`` (``seed`` instead of ``rng``).
 
     Parameters: input_dim, conv_params (five dicts filter_num/filter_size/pad/stride),
@@ -160,6 +153,9 @@ class AlexNet(nn.Sequential):
 
     Attributes: ``book_params`` {"W1": "Conv1.weight", ..., "W6": "Affine1.weight", ..., "b8":
     "Affine3.bias"}, ``dropout_ratio``, ``input_dim``.
+
+    ``predict``, ``loss`` (both with ``masks``) and ``accuracy`` (in eval mode: dropout off)
+    come from :class:`torch_impl.network.BookNetMixin`.
     """
 
     book_params = {f"{p}{i}": f"Conv{i}.{'weight' if p == 'W' else 'bias'}"
@@ -276,45 +272,10 @@ class AlexNet(nn.Sequential):
                 x = child(x)
         return x
 
-    @staticmethod
-    def _as_labels(t, num_classes):
-        t = torch.as_tensor(t)
-        if t.ndim == 2:
-            if t.shape[1] != num_classes:
-                raise ValueError(f"one-hot t must be (N, {num_classes}), got {tuple(t.shape)}")
-            t = t.argmax(dim=1)
-        elif t.ndim != 1:
-            raise ValueError(f"t must be class indices (N,) or one-hot (N, classes), got {tuple(t.shape)}")
-        if t.is_floating_point():
-            raise ValueError("t of shape (N,) must hold integer class indices, not floats")
-        return t.long()
-
     def predict(self, x, masks=None):
         """Scores before softmax (dropout follows the module's train()/eval() mode, or ``masks``)."""
-        return self(torch.as_tensor(x), masks)
+        return super().predict(x, masks=masks)
 
     def loss(self, x, t, masks=None):
         """Mean cross-entropy over the batch (a 0-d tensor). ``masks`` as in ``forward``."""
-        scores = self.predict(x, masks)
-        return F.cross_entropy(scores, self._as_labels(t, scores.shape[1]))
-
-    def accuracy(self, x, t, batch_size=100):
-        """Fraction of the N samples classified correctly, in eval mode (dropout off); the
-        module's mode is restored afterwards."""
-        batch_size = _check_int("batch_size", batch_size, 1)
-        x = torch.as_tensor(x)
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError("accuracy needs at least one sample")
-        labels = self._as_labels(t, self.Affine3.out_features)
-        was_training = self.training
-        self.eval()
-        correct = 0
-        try:
-            with torch.no_grad():
-                for start in range(0, n, batch_size):
-                    predicted = self(x[start:start + batch_size]).argmax(dim=1)
-                    correct += int((predicted == labels[start:start + batch_size]).sum())
-        finally:
-            self.train(was_training)
-        return correct / n
+        return super().loss(x, t, masks=masks)

@@ -34,11 +34,11 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
 from .dtypes import as_torch_dtype
+from .network import BookNetMixin, _check_int
 
 __all__ = ["LeNet5", "ConnectionMask", "C3_TABLE", "c3_connection_mask"]
 
@@ -89,12 +89,6 @@ def _init_std(weight_init_std, fan_in):
     return float(weight_init_std)
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _out(size, kernel, stride=1, pad=0):
     return (size + 2 * pad - kernel) // stride + 1
 
@@ -117,7 +111,7 @@ def init_book_style(layers, weight_init_std, generator, dtype):
             layer.bias.zero_()
 
 
-class LeNet5(nn.Sequential):
+class LeNet5(BookNetMixin, nn.Sequential):
     """LeNet-5 twin; same constructor as ``reference.LeNet5`` (``seed`` instead of ``rng``).
 
     Parameters
@@ -134,6 +128,8 @@ class LeNet5(nn.Sequential):
     ----------
     book_params : {"W1": "C1.weight", "b1": "C1.bias", "W2": "C3.weight" (with the table:
         "C3.parametrizations.weight.original"), ..., "W5": "Output.weight", "b5": "Output.bias"}
+
+    ``predict``, ``loss`` and ``accuracy`` come from :class:`torch_impl.network.BookNetMixin`.
     """
 
     def __init__(self, input_dim=(1, 28, 28), pad=2, output_size=10, c3_table=False,
@@ -181,42 +177,3 @@ class LeNet5(nn.Sequential):
                 self.C3.weight.mul_(mask[:, :, None, None])     # unconnected weights start at 0
             parametrize.register_parametrization(self.C3, "weight", ConnectionMask(mask))
             self.book_params["W2"] = "C3.parametrizations.weight.original"
-
-    # ---- the book's methods ---------------------------------------------------------------
-
-    @staticmethod
-    def _as_labels(t, num_classes):
-        t = torch.as_tensor(t)
-        if t.ndim == 2:
-            if t.shape[1] != num_classes:
-                raise ValueError(f"one-hot t must be (N, {num_classes}), got {tuple(t.shape)}")
-            t = t.argmax(dim=1)
-        elif t.ndim != 1:
-            raise ValueError(f"t must be class indices (N,) or one-hot (N, classes), got {tuple(t.shape)}")
-        if t.is_floating_point():
-            raise ValueError("t of shape (N,) must hold integer class indices, not floats")
-        return t.long()
-
-    def predict(self, x):
-        """Scores before softmax: (N, C, H, W) -> (N, output_size). Same as ``self(x)``."""
-        return self(torch.as_tensor(x))
-
-    def loss(self, x, t):
-        """Mean cross-entropy over the batch (a 0-d tensor; call ``.backward()`` on it)."""
-        scores = self.predict(x)
-        return F.cross_entropy(scores, self._as_labels(t, scores.shape[1]))
-
-    def accuracy(self, x, t, batch_size=100):
-        """Fraction of the N samples classified correctly (every sample counts)."""
-        batch_size = _check_int("batch_size", batch_size, 1)
-        x = torch.as_tensor(x)
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError("accuracy needs at least one sample")
-        labels = self._as_labels(t, self.Output.out_features)
-        correct = 0
-        with torch.no_grad():
-            for start in range(0, n, batch_size):
-                predicted = self(x[start:start + batch_size]).argmax(dim=1)
-                correct += int((predicted == labels[start:start + batch_size]).sum())
-        return correct / n

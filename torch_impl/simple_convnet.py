@@ -25,10 +25,10 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .dtypes import as_torch_dtype
+from .network import BookNetMixin, _check_int
 
 __all__ = ["SimpleConvNet", "conv_output_size"]
 
@@ -41,15 +41,7 @@ def conv_output_size(size, filter_size, stride=1, pad=0):
     return (size + 2 * pad - filter_size) // stride + 1
 
 
-def _check_int(name, value, minimum):
-    # bool is a subclass of int; True/False here would be a bug, not 1/0.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        kind = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"{name} must be an int {kind}, got {value!r}")
-    return int(value)
-
-
-class SimpleConvNet(nn.Sequential):
+class SimpleConvNet(BookNetMixin, nn.Sequential):
     """conv - relu - pool - affine - relu - affine, with the book's constructor.
 
     Parameters
@@ -74,6 +66,8 @@ class SimpleConvNet(nn.Sequential):
     ----------
     book_params : dict
         ``{"W1": "Conv1.weight", "b1": "Conv1.bias", "W2": "Affine1.weight", ...}``.
+
+    ``predict``, ``loss`` and ``accuracy`` come from :class:`torch_impl.network.BookNetMixin`.
     """
 
     book_params = {
@@ -150,58 +144,3 @@ class SimpleConvNet(nn.Sequential):
                 layer.weight.copy_(weight_init_std * torch.randn(
                     layer.weight.shape, generator=generator, dtype=dtype))
                 layer.bias.zero_()
-
-    # ---- the book's methods ---------------------------------------------------------------
-
-    def _as_input(self, x):
-        """Accept a tensor or a NumPy array (viewed, not copied) of shape (N, C, H, W)."""
-        return torch.as_tensor(x)
-
-    @staticmethod
-    def _as_labels(t, num_classes):
-        """Class indices (N,) int64 from indices or one-hot rows (N, classes)."""
-        t = torch.as_tensor(t)
-        if t.ndim == 2:
-            if t.shape[1] != num_classes:
-                raise ValueError(f"one-hot t must be (N, {num_classes}), got {tuple(t.shape)}")
-            t = t.argmax(dim=1)
-        elif t.ndim != 1:
-            raise ValueError(f"t must be class indices (N,) or one-hot (N, classes), got {tuple(t.shape)}")
-        if t.is_floating_point():
-            raise ValueError("t of shape (N,) must hold integer class indices, not floats")
-        return t.long()
-
-    def predict(self, x):
-        """Scores before softmax: (N, C, H, W) -> (N, output_size). Same as ``self(x)``."""
-        return self(self._as_input(x))
-
-    def loss(self, x, t):
-        """Mean cross-entropy over the batch (a 0-d tensor; call ``.backward()`` on it).
-
-        ``t``: class indices (N,) or one-hot (N, output_size) (converted with argmax).
-        """
-        scores = self.predict(x)
-        return F.cross_entropy(scores, self._as_labels(t, scores.shape[1]))
-
-    def accuracy(self, x, t, batch_size=100):
-        """Fraction of the N samples classified correctly (a Python float).
-
-        Works through ``x`` in batches of ``batch_size`` without building a graph. Unlike the
-        book's version, the last partial batch is counted too (the book skips it but still
-        divides by N).
-        """
-        batch_size = _check_int("batch_size", batch_size, 1)
-        x = self._as_input(x)
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError("accuracy needs at least one sample")
-        labels = self._as_labels(t, self.Affine2.out_features)
-        if labels.shape[0] != n:
-            raise ValueError(f"x has {n} samples but t has {labels.shape[0]}")
-        correct = 0
-        with torch.no_grad():
-            for start in range(0, n, batch_size):  # the last batch may be shorter
-                scores = self(x[start:start + batch_size])
-                predicted = scores.argmax(dim=1)
-                correct += int((predicted == labels[start:start + batch_size].to(predicted.device)).sum())
-        return correct / n
