@@ -27,7 +27,8 @@ from reports import report_html
 from reports.cli import main
 from reports.records import Tolerance, compare
 
-SECTIONS = ["verdict", "layers", "nets", "training", "accuracy", "filters", "catalog", "im2col", "environment"]
+SECTIONS = ["verdict", "layers", "nets", "training", "accuracy", "filters", "speed", "catalog", "im2col",
+            "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
 
 
@@ -86,6 +87,44 @@ def _small_inputs(note="", case="Convolution"):
                                environment=[("date (UTC)", "2000-01-01 00:00:00")], catalog=[])
 
 
+#: The columns of benchmarks.speed.COLUMNS / benchmarks.memory.MEMORY_COLUMNS (checked below).
+BENCH_COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "ratio", "threads",
+                 "reps", "load", "blas", "numpy", "torch", "note"]
+BENCH_MEMORY_COLUMNS = ["layer", "config", "dtype", "method", "numpy_peak_mb", "rss_peak_mb", "input_mb",
+                        "col_mb", "load", "note"]
+
+
+def synthetic_benchmarks(folder: Path, memory=True) -> Path:
+    """A small benchmark results file (and memory.csv beside it) in the schema of ``benchmarks``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+
+    def add(layer, config, phase, dtype, method, ref, torch_ms, threads=1, reps=7, note=""):
+        rows.append([layer, config, phase, dtype, method, ref, torch_ms, ref / torch_ms, threads, reps, 0.42,
+                     "OpenBLAS 9.9.9 (TestCore)", "9.8.7", "6.5.4+cpu", note])
+    conv = "N=100 C=1 28x28 FN=30 5x5 s1 p0"
+    for threads in (1, 2):
+        for dtype, k in (("float32", 1.0), ("float64", 2.0)):
+            for phase, fast, book, tor in (("forward", 1.11, 4.44, 2.22), ("backward", 2.10, 7.90, 4.20),
+                                           ("forward+backward", 3.21, 12.34, 6.42)):
+                add("Convolution", conv, phase, dtype, "fast", fast * k, tor * k, threads)
+                add("Convolution", conv, phase, dtype, "book", book * k, tor * k, threads)
+            add("Relu", "100x30x24x24", "forward+backward", dtype, "-", 14.47 * k, 1.32, threads)
+            for phase, fast, book, tor in (("forward", 6.08, 29.3, 10.3), ("train step", 18.4, 48.7, 16.6)):
+                add("SimpleConvNet", "N=100 1x28x28 Adam(fused=True)", phase, dtype, "fast", fast * k, tor, threads)
+                add("SimpleConvNet", "N=100 1x28x28 Adam(fused=True)", phase, dtype, "book", book * k, tor, threads)
+    add("SimpleConvNet", "600 steps of N=100, Adam(fused=True)", "epoch", "float32", "fast", 11371.5, 9474.6,
+        reps=1, note="test data; test accuracy reference 0.9616, torch 0.9614")
+    path = folder / "latest.csv"
+    pd.DataFrame(rows, columns=BENCH_COLUMNS).to_csv(path, index=False, float_format="%.6g")
+    if memory:
+        mem = [["Convolution", conv, "float32", "book", 24.5376, 24.55, 0.299, 5.493, 3.2, "fresh process"],
+               ["Convolution", conv, "float32", "fast", 17.982, 18.08, 0.299, 5.493, 3.2, "fresh process"],
+               ["Convolution", conv, "float32", "torch", float("nan"), 70.9922, 0.299, 5.493, 3.2, "fresh process"]]
+        pd.DataFrame(mem, columns=BENCH_MEMORY_COLUMNS).to_csv(folder / "memory.csv", index=False)
+    return path
+
+
 def _snapshot(folder: Path) -> dict:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -128,6 +167,18 @@ def test_csv_files_and_columns(quick_report):
                 "date (UTC)"):
         assert env.get(key, "") != "", key
     assert env["seed"] == "0"
+
+
+def test_speed_csv_is_a_copy_of_the_default_benchmark_results(quick_report):
+    out, inputs = quick_report
+    if REPORT.DEFAULT_BENCHMARKS.is_file():
+        assert (out / "speed.csv").read_bytes() == REPORT.DEFAULT_BENCHMARKS.read_bytes()
+        memory = REPORT.DEFAULT_BENCHMARKS.with_name("memory.csv")
+        assert (out / "speed_memory.csv").exists() == memory.is_file()
+        env = dict(pd.read_csv(out / "environment.csv", keep_default_na=False).values)
+        assert env["benchmark results"].startswith("benchmarks/results/latest.csv")
+    else:
+        assert not (out / "speed.csv").exists() and "python -m benchmarks" in (out / "index.html").read_text()
 
 
 def test_same_seed_gives_byte_identical_csv(quick_report, tmp_path):
@@ -256,6 +307,107 @@ def test_normalise_filters_accepts_both_forms():
         assert set(f["before"]) == set(f["after"]) == {"reference", "torch"}
         assert (f["after"]["torch"] == 2).all() and (f["before"]["reference"] == 0).all()
     assert REPORT.normalise_filters(None) is None
+
+
+# ------------------------------------------------------------------------------------------
+# Speed: the results of a separate benchmark run
+# ------------------------------------------------------------------------------------------
+
+def test_speed_section_shows_the_benchmark_results(tmp_path):
+    results = synthetic_benchmarks(tmp_path / "results")
+    inputs = _small_inputs()
+    inputs.speed = REPORT.load_benchmarks(results)
+    out = tmp_path / "report"
+    REPORT.write_report(out, inputs)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    parser = _Collector()
+    parser.feed(html)
+    assert parser.section_ids == ["verdict", "layers", "speed", "im2col", "environment"]
+    assert '<a href="#speed">Speed</a>' in html
+    speed = html[html.index('id="speed"'):html.index('id="im2col"')]
+    # the run's machine, from the CSV's columns
+    for text in ("OpenBLAS 9.9.9 (TestCore)", "9.8.7", "6.5.4+cpu", "1, 2", "0.42", str(results)):
+        assert text in speed, text
+    # 1 thread, float32: fast, book, torch milliseconds and both ratios of forward + backward
+    fb = speed[speed.index("Convolution"):]
+    for text in ("3.21", "12.3", "6.42", ">0.50<", ">1.92<", "1.11", "4.44", "2.22"):
+        assert text in fb, text
+    assert ">6.42<" in speed and ">12.8<" in speed                   # float64 (times 2)
+    assert "14.5 <span" in speed and "one path" in speed and ">11.0<" in speed   # Relu: 14.47 / 1.32
+    assert "11.4 s" in speed and "9.5 s" in speed and "test accuracy reference 0.9616" in speed   # the epoch
+    assert "training step" in speed and "18.4" in speed
+    assert "The same measurements at 2 threads" in speed
+    assert "<title>Reference (fast path) ÷ PyTorch time" in speed and speed.count("<svg") == 1
+    assert "24.5 MB" in speed and "18.0 MB" in speed and "71.0 MB" in speed   # memory.csv beside it
+    assert "below 1 the NumPy reference is faster" in speed and "not from the run that made this report" in speed
+    # the CSV copies: the benchmark files byte for byte
+    assert (out / "speed.csv").read_bytes() == results.read_bytes()
+    assert (out / "speed_memory.csv").read_bytes() == results.with_name("memory.csv").read_bytes()
+    assert 'href="speed.csv"' in html and 'href="speed_memory.csv"' in html
+
+
+def test_speed_section_without_the_default_file_says_how_to_make_it(tmp_path, monkeypatch):
+    from . import conftest
+
+    monkeypatch.setattr(REPORT, "DEFAULT_BENCHMARKS", tmp_path / "benchmarks" / "results" / "latest.csv")
+    records = _small_inputs().records + _small_inputs().sweeps
+    monkeypatch.setattr(conftest, "RECORD_LOG", records)
+    out = tmp_path / "session"
+    conftest.write_session_report(out, seed=None)          # the pytest --parity-report path
+    html = (out / "index.html").read_text(encoding="utf-8")
+    speed = html[html.index('id="speed"'):html.index('id="catalog"')]
+    assert "No benchmark results to show" in speed and "does not exist" in speed
+    assert "<code>python -m benchmarks</code>" in speed and "--benchmarks FILE" in speed
+    assert not (out / "speed.csv").exists() and not (out / "speed_memory.csv").exists()
+    assert len(pd.read_csv(out / "layers.csv")) == 2, "the rest of the report as before"
+
+
+def test_parity_report_includes_the_default_benchmark_results(tmp_path, monkeypatch):
+    from . import conftest
+
+    results = synthetic_benchmarks(tmp_path / "results", memory=False)
+    monkeypatch.setattr(REPORT, "DEFAULT_BENCHMARKS", results)
+    monkeypatch.setattr(conftest, "RECORD_LOG", _small_inputs().records)
+    out = tmp_path / "session"
+    conftest.write_session_report(out, seed=None)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="speed"' in html and ">0.50<" in html
+    assert (out / "speed.csv").read_bytes() == results.read_bytes() and not (out / "speed_memory.csv").exists()
+
+
+def test_unusable_default_benchmark_file_is_shown_not_raised(tmp_path, monkeypatch):
+    bad = tmp_path / "latest.csv"
+    bad.write_text("layer,config\nConvolution,x\n")
+    monkeypatch.setattr(REPORT, "DEFAULT_BENCHMARKS", bad)
+    inputs = REPORT.report_from_records(_small_inputs().records)
+    html = report_html.render_html(inputs)
+    assert "could not be used" in html and "missing columns pass, dtype, method" in html
+
+
+@pytest.mark.parametrize("content, expected", [
+    (None, "no such file"),
+    ("layer,config,pass\nConvolution,x,forward\n", "missing columns dtype, method, reference_ms, torch_ms, threads"),
+    ("layer,config,pass,dtype,method,reference_ms,torch_ms,threads\nRelu,x,forward,float32,-,fast,1,1\n",
+     "column reference_ms must hold numbers (line 2: 'fast')"),
+    ("", "not a readable CSV file"),
+])
+def test_unusable_benchmarks_file_fails_clearly_before_any_work(tmp_path, monkeypatch, capsys, content, expected):
+    _forbid_work(monkeypatch)
+    given = tmp_path / "bench.csv"
+    if content is not None:
+        given.write_text(content)
+    before = sorted(os.listdir(tmp_path))
+    message = _cli_error(["report", "--out", str(tmp_path / "report"), "--benchmarks", str(given)], capsys)
+    assert str(given) in message and expected in message and "--benchmarks" in message
+    assert sorted(os.listdir(tmp_path)) == before, "nothing written"
+
+
+def test_report_reads_the_columns_the_benchmarks_write():
+    from benchmarks import memory, speed
+
+    assert speed.COLUMNS == BENCH_COLUMNS and memory.MEMORY_COLUMNS == BENCH_MEMORY_COLUMNS
+    assert set(REPORT.SPEED_COLUMNS) <= set(speed.COLUMNS)
+    assert set(REPORT.MEMORY_COLUMNS) <= set(memory.MEMORY_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------------
@@ -559,7 +711,8 @@ def test_cli_quick_report_twice_is_byte_identical(tmp_path, capsys):
     """`cnn-parity report --quick` twice (real lockstep training when reports.training exists)."""
     for name in ("a", "b"):
         assert main(["report", "--quick", "--seed", "3", "--out", str(tmp_path / name)]) == 0
-    files = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix == ".csv" and p.name != "environment.csv")
+    measured = {"environment.csv", "speed.csv", "speed_memory.csv"}     # dates and timings: not part of the guarantee
+    files = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix == ".csv" and p.name not in measured)
     assert {"layers.csv", "sweeps.csv"} <= set(files)
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

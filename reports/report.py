@@ -9,12 +9,22 @@ Both write the same files into ``DIR`` (default ``reports/out/``):
 ``sweeps.csv``           the property sweeps: each configuration tried, with its errors
 ``training_curves.csv``  lockstep training, one row per step per framework (when training ran)
 ``training_epochs.csv``  accuracy per epoch per framework (when training ran)
+``speed.csv``            a copy of the benchmark results the speed section shows (when there are any)
+``speed_memory.csv``     a copy of the benchmarks' peak-memory results (when there are any)
 ``environment.csv``      versions, BLAS, CPU/GPU, threads, seed, dtype flags, git commit, date
 ``index.html``           the page: verdict, per-layer errors, network traces, training, filters,
-                         the catalog of book-vs-PyTorch differences, im2col step by step, environment
+                         speed, the catalog of book-vs-PyTorch differences, im2col step by step,
+                         environment
 
 The README documents every column. The CSVs are byte-identical for the same seed (timestamps and
-timings live only in ``environment.csv`` and the page).
+timings live only in ``environment.csv``, the two ``speed`` copies and the page).
+
+Speed
+-----
+The report never times anything. Its speed section renders the results file of a separate
+benchmark run (``python -m benchmarks``): ``--benchmarks FILE``, by default the repository's
+``benchmarks/results/latest.csv`` (and ``memory.csv`` beside it). :func:`load_benchmarks` reads
+and checks it; without the default file the section says how to make one.
 
 How the pieces fit
 ------------------
@@ -58,7 +68,8 @@ __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_r
            "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
            "sweep_records", "draw_sweep_configs", "catalog_entries", "run_training", "normalise_filters",
            "parity_records", "quick_skipped_cases", "add_subcommand", "DEFAULT_OUT", "MARKER",
-           "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS"]
+           "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS", "BenchmarkResults", "BenchmarkError",
+           "load_benchmarks", "DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS"]
 
 DEFAULT_OUT = Path("reports") / "out"
 #: An empty file that marks a folder as a cnn-parity report, so that an existing ``--out``
@@ -76,9 +87,52 @@ SWEEP_COLUMNS = (["case", "example", "dtype", "quantity"] + SWEEP_CONFIG_COLUMNS
 #: Sweep examples per sweep (as the hypothesis profile's max_examples) and in --quick.
 SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK = 40, 10
 
+#: The benchmark results the speed section shows by default (written by ``python -m benchmarks``),
+#: found from this package, so it does not depend on the working directory.
+DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "latest.csv"
+#: The columns of ``benchmarks.speed.COLUMNS`` the speed section needs (the others —
+#: ratio, reps, load, blas, numpy, torch, note — are shown when present).
+SPEED_COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "threads"]
+SPEED_NUMERIC = ["reference_ms", "torch_ms", "threads"]
+#: The columns of ``benchmarks.memory.MEMORY_COLUMNS`` the memory table needs.
+MEMORY_COLUMNS = ["layer", "config", "dtype", "method", "numpy_peak_mb", "rss_peak_mb"]
+MEMORY_NUMERIC = ["numpy_peak_mb", "rss_peak_mb"]
+
 
 class ReportOutputError(Exception):
     """The output folder cannot be used; the message is one line naming the path and why."""
+
+
+class BenchmarkError(Exception):
+    """A benchmark results file cannot be used; the message is one line naming the file and why."""
+
+
+@dataclass
+class BenchmarkResults:
+    """The benchmark results the speed section shows, read from a separate benchmark run.
+
+    ``frame`` is None when there are none: ``problem`` then says why (the file does not exist, or
+    cannot be read). ``data`` / ``memory_data`` are the files' bytes, copied into the report as
+    ``speed.csv`` / ``speed_memory.csv``; ``modified`` is the file's modification time (UTC).
+    """
+
+    path: Path
+    frame: pd.DataFrame | None = None
+    data: bytes = b""
+    modified: str = ""
+    memory_path: Path | None = None
+    memory: pd.DataFrame | None = None
+    memory_data: bytes = b""
+    problem: str = ""
+    default: bool = True                            # the repository's default file, not --benchmarks
+
+    def display_path(self, path=None) -> str:
+        """The file as the page names it: relative to the repository when inside it."""
+        path = Path(path or self.path)
+        try:
+            return str(path.relative_to(DEFAULT_BENCHMARKS.parents[2]))
+        except ValueError:
+            return str(path)
 
 
 @dataclass
@@ -94,6 +148,7 @@ class ReportInputs:
     filters: dict | None = None                     # normalise_filters() form
     timing: dict | None = None                      # {(net, dtype, framework): median seconds per step}
     training_note: str = ""                         # why training is absent, or how it was run
+    speed: BenchmarkResults | None = None           # benchmark results (None: no speed section)
     source: str = "cnn-parity report"               # what produced the records
     settings: dict = field(default_factory=dict)
 
@@ -328,6 +383,93 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
 
 
 # ------------------------------------------------------------------------------------------
+# Benchmark results (the speed section): read, never measured here
+# ------------------------------------------------------------------------------------------
+
+def _read_results_csv(path: Path, required, numeric, what: str) -> tuple[pd.DataFrame, bytes]:
+    """Read and check one results CSV; :class:`BenchmarkError` (one line) if it cannot be used."""
+    import io
+
+    if not path.exists():
+        raise BenchmarkError(f"{path}: no such file")
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: not a file")
+    try:
+        data = path.read_bytes()
+        frame = pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""])
+    except OSError as exc:
+        raise BenchmarkError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchmarkError(f"{path}: not a readable CSV file ({first})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise BenchmarkError(f"{path}: not {what}: missing column{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(missing)} (expected {', '.join(required)}, ...)")
+    for col in numeric:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame[col].notna() & values.isna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0]) + 2            # + header, counted from 1
+            raise BenchmarkError(f"{path}: column {col} must hold numbers (line {row}: {frame[col][bad].iloc[0]!r})")
+        frame[col] = values
+    for col in frame.columns:
+        if col not in numeric and frame[col].dtype == object:
+            frame[col] = frame[col].fillna("")
+    return frame, data
+
+
+def load_benchmarks(path=None) -> BenchmarkResults:
+    """The benchmark results to show: ``path`` (``--benchmarks FILE``), else :data:`DEFAULT_BENCHMARKS`.
+
+    A given ``path`` that is missing or malformed raises :class:`BenchmarkError` (one line). The
+    default file may be absent or unreadable: the result then has no ``frame`` and its
+    ``problem`` says why, and the page says how to make one. ``memory.csv`` beside the file, if
+    there is one, is read too (the peak-memory table); a malformed one is reported the same way.
+    Nothing is measured: the benchmarks take minutes, and timing never decides a verdict.
+    """
+    default = path is None
+    path = Path(os.path.abspath(os.path.expanduser(str(DEFAULT_BENCHMARKS if default else path))))
+    out = BenchmarkResults(path=path, default=default)
+    if default and not path.exists():
+        out.problem = "missing"
+        return out
+    try:
+        out.frame, out.data = _read_results_csv(path, SPEED_COLUMNS, SPEED_NUMERIC, "a benchmark results file")
+        memory = path.with_name("memory.csv")
+        if memory != path and memory.is_file():
+            out.memory, out.memory_data = _read_results_csv(memory, MEMORY_COLUMNS, MEMORY_NUMERIC,
+                                                            "a memory results file")
+            out.memory_path = memory
+    except BenchmarkError as exc:
+        if not default:
+            raise
+        out.frame, out.data, out.problem = None, b"", str(exc)
+        return out
+    out.modified = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(path.stat().st_mtime))
+    return out
+
+
+def _benchmarks(benchmarks) -> BenchmarkResults | None:
+    """``benchmarks`` argument of collect_report / report_from_records: None (the default file),
+    False (no speed section), a path, or :class:`BenchmarkResults`."""
+    if benchmarks is False:
+        return None
+    if isinstance(benchmarks, BenchmarkResults):
+        return benchmarks
+    return load_benchmarks(benchmarks)
+
+
+def _benchmark_setting(bench: BenchmarkResults | None) -> str | None:
+    if bench is None:
+        return None
+    if bench.frame is None:
+        why = "does not exist" if bench.problem == "missing" else "cannot be used"
+        return f"none ({bench.display_path()} {why})"
+    return f"{bench.display_path()} (read, not measured by this run)"
+
+
+# ------------------------------------------------------------------------------------------
 # Collecting a report
 # ------------------------------------------------------------------------------------------
 
@@ -360,14 +502,17 @@ def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[R
 
 
 def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
-                   training=None, sweeps=None, log=None) -> ReportInputs:
+                   training=None, sweeps=None, log=None, benchmarks=None) -> ReportInputs:
     """Compute everything the CLI report shows.
 
     training: ``None`` runs lockstep training when ``reports.training`` exists; ``False`` skips
     it; a dict ``{"curves", "epochs", "filters", "timing", "note"}`` uses given results.
     sweeps: examples per sweep (default 40, 10 with ``quick``).
+    benchmarks: the speed section's results — ``None``: the default file (see
+    :func:`load_benchmarks`), a path, a :class:`BenchmarkResults`, or ``False`` (no section).
     """
     log = log or (lambda *a: None)
+    bench = _benchmarks(benchmarks)
     t0 = time.perf_counter()
     records = parity_records(tuple(dtypes), seed=seed, quick=quick)
     log(f"  {len(records)} parity comparisons in {time.perf_counter() - t0:.1f} s")
@@ -396,14 +541,22 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
         from .data import describe_source
 
         settings["MNIST"] = describe_source(data_dir)
+    if bench is not None:
+        settings["benchmark results"] = _benchmark_setting(bench)
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
                           environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
-                          training_note=note)
-    if trained:
-        inputs.curves, inputs.epochs = trained.get("curves"), trained.get("epochs")
-        inputs.filters = normalise_filters(trained.get("filters"))
-        inputs.timing = trained.get("timing")
-        inputs.training_note = trained.get("note", "")
+                          training_note=note, speed=bench)
+    return _add_training_and_environment(inputs, trained, seed, settings)
+
+
+def _add_training_and_environment(inputs, training, seed, settings):
+    """Fill ``inputs`` with the training results (a dict, if any) and then the environment
+    (which lists the training's seconds per step)."""
+    if training:
+        inputs.curves, inputs.epochs = training.get("curves"), training.get("epochs")
+        inputs.filters = normalise_filters(training.get("filters"))
+        inputs.timing = training.get("timing")
+        inputs.training_note = training.get("note", "")
     inputs.environment = _environment(seed, settings, inputs.timing)
     return inputs
 
@@ -418,22 +571,21 @@ def _environment(seed, settings, timing):
 
 
 def report_from_records(records, *, seed=None, source="pytest parity_tests", settings=None,
-                        training: dict | None = None) -> ReportInputs:
-    """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``)."""
+                        training: dict | None = None, benchmarks=None) -> ReportInputs:
+    """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``),
+    with the speed section of the default benchmark results (``benchmarks`` as in
+    :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
     records = list(records)
     settings = dict(settings or {})
+    bench = _benchmarks(benchmarks)
+    if bench is not None:
+        settings["benchmark results"] = _benchmark_setting(bench)
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"],
                           sweeps=[r for r in records if r.group == "sweep"], environment=[],
                           catalog=catalog_entries(), source=source, settings=settings,
                           training_note="This report shows the comparisons the test session asserted; "
-                                        "training curves are made by cnn-parity report.")
-    if training:
-        inputs.curves, inputs.epochs = training.get("curves"), training.get("epochs")
-        inputs.filters = normalise_filters(training.get("filters"))
-        inputs.timing = training.get("timing")
-        inputs.training_note = training.get("note", "")
-    inputs.environment = _environment(seed, settings, inputs.timing)
-    return inputs
+                                        "training curves are made by cnn-parity report.", speed=bench)
+    return _add_training_and_environment(inputs, training, seed, settings)
 
 
 # ------------------------------------------------------------------------------------------
@@ -552,6 +704,14 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
     if inputs.epochs is not None:
         _to_csv(inputs.epochs, folder / "training_epochs.csv")
         names.append("training_epochs.csv")
+    if inputs.speed is not None and inputs.speed.frame is not None:
+        # Byte-for-byte copies of what the speed section shows (measurements: not byte-identical
+        # from run to run, like environment.csv).
+        (folder / "speed.csv").write_bytes(inputs.speed.data)
+        names.append("speed.csv")
+        if inputs.speed.memory is not None:
+            (folder / "speed_memory.csv").write_bytes(inputs.speed.memory_data)
+            names.append("speed_memory.csv")
     _to_csv(pd.DataFrame(inputs.environment, columns=["key", "value"]), folder / "environment.csv")
     names.append("environment.csv")
     html = report_html.render_html(inputs, files=names + ["index.html"])
@@ -592,6 +752,10 @@ def add_subcommand(sub):
     p.add_argument("--quick", action="store_true",
                    help="a smoke-test report in well under a minute: fewer sweep examples, 10 training steps")
     p.add_argument("--no-training", action="store_true", help="leave out lockstep training")
+    p.add_argument("--benchmarks", metavar="FILE", default=None,
+                   help="benchmark results for the speed section, as written by `python -m benchmarks` "
+                        "(default: benchmarks/results/latest.csv of the repository, if it exists); "
+                        "the report never runs the benchmarks itself")
     p.set_defaults(func=cmd_report)
 
 
@@ -600,6 +764,10 @@ def cmd_report(args) -> int:
         raise SystemExit("cnn-parity report: --epochs must be at least 1")
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         raise SystemExit(f"cnn-parity report: --data-dir {args.data_dir}: not a folder")
+    try:
+        bench = load_benchmarks(args.benchmarks)
+    except BenchmarkError as exc:
+        raise SystemExit(f"cnn-parity report: --benchmarks: {exc}") from None
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -608,9 +776,11 @@ def cmd_report(args) -> int:
     try:
         with atomic_output(args.out) as tmp:
             log(f"cnn-parity report: writing {_abs(args.out)}")
+            log(f"  speed section: {_benchmark_setting(bench)}")
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
-                                    training=False if args.no_training else None, log=log)
+                                    training=False if args.no_training else None, log=log,
+                                    benchmarks=bench)
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
         raise SystemExit(f"cnn-parity report: cannot write the report: {exc}") from None

@@ -2,9 +2,10 @@
 
 :func:`render_html` assembles the page from one renderer per section, in this order:
 verdict summary, per-layer errors, network traces, training curves, accuracy per epoch,
-first-layer filters, the catalog of book-vs-PyTorch differences, im2col step by step, the
-environment. Each renderer takes the :class:`reports.report.ReportInputs` and returns the HTML
-of its section ("" when it has nothing to show). Every piece of text goes through
+first-layer filters, speed (the results of a separate benchmark run), the catalog of
+book-vs-PyTorch differences, im2col step by step, the environment. Each renderer takes the
+:class:`reports.report.ReportInputs` and returns the HTML of its section ("" when it has
+nothing to show). Every piece of text goes through
 ``html.escape``; the page requests nothing from anywhere (no fonts, scripts, styles or images
 from outside — it holds no URL at all, apart from links to the CSV files beside it).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import OrderedDict
 from html import escape
 
@@ -21,8 +23,8 @@ from . import report_svg as svg
 from .report_svg import COLORS, HLine, Series
 
 __all__ = ["render_html", "render_verdict", "render_layers", "render_nets", "render_training",
-           "render_accuracy", "render_filters", "render_catalog", "render_im2col", "render_environment",
-           "sci", "fmt_headroom"]
+           "render_accuracy", "render_filters", "render_speed", "render_catalog", "render_im2col",
+           "render_environment", "sci", "fmt_headroom"]
 
 DTYPE_STYLE = {"float64": (COLORS["blue"], "circle"), "float32": (COLORS["orange"], "triangle")}
 FW_STYLE = {"reference": (COLORS["blue"], ""), "torch": (COLORS["vermillion"], "7 4")}
@@ -603,6 +605,346 @@ def render_filters(inputs, number) -> str:
     return _section("filters", number, "First-layer filters", intro, body)
 
 
+# ------------------------------------------------------------------------------------------
+# Speed: the results of a separate benchmark run (python -m benchmarks), never measured here
+# ------------------------------------------------------------------------------------------
+
+#: The benchmark passes in the order the tables show them, and their names there.
+PASS_NAME = OrderedDict([("forward", "forward"), ("backward", "backward"),
+                         ("forward+backward", "forward + backward"), ("update", "optimizer update"),
+                         ("train step", "training step"), ("epoch", "one epoch")])
+#: Passes of a whole training step (the training part of a table, after the layers).
+NET_PASSES = {"update", "train step", "epoch"}
+#: The bar chart's pass for each kind of row: a layer's forward + backward, a network's step.
+CHART_PASSES = ("forward+backward", "train step")
+
+
+def _ms(v, seconds=False) -> str:
+    """Milliseconds for a table cell (an epoch in seconds)."""
+    if v is None or not math.isfinite(float(v)):
+        return "—"
+    v = float(v)
+    if seconds:
+        return f"{v / 1e3:.1f} s"
+    return f"{v:.2f}" if v < 10 else (f"{v:.1f}" if v < 1000 else f"{v:,.0f}".replace(",", "\u2009"))
+
+
+def _ratio(v, strong=False) -> str:
+    """A reference ÷ PyTorch ratio; below 1 (the reference is faster) in the pass colour."""
+    if v is None or not math.isfinite(float(v)) or v <= 0:
+        return "—"
+    text = f"{v:.2f}" if v < 10 else f"{v:.1f}"
+    cls = "ratio faster" if v < 1 else "ratio"
+    return f'<strong class="{cls}">{e(text)}</strong>' if strong else f'<span class="{cls}">{e(text)}</span>'
+
+
+def _int_text(v) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() else f"{v:g}"
+
+
+def _span(values) -> str:
+    """'1' or '1, 2' or '0.45–1.1' of a column's values."""
+    vals = sorted({float(v) for v in values if v is not None and math.isfinite(float(v))})
+    if not vals:
+        return "—"
+    if all(v.is_integer() for v in vals) and len(vals) <= 4:
+        return ", ".join(str(int(v)) for v in vals)
+    lo, hi = vals[0], vals[-1]
+    return f"{lo:.2g}" if lo == hi else f"{lo:.2g}–{hi:.2g}"
+
+
+def _range(values) -> str:
+    """'7' or '5–7' of integer counts."""
+    vals = sorted({int(v) for v in values if v is not None and math.isfinite(float(v))})
+    if not vals:
+        return "—"
+    return str(vals[0]) if vals[0] == vals[-1] else f"{vals[0]}–{vals[-1]}"
+
+
+def _uniq(frame, col) -> list:
+    if col not in frame.columns:
+        return []
+    return [str(v) for v in OrderedDict.fromkeys(frame[col]) if str(v) not in ("", "nan")]
+
+
+def _speed_tables(frame):
+    """The results grouped for display: OrderedDict (threads, blas) -> OrderedDict dtype ->
+    OrderedDict (layer, config) -> {pass: {method: row}} (rows as dicts, in file order; a
+    repeated measurement keeps its last row)."""
+    blas = "blas" in frame.columns and frame["blas"].nunique() > 1
+    out = OrderedDict()
+    for row in frame.to_dict("records"):
+        key = (row["threads"], row.get("blas", "") if blas else "")
+        (out.setdefault(key, OrderedDict()).setdefault(str(row["dtype"]), OrderedDict())
+         .setdefault((str(row["layer"]), str(row["config"])), {})
+         .setdefault(str(row["pass"]), {}))[str(row["method"])] = row
+    order = list(out)                  # smallest thread count first (the README compares at 1 thread)
+    return OrderedDict(sorted(out.items(), key=lambda kv: (float(kv[0][0]), order.index(kv[0]))))
+
+
+def _is_net(passes) -> bool:
+    return bool(NET_PASSES & set(passes))
+
+
+def _fast(methods):
+    """The row of the reference's default path: 'fast', or '-' for a layer with one path."""
+    return methods.get("fast", methods.get("-"))
+
+
+def _with_ratio(row):
+    if row is None:
+        return None
+    ref, tor = float(row["reference_ms"]), float(row["torch_ms"])
+    return ref / tor if tor > 0 and math.isfinite(ref) else float("nan")
+
+
+def _speed_label(layer, config, passes) -> str:
+    if _is_net(passes):
+        return f"{layer} step · {config}"
+    return f"{layer} {config}"
+
+
+def _speed_table(groups) -> str:
+    """One dtype: layers first, then the training rows; one row per pass."""
+    head = ('<tr><th rowspan="2">Layer / configuration</th><th rowspan="2">Pass</th>'
+            '<th colspan="2" class="group">NumPy reference, ms</th><th rowspan="2" class=num>PyTorch ms</th>'
+            '<th colspan="2" class="group">reference ÷ PyTorch</th></tr>'
+            '<tr><th class=num>fast path</th><th class=num>book path</th><th class=num>fast</th>'
+            '<th class=num>book</th></tr>')
+    body = []
+    items = sorted(groups.items(), key=lambda kv: _is_net(kv[1]))        # stable: layers, then training
+    net_started = False
+    epoch = any("epoch" in passes for passes in groups.values())
+    for (layer, config), passes in items:
+        if _is_net(passes) and not net_started:
+            net_started = True
+            body.append('<tr class="sub"><th colspan="7">Training: a whole step (forward, backward, optimizer '
+                        'update)' + (' and one epoch' if epoch else '') + '</th></tr>')
+        order = [p for p in PASS_NAME if p in passes] + [p for p in passes if p not in PASS_NAME]
+        notes = OrderedDict()               # method -> its notes (e.g. an epoch's data and test accuracy)
+        for phase in order:
+            for method, r in passes[phase].items():
+                n = str(r.get("note", ""))
+                if n and n != "nan":
+                    notes.setdefault(method, OrderedDict())[n] = None
+        for k, phase in enumerate(order):
+            methods = passes[phase]
+            fast, book, single = methods.get("fast"), methods.get("book"), methods.get("-")
+            main = fast or single or book
+            seconds = phase == "epoch"
+            cells = []
+            if k == 0:
+                cells.append(f'<td rowspan="{len(order)}" class="case"><strong>{e(layer)}</strong><br>'
+                             f'<code>{e(config)}</code></td>')
+            total = phase in ("forward+backward", "train step", "epoch")
+            name = PASS_NAME.get(phase, phase)
+            cells.append(f"<td class=pass>{'<strong>' + e(name) + '</strong>' if total else e(name)}</td>")
+            if single is not None and fast is None and book is None:
+                cells.append(f'<td class="num one" colspan="2">{_ms(single["reference_ms"], seconds)} '
+                             f'<span class="muted">(one path)</span></td>')
+            else:
+                cells.append(f"<td class=num>{_ms(fast['reference_ms'], seconds) if fast else '—'}</td>")
+                cells.append(f"<td class=num>{_ms(book['reference_ms'], seconds) if book else '—'}</td>")
+            cells.append(f"<td class=num>{_ms(main['torch_ms'], seconds)}</td>")
+            if single is not None and fast is None and book is None:
+                cells.append(f'<td class="num one" colspan="2">{_ratio(_with_ratio(single), strong=total)}</td>')
+            else:
+                cells.append(f"<td class=num>{_ratio(_with_ratio(fast), strong=total)}</td>")
+                cells.append(f"<td class=num>{_ratio(_with_ratio(book))}</td>")
+            body.append(f'<tr{" class=total" if total else ""}>' + "".join(cells) + "</tr>")
+        if notes:
+            names = {"fast": "fast path", "book": "book path", "-": ""}
+            text = " · ".join((f"{names.get(m, m)}: " if names.get(m, m) else "") + "; ".join(ns)
+                              for m, ns in notes.items())
+            body.append(f'<tr class="notes"><td colspan="7">{e(layer)} <code>{e(config)}</code> — '
+                        f'{e(text)}</td></tr>')
+    return (f'<div class="table-wrap"><table class="speed"><thead>{head}</thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _speed_chart(dtypes, threads_text) -> str:
+    """Bars of fast ÷ PyTorch per layer (forward + backward) and per training step, one per dtype."""
+    keys = []
+    for groups in dtypes.values():
+        for key, passes in groups.items():
+            if any(p in passes for p in CHART_PASSES) and key not in keys:
+                keys.append(key)
+    keys.sort(key=lambda k: any(_is_net(g.get(k, {})) for g in dtypes.values()))
+    if not keys:
+        return ""
+    labels, series = [], []
+    for key in keys:
+        passes = next(g[key] for g in dtypes.values() if key in g)
+        labels.append(_speed_label(*key, passes))
+    for dtype, groups in dtypes.items():
+        color = DTYPE_STYLE.get(dtype, (COLORS["grey"], ""))[0]
+        vals, tips = [], []
+        for key, label in zip(keys, labels):
+            passes = groups.get(key, {})
+            phase = next((p for p in CHART_PASSES if p in passes), None)
+            row = _fast(passes[phase]) if phase else None
+            r = _with_ratio(row)
+            vals.append(r)
+            tips.append(f"{label}, {dtype}: reference {float(row['reference_ms']):.2f} ms, PyTorch "
+                        f"{float(row['torch_ms']):.2f} ms, ratio {r:.2f}" if row is not None else "")
+        series.append((dtype, color, vals, tips))
+    chart = svg.ratio_bars(labels, series,
+                           title=f"Reference (fast path) ÷ PyTorch time: each layer forward + backward, and a "
+                                 f"training step ({threads_text}; log scale)",
+                           x_label="reference ms ÷ PyTorch ms (log scale; 1 = as fast as PyTorch)",
+                           left_note="← the NumPy reference is faster", right_note="PyTorch is faster →",
+                           desc="For each layer configuration and for the SimpleConvNet training step, the time of "
+                                "the reference's fast path divided by PyTorch's, per dtype, as bars from 1 on a "
+                                "logarithmic axis.")
+    return (f"<figure>{chart}<figcaption>Each bar starts at 1 (as fast as PyTorch) and ends at the ratio written "
+            f"beside it: a bar to the left means the NumPy reference's default (fast) path took less time than "
+            f"PyTorch, a bar to the right that it took longer (2 = twice as long). Layers are timed forward + "
+            f"backward; the SimpleConvNet rows are a whole training step.</figcaption></figure>")
+
+
+def _threads_text(threads) -> str:
+    n = _int_text(threads)
+    return f"{n} thread" + ("" if n == "1" else "s")
+
+
+def _memory_table(memory) -> str:
+    groups = OrderedDict()
+    for row in memory.to_dict("records"):
+        groups.setdefault((str(row["layer"]), str(row["config"]), str(row["dtype"])), {})[str(row["method"])] = row
+
+    def mb(v):
+        if v is None or not math.isfinite(float(v)):
+            return "—"
+        v = float(v)
+        return f"{v:.1f} MB" if v < 1000 else f"{v:,.0f} MB".replace(",", "\u2009")
+
+    rows = []
+    for (layer, config, dtype), by in groups.items():
+        any_row = next(iter(by.values()))
+        book, fast, tor = by.get("book"), by.get("fast"), by.get("torch")
+        ratio = (float(fast["numpy_peak_mb"]) / float(book["numpy_peak_mb"])
+                 if fast is not None and book is not None and float(book["numpy_peak_mb"]) > 0 else float("nan"))
+        rows.append([f"<strong>{e(layer)}</strong><br><code>{e(config)}</code>", e(dtype),
+                     mb(any_row.get("input_mb", float("nan"))), mb(any_row.get("col_mb", float("nan"))),
+                     mb(book["numpy_peak_mb"]) if book is not None else "—",
+                     mb(fast["numpy_peak_mb"]) if fast is not None else "—",
+                     mb(tor["rss_peak_mb"]) if tor is not None else "—",
+                     f"{ratio:.2f}" if math.isfinite(ratio) else "—"])
+    return _table(["Layer / configuration", "dtype", "Input x", "One im2col matrix", "Book path", "Fast path",
+                   "PyTorch", "fast ÷ book"], rows, cls="speed memory", numeric=(2, 3, 4, 5, 6, 7))
+
+
+def render_speed(inputs, number) -> str:
+    bench = getattr(inputs, "speed", None)
+    if bench is None:
+        return ""
+    where = bench.display_path()
+    intro = ("<p>How long does each layer take in the NumPy reference and in PyTorch (on the CPU)? Each layer "
+             "was timed forward and backward with the same input, weights and upstream gradient in both "
+             "frameworks, and so was a whole SimpleConvNet training step. The reference computes a convolution or "
+             "a pooling layer along one of two paths: the <em>fast</em> path (<code>method=\"fast\"</code>, the "
+             "default, which every other section of this report uses) and the <em>book</em> path "
+             "(<code>method=\"book\"</code>: the book's own <code>im2col</code> / <code>col2im</code> code, kept "
+             "to teach from and to check the fast path against).</p>"
+             "<p><strong>How to read it:</strong> a ratio is reference milliseconds ÷ PyTorch milliseconds: below "
+             "1 the NumPy reference is faster, above 1 PyTorch is (2 = the reference takes twice as long). These "
+             "timings come from a separate benchmark run (<code>python -m benchmarks</code>) on the machine "
+             "described below, not from the run that made this report, and they never decide a pass or a "
+             "fail.</p>")
+    if bench.frame is None:
+        if bench.problem == "missing":
+            why = f"<code>{e(where)}</code> does not exist"
+        else:
+            why = f"the results file could not be used: {e(bench.problem)}"
+        body = (f'<p class="note"><strong>No benchmark results to show:</strong> {why}. To make them, run '
+                f'<code>python -m benchmarks</code> from the repository root (a few minutes; '
+                f'<code>python -m benchmarks.memory</code> adds the peak-memory table), then make this report '
+                f'again — or name a results file with <code>cnn-parity report --benchmarks FILE</code>.</p>')
+        return _section("speed", number, "Speed: the NumPy reference against PyTorch", intro, body)
+
+    frame = bench.frame
+    tables = _speed_tables(frame)
+    if not tables:
+        body = f'<p class="note">The results file <code>{e(where)}</code> holds no rows.</p>'
+        return _section("speed", number, "Speed: the NumPy reference against PyTorch", intro, body)
+    when = _uniq(frame, "date")
+    folder = where[:len(where) - len(_file_name(where))] or "."
+    cards = [("Results file", f"<code>{e(_file_name(where))}</code>",
+              f"in {e(folder)}" + (f" · measured {e(', '.join(when))}" if when else
+                                   (f" · file last modified {e(bench.modified)}" if bench.modified else ""))),
+             ("Threads", e(_span(frame["threads"])),
+              "NumPy's BLAS and torch pinned to the same count"
+              + (f"; median of {e(_range(frame.loc[frame['pass'] != 'epoch', 'reps']))} timed runs"
+                 if "reps" in frame.columns and (frame["pass"] != "epoch").any() else "")),
+             ]
+    if "load" in frame.columns:
+        cards.append(("Load average", e(_span(frame["load"])),
+                      "1-minute load when each measurement began (the benchmark itself counts about 1)"))
+    blas = _uniq(frame, "blas")
+    if _uniq(frame, "numpy"):
+        cards.append(("numpy", e(", ".join(_uniq(frame, "numpy"))),
+                      "BLAS: " + e("; ".join(blas)) if blas else "its BLAS is not recorded"))
+    if _uniq(frame, "torch"):
+        cards.append(("torch", e(", ".join(_uniq(frame, "torch"))), "CPU, the same process as the reference"))
+    card_html = "".join(f'<div class="card"><div class="card-title">{e(t)}</div>'
+                        f'<div class="card-value{" long" if len(re.sub("<[^>]*>", "", v)) > 10 else ""}">{v}</div>'
+                        f'<div class="card-note">{n}</div></div>' for t, v, n in cards)
+    body = [f'<div class="cards">{card_html}</div>']
+
+    (first_threads, first_blas), first = next(iter(tables.items()))
+    threads_text = _threads_text(first_threads) + (f", {first_blas}" if first_blas else "")
+    summary = []
+    for dtype, groups in first.items():
+        layer_rows = [passes["forward+backward"] for passes in groups.values() if "forward+backward" in passes]
+        fast = [_with_ratio(_fast(m)) for m in layer_rows if _fast(m) is not None]
+        book = [_with_ratio(m.get("book")) for m in layer_rows if "book" in m]
+        if fast:
+            summary.append(f"in {sum(r < 1 for r in fast)} of {len(fast)} layer configurations in {e(dtype)}"
+                           + (f" (the book path in {sum(r < 1 for r in book)} of {len(book)})" if book else ""))
+    if summary:
+        body.append(f"<p>At {e(threads_text)}, forward + backward, the reference on its default path is faster "
+                    "than PyTorch " + " and ".join(summary) + ".</p>")
+    body.append(_speed_chart(first, threads_text))
+
+    def dtype_tables(dtypes):
+        return "".join(f"<h4>{e(dtype)}</h4>" + _speed_table(groups) for dtype, groups in dtypes.items())
+
+    body.append(f"<h3>Per layer and pass, {e(threads_text)}</h3>"
+                "<p>Forward, backward and their sum (the median of the per-run sums), in milliseconds, for the "
+                "reference's fast and book paths and for PyTorch, timed in the same loop; layers with only one "
+                "path (ReLU, affine) have one reference column. Then the SimpleConvNet training step "
+                "(<code>Adam(fused=True)</code> copies torch's fused multiply-adds exactly, "
+                "<code>fused=False</code> rounds each operation; PyTorch always runs "
+                "<code>torch.optim.Adam</code>) and, when it was measured, one MNIST epoch per framework.</p>"
+                + dtype_tables(first))
+    for (threads, blas_name), dtypes in list(tables.items())[1:]:
+        text = _threads_text(threads) + (f", {blas_name}" if blas_name else "")
+        body.append(f"<details><summary>The same measurements at {e(text)}</summary>{dtype_tables(dtypes)}"
+                    "</details>")
+
+    if bench.memory is not None and len(bench.memory):
+        mem_where = bench.display_path(bench.memory_path)
+        notes = "; ".join(_uniq(bench.memory, "note"))
+        body.append("<h3>Peak memory of a convolution layer, forward + backward</h3>"
+                    "<p>The book path builds the whole im2col matrix (and its gradient); the fast path goes "
+                    "through a large input a few images at a time. Book and fast path: the peak of NumPy's "
+                    "allocations (tracemalloc); PyTorch: the growth of the process's peak resident set (its "
+                    "allocator does not report to tracemalloc; the figure includes its first-call workspace). "
+                    f"From <code>{e(mem_where)}</code>" + (f" ({e(notes)})" if notes else "") + ".</p>"
+                    + _memory_table(bench.memory))
+    files = f"<code>speed.csv</code> (a copy of <code>{e(where)}</code>)"
+    if bench.memory is not None:
+        files += f" and <code>speed_memory.csv</code> (of <code>{e(bench.display_path(bench.memory_path))}</code>)"
+    body.append(f'<p class="muted">Every row is in {files} in this folder. To measure again: '
+                f"<code>python -m benchmarks</code> from the repository root.</p>")
+    return _section("speed", number, "Speed: the NumPy reference against PyTorch", intro, "".join(body))
+
+
+def _file_name(path: str) -> str:
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def _fmt_measured(value) -> str:
     if isinstance(value, bool):
         return e(value)
@@ -869,6 +1211,22 @@ table.prod td,table.prod th{border:0;padding:3px 8px;font-variant-numeric:tabula
 table.prod td.expr{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:.85rem}
 table.prod td.res{font-weight:700;white-space:nowrap}
 table.prod tbody tr:nth-child(even) td{background:none}
+table.speed{font-size:.88rem}
+table.speed th,table.speed td{padding:4px 10px}
+table.speed td.case{min-width:230px}
+table.speed thead th{position:static;vertical-align:bottom}
+table.speed thead th.group{text-align:center;border-bottom:1px solid #cbd5e1;white-space:nowrap}
+table.speed td.case code{white-space:nowrap}
+table.speed td.pass{white-space:nowrap}
+table.speed td.one{text-align:center}
+table.speed tr.sub th{background:#eef2f6;font-weight:600;color:var(--fg);border-top:2px solid #cbd5e1;
+position:static}
+table.speed tr.total td{border-bottom-color:#cbd5e1}
+table.speed tr.notes td{background:#fff !important;color:var(--muted);font-size:.8rem;word-break:break-word}
+table.speed tr.notes code{font-size:.9em}
+.ratio.faster{color:var(--pass-fg)}
+.card-note{overflow-wrap:anywhere}
+.card-value.long{font-size:1.15rem}
 footer{color:var(--muted);font-size:.88rem;padding:20px 28px 40px}
 footer a{color:var(--accent)}
 @media print{header{background:none;color:#000}header nav{display:none}section{break-inside:avoid-page}
@@ -877,14 +1235,14 @@ thead th{position:static}}
 
 
 SECTION_TITLES = [("verdict", "Verdict"), ("layers", "Layers"), ("nets", "Networks"), ("training", "Training"),
-                  ("accuracy", "Accuracy"), ("filters", "Filters"), ("catalog", "Book vs PyTorch"),
-                  ("im2col", "im2col"), ("environment", "Environment")]
+                  ("accuracy", "Accuracy"), ("filters", "Filters"), ("speed", "Speed"),
+                  ("catalog", "Book vs PyTorch"), ("im2col", "im2col"), ("environment", "Environment")]
 
 
 def render_html(inputs, files=()) -> str:
     """The whole page. Sections without data (e.g. training when none ran) are left out."""
     renderers = [render_verdict, render_layers, render_nets, render_training, render_accuracy, render_filters,
-                 render_catalog, render_im2col, render_environment]
+                 render_speed, render_catalog, render_im2col, render_environment]
     sections, number = [], 1
     present = []
     for (sid, short), render in zip(SECTION_TITLES, renderers):

@@ -1,7 +1,7 @@
 """Small, dependency-free charts for the HTML report: inline SVG and grey PNG images.
 
-Why hand-written SVG rather than matplotlib: the report needs only three kinds of picture
-(a dot chart, a line chart with an optional log axis, grey images), and writing them directly
+Why hand-written SVG rather than matplotlib: the report needs only four kinds of picture
+(a dot chart, a line chart with an optional log axis, bars of a ratio around 1, grey images), and writing them directly
 keeps the package free of a plotting dependency, makes the output deterministic (matplotlib's
 SVG carries random ids and a date), keeps the page small, and lets the text in the charts use
 the page's own system fonts, so the charts stay sharp and readable at any zoom.
@@ -21,7 +21,7 @@ from html import escape
 
 import numpy as np
 
-__all__ = ["Series", "line_chart", "dot_chart", "png_data_uri", "grey_mosaic", "COLORS", "fmt_tick"]
+__all__ = ["Series", "line_chart", "dot_chart", "ratio_bars", "png_data_uri", "grey_mosaic", "COLORS", "fmt_tick"]
 
 #: Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
 COLORS = {
@@ -348,6 +348,88 @@ def dot_chart(rows: list[str], panels: list[dict], *, title: str, x_label: str, 
             y = top + row_h * (row + 0.5)
             out.append(_marker(marker, sx(v), y, color, hollow, 4.2, tip))
         out.append(f'<text x="{_f(px + pw / 2)}" y="{height - 8}" font-size="12" text-anchor="middle">{escape(x_label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _fmt_ratio_tick(k: int) -> str:
+    """2 to the power k as an axis label: 0.25, 0.5, 1, 2, 4, ..."""
+    return str(2 ** k) if k >= 0 else f"{2.0 ** k:g}"
+
+
+def ratio_bars(rows: list[str], series: list[tuple], *, title: str, x_label: str, width=980, bar_h=10,
+               left_note="", right_note="", desc="", value_fmt=None) -> str:
+    """Horizontal bars of a ratio on a log2 axis, each drawn from 1 to its value: bars to the
+    left of the line at 1 are ratios below 1, bars to the right above 1.
+
+    rows: one label per row. series: [(name, color, values, tooltips)] with one value (None or
+    NaN: no bar) and one tooltip per row; each row holds one bar per series. left_note /
+    right_note: what each side of 1 means, written above the plot. value_fmt: number -> text
+    written at the end of each bar (default two decimals).
+    """
+    value_fmt = value_fmt or (lambda v: f"{v:.2f}" if v < 10 else f"{v:.1f}")
+    finite = [v for _, _, vals, _ in series for v in vals
+              if v is not None and isinstance(v, (int, float)) and math.isfinite(v) and v > 0]
+    lo = min([math.log2(v) for v in finite] + [0.0]) - 0.45       # room for the value labels
+    hi = max([math.log2(v) for v in finite] + [0.0]) + 0.45
+    lo, hi = min(lo, -1.0), max(hi, 1.0)
+    label_w = int(min(460, max(160, 16 + 7.1 * max((len(r) for r in rows), default=10))))
+    legend_svg, legend_h = _legend([(name, color, "square", None, False) for name, color, _, _ in series],
+                                   label_w, 0, width - label_w - 10)
+    top = 40 + legend_h + 26
+    gap = 3
+    row_h = len(series) * bar_h + (len(series) - 1) * gap + 12
+    plot_h = row_h * len(rows)
+    height = top + plot_h + 46
+    px, pw = label_w + 4, width - label_w - 4 - 12
+
+    def sx(v):
+        return px + pw * (math.log2(v) - lo) / (hi - lo)
+
+    out = [_svg_open(width, height, title, desc or title)]
+    out.append(f'<text x="0" y="18" font-size="14" font-weight="600">{escape(title)}</text>')
+    out.append(f'<g transform="translate(0,36)">{legend_svg}</g>')
+    for i, label in enumerate(rows):
+        y0 = top + row_h * i
+        if i % 2 == 0:
+            out.append(f'<rect x="0" y="{_f(y0)}" width="{width}" height="{row_h}" fill="#f6f7f9"/>')
+        out.append(f'<text x="{label_w - 10}" y="{_f(y0 + row_h / 2 + 4)}" font-size="12" '
+                   f'text-anchor="end">{escape(label)}</text>')
+    k_lo, k_hi = math.ceil(lo), math.floor(hi)
+    step = 1 if k_hi - k_lo <= 10 else 2
+    for k in range(k_lo, k_hi + 1):
+        if k % step:
+            continue
+        X = sx(2.0 ** k)
+        out.append(f'<line x1="{_f(X)}" y1="{top}" x2="{_f(X)}" y2="{top + plot_h}" stroke="{COLORS["grid"]}"/>')
+        out.append(_tick_text(X, top + plot_h + 17, _fmt_ratio_tick(k)))
+    out.append(f'<rect x="{_f(px)}" y="{top}" width="{_f(pw)}" height="{plot_h}" fill="none" '
+               f'stroke="{COLORS["axis"]}"/>')
+    for i in range(len(rows)):
+        for j, (name, color, vals, tips) in enumerate(series):
+            v = vals[i] if i < len(vals) else None
+            if v is None or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                continue
+            y = top + row_h * i + 6 + j * (bar_h + gap)
+            X1, Xv = sx(1.0), sx(v)
+            tip = tips[i] if tips and i < len(tips) else f"{name}: {value_fmt(v)}"
+            out.append(f'<rect x="{_f(min(X1, Xv))}" y="{_f(y)}" width="{_f(max(abs(Xv - X1), 1.0))}" '
+                       f'height="{bar_h}" fill="{color}"><title>{escape(tip)}</title></rect>')
+            right = v >= 1
+            out.append(f'<text x="{_f(Xv + 4 if right else Xv - 4)}" y="{_f(y + bar_h - 1)}" font-size="11" '
+                       f'text-anchor="{"start" if right else "end"}" fill="{COLORS["axis"]}">'
+                       f'{escape(value_fmt(v))}</text>')
+    X1 = sx(1.0)
+    out.append(f'<line x1="{_f(X1)}" y1="{top - 4}" x2="{_f(X1)}" y2="{top + plot_h}" stroke="{COLORS["black"]}" '
+               f'stroke-width="1.5"/>')
+    if left_note:
+        out.append(f'<text x="{_f(X1 - 8)}" y="{top - 8}" font-size="12" text-anchor="end" '
+                   f'fill="{COLORS["axis"]}">{escape(left_note)}</text>')
+    if right_note:
+        out.append(f'<text x="{_f(X1 + 8)}" y="{top - 8}" font-size="12" fill="{COLORS["axis"]}">'
+                   f'{escape(right_note)}</text>')
+    out.append(f'<text x="{_f(px + pw / 2)}" y="{height - 8}" font-size="12" text-anchor="middle">'
+               f'{escape(x_label)}</text>')
     out.append("</svg>")
     return "".join(out)
 
