@@ -305,7 +305,8 @@ def simple_convnet_case(N=4, input_dim=(1, 28, 28), filter_num=30, filter_size=5
 
     C, H, W = input_dim
     oh = (H + 2 * pad - filter_size) // stride + 1
-    reduction = max(N * oh * oh, C * filter_size ** 2, filter_num * (oh // 2) ** 2, hidden_size)
+    ow = (W + 2 * pad - filter_size) // stride + 1
+    reduction = max(N * oh * ow, C * filter_size ** 2, filter_num * (oh // 2) * (ow // 2), hidden_size)
     return NetCase("SimpleConvNet", config, build, inputs, reduction)
 
 

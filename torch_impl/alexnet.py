@@ -57,7 +57,7 @@ from torch import nn
 
 from .dtypes import as_torch_dtype
 from .lenet import init_book_style
-from .network import BookNetMixin, _check_int
+from .network import BookNetMixin, _check_int, conv_output_size
 
 __all__ = ["AlexNet", "apply_dropout_mask", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN",
            "TORCHVISION_BOOK_PARAMS"]
@@ -138,10 +138,6 @@ def apply_dropout_mask(x, mask, p):
     return x * (mask.to(x.dtype) * (1.0 / (1.0 - p)))
 
 
-def _out(size, kernel, stride=1, pad=0):
-    return (size + 2 * pad - kernel) // stride + 1
-
-
 class AlexNet(BookNetMixin, nn.Sequential):
     """AlexNet twin; same constructor as ``reference.AlexNet`` (``seed`` instead of ``rng``).
 
@@ -190,13 +186,13 @@ class AlexNet(BookNetMixin, nn.Sequential):
             pad, stride = _check_int("pad", cp["pad"], 0), _check_int("stride", cp["stride"], 1)
             children[f"Conv{i}"] = nn.Conv2d(c, fn, fs, stride=stride, padding=pad, dtype=dtype)
             children[f"Relu{i}"] = nn.ReLU()
-            c, h, w = fn, _out(h, fs, stride, pad), _out(w, fs, stride, pad)
+            c, h, w = fn, conv_output_size(h, fs, stride, pad), conv_output_size(w, fs, stride, pad)
             if i <= 2 and lrn is not None:
                 children[f"LRN{i}"] = nn.LocalResponseNorm(
                     lrn["size"], alpha=lrn["alpha"] * lrn["size"], beta=lrn["beta"], k=lrn["k"])
             if i in POOL_AFTER_CONV:
                 children[f"Pool{POOL_AFTER_CONV[i]}"] = nn.MaxPool2d(pool_size, pool_stride)
-                h, w = _out(h, pool_size, pool_stride), _out(w, pool_size, pool_stride)
+                h, w = conv_output_size(h, pool_size, pool_stride), conv_output_size(w, pool_size, pool_stride)
         if adaptive_pool is not None:
             children["AvgPool"] = nn.AdaptiveAvgPool2d(_check_int("adaptive_pool", adaptive_pool, 1))
             h = w = adaptive_pool

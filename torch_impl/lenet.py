@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .dtypes import as_torch_dtype
-from .network import BookNetMixin, _check_int
+from .network import BookNetMixin, _check_int, conv_output_size
 
 __all__ = ["LeNet5", "ConnectionMask", "C3_TABLE", "c3_connection_mask"]
 
@@ -89,10 +89,6 @@ def _init_std(weight_init_std, fan_in):
     return float(weight_init_std)
 
 
-def _out(size, kernel, stride=1, pad=0):
-    return (size + 2 * pad - kernel) // stride + 1
-
-
 def init_book_style(layers, weight_init_std, generator, dtype):
     """std * N(0, 1) weights (std per layer from its fan-in), zero biases, like the book.
 
@@ -140,14 +136,14 @@ class LeNet5(BookNetMixin, nn.Sequential):
         pad = _check_int("pad", pad, 0)
         output_size = _check_int("output_size", output_size, 1)
         dtype = as_torch_dtype(dtype)
-        h, w = _out(H, 5, 1, pad), _out(W, 5, 1, pad)           # C1
-        h, w = _out(h, 2, 2), _out(w, 2, 2)                     # S2
-        h, w = _out(h, 5), _out(w, 5)                           # C3
-        h, w = _out(h, 2, 2), _out(w, 2, 2)                     # S4
+        h, w = conv_output_size(H, 5, 1, pad), conv_output_size(W, 5, 1, pad)  # C1
+        h, w = conv_output_size(h, 2, 2), conv_output_size(w, 2, 2)  # S2
+        h, w = conv_output_size(h, 5), conv_output_size(w, 5)  # C3
+        h, w = conv_output_size(h, 2, 2), conv_output_size(w, 2, 2)  # S4
         if min(h, w) < 5:
             raise ValueError(f"input_dim {input_dim} with pad {pad} gives a {h}x{w} S4 map, too small "
                              "for C5's 5x5 kernel; LeNet-5 needs at least 32x32 after padding")
-        h, w = _out(h, 5), _out(w, 5)                           # C5
+        h, w = conv_output_size(h, 5), conv_output_size(w, 5)  # C5
 
         super().__init__(OrderedDict([
             ("C1", nn.Conv2d(C, 6, 5, padding=pad, dtype=dtype)),

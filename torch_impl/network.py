@@ -12,7 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BookNetMixin"]
+__all__ = ["BookNetMixin", "conv_output_size"]
+
+
+def conv_output_size(size, filter_size, stride=1, pad=0):
+    """OH = (H + 2P - FH) // S + 1, rounded down like ``nn.Conv2d`` and ``nn.MaxPool2d``."""
+    return (size + 2 * pad - filter_size) // stride + 1
 
 
 def _check_int(name, value, minimum):

@@ -28,17 +28,12 @@ import torch
 from torch import nn
 
 from .dtypes import as_torch_dtype
-from .network import BookNetMixin, _check_int
+from .network import BookNetMixin, _check_int, conv_output_size
 
 __all__ = ["SimpleConvNet", "conv_output_size"]
 
 # The book's default conv_param (used when conv_param is None); never mutated.
 DEFAULT_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
-
-
-def conv_output_size(size, filter_size, stride=1, pad=0):
-    """OH = (H + 2P - FH) // S + 1, rounded down like ``nn.Conv2d`` and ``nn.MaxPool2d``."""
-    return (size + 2 * pad - filter_size) // stride + 1
 
 
 class SimpleConvNet(BookNetMixin, nn.Sequential):
