@@ -6,39 +6,25 @@ which both frameworks round down.
 """
 from hypothesis import strategies as st
 
-from reports.cases import avgpool_case, conv_case, pool_case
+from reports.cases import (POOL_INPUT_KINDS, avgpool_case, conv_case, draw_conv_config,
+                           draw_pool_config, pool_case)
 
-batch = st.integers(1, 4)
-channels = st.integers(1, 4)
-side = st.integers(1, 12)
-stride = st.integers(1, 3)
-pad = st.integers(0, 2)
+
+def _pickers(draw):
+    """``integer(lo, hi)`` and ``choice(seq)`` for the shared configuration drawers."""
+    return (lambda lo, hi: draw(st.integers(lo, hi))), (lambda seq: draw(st.sampled_from(seq)))
 
 
 @st.composite
 def conv_configs(draw):
-    """Convolution: batch 1–4, channels 1–4, H, W 1–12 (non-square), kernel up to the padded input."""
-    N, C, FN = draw(batch), draw(channels), draw(channels)
-    H, W, s, p = draw(side), draw(side), draw(stride), draw(pad)
-    FH = draw(st.integers(1, H + 2 * p))
-    FW = draw(st.integers(1, W + 2 * p))
-    kind = draw(st.sampled_from(["normal", "ties"]))
-    return dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=s, pad=p, kind=kind)
+    """Convolution configurations (``reports.cases.draw_conv_config``)."""
+    return draw_conv_config(*_pickers(draw))
 
 
 @st.composite
-def pool_configs(draw, kinds=("normal", "ties", "equal", "negative", "relu")):
-    """Pooling windows: pad ≤ half the window (PyTorch's rule), window within the padded input."""
-    N, C = draw(batch), draw(channels)
-    H, W, s = draw(side), draw(side), draw(stride)
-    ph = draw(st.integers(1, min(H + 4, 6)))
-    pw = draw(st.integers(1, min(W + 4, 6)))
-    p = draw(st.integers(0, min(2, ph // 2, pw // 2)))
-    # keep the window inside the padded input
-    ph, pw = min(ph, H + 2 * p), min(pw, W + 2 * p)
-    p = min(p, ph // 2, pw // 2)
-    kind = draw(st.sampled_from(kinds))
-    return dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
+def pool_configs(draw, kinds=POOL_INPUT_KINDS):
+    """Pooling configurations (``reports.cases.draw_pool_config``)."""
+    return draw_pool_config(*_pickers(draw), kinds=kinds)
 
 
 conv_cases = conv_configs().map(lambda c: conv_case(**c))

@@ -220,6 +220,40 @@ def lrn_case(shape=(2, 7, 4, 4), size=5, alpha=1e-4, beta=0.75, k=1.0, scale=1.0
                      lambda rng, dtype: {"x": _normal(rng, shape, dtype, scale)}, 2 * size)
 
 
+# ------------------------------------------------------------------------------------------
+# Random configurations for the property sweeps (declared once: hypothesis draws them in
+# parity_tests/strategies.py, the report draws them with numpy)
+# ------------------------------------------------------------------------------------------
+
+POOL_INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu")
+
+
+def draw_conv_config(integer, choice) -> dict:
+    """A valid Convolution configuration: batch 1–4, channels 1–4, H, W 1–12 (non-square),
+    stride 1–3, pad 0–2, kernel up to the padded input (non-dividing sizes included).
+
+    ``integer(lo, hi)`` draws an int in [lo, hi], ``choice(seq)`` one element of ``seq``.
+    """
+    N, C, FN = integer(1, 4), integer(1, 4), integer(1, 4)
+    H, W, s, p = integer(1, 12), integer(1, 12), integer(1, 3), integer(0, 2)
+    FH, FW = integer(1, H + 2 * p), integer(1, W + 2 * p)
+    kind = choice(("normal", "ties"))
+    return dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=s, pad=p, kind=kind)
+
+
+def draw_pool_config(integer, choice, kinds=POOL_INPUT_KINDS) -> dict:
+    """A valid pooling configuration: pad ≤ half the window (PyTorch's rule), the window
+    inside the padded input; input kinds include ties, all-equal and all-negative inputs."""
+    N, C = integer(1, 4), integer(1, 4)
+    H, W, s = integer(1, 12), integer(1, 12), integer(1, 3)
+    ph, pw = integer(1, min(H + 4, 6)), integer(1, min(W + 4, 6))
+    p = integer(0, min(2, ph // 2, pw // 2))
+    ph, pw = min(ph, H + 2 * p), min(pw, W + 2 * p)      # keep the window inside the padded input
+    p = min(p, ph // 2, pw // 2)
+    kind = choice(kinds)
+    return dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
+
+
 LAYER_CASES: list[LayerCase] = [
     conv_case(),                                                        # pad 1, non-square
     conv_case(N=2, C=2, H=11, W=10, FN=3, FH=5, FW=3, stride=2, pad=0),   # non-dividing, floor

@@ -228,39 +228,25 @@ def sweeps_frame(records) -> pd.DataFrame:
 # The sweep without hypothesis (CLI): seeded configurations from the same case factories
 # ------------------------------------------------------------------------------------------
 
-def _draw_conv(rng) -> dict:
-    """The distribution of ``parity_tests.strategies.conv_configs``, drawn with numpy."""
-    N, C, FN = (int(rng.integers(1, 5)) for _ in range(3))
-    H, W = int(rng.integers(1, 13)), int(rng.integers(1, 13))
-    s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    FH, FW = int(rng.integers(1, H + 2 * p + 1)), int(rng.integers(1, W + 2 * p + 1))
-    kind = ["normal", "ties"][int(rng.integers(0, 2))]
-    return dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=s, pad=p, kind=kind)
-
-
-def _draw_pool(rng, kinds=("normal", "ties", "equal", "negative", "relu")) -> dict:
-    """The distribution of ``parity_tests.strategies.pool_configs``, drawn with numpy."""
-    N, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    H, W, s = int(rng.integers(1, 13)), int(rng.integers(1, 13)), int(rng.integers(1, 4))
-    ph, pw = int(rng.integers(1, min(H + 4, 6) + 1)), int(rng.integers(1, min(W + 4, 6) + 1))
-    p = int(rng.integers(0, min(2, ph // 2, pw // 2) + 1))
-    ph, pw = min(ph, H + 2 * p), min(pw, W + 2 * p)
-    p = min(p, ph // 2, pw // 2)
-    kind = kinds[int(rng.integers(0, len(kinds)))]
-    return dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
+def _numpy_pickers(rng):
+    """``integer(lo, hi)`` and ``choice(seq)`` drawing from ``rng``, for the shared configuration
+    drawers of ``reports.cases`` (which hypothesis uses in parity_tests/strategies.py)."""
+    return (lambda lo, hi: int(rng.integers(lo, hi + 1))), (lambda seq: seq[int(rng.integers(0, len(seq)))])
 
 
 def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
     """``n`` configurations per sweep, as [(factory name, config, dtypes)] — the same sweeps
     as ``parity_tests/test_sweeps.py`` (conv and max-pool in both dtypes, avg-pool in float64)."""
+    from .cases import draw_conv_config, draw_pool_config
+
     rng = np.random.default_rng([seed, 7])
     out = []
     for _ in range(n):
-        out.append(("conv_case", _draw_conv(rng), ("float64", "float32")))
+        out.append(("conv_case", draw_conv_config(*_numpy_pickers(rng)), ("float64", "float32")))
     for _ in range(n):
-        out.append(("pool_case", _draw_pool(rng), ("float64", "float32")))
+        out.append(("pool_case", draw_pool_config(*_numpy_pickers(rng)), ("float64", "float32")))
     for _ in range(n):
-        cfg = _draw_pool(rng, kinds=("normal",))
+        cfg = draw_pool_config(*_numpy_pickers(rng), kinds=("normal",))
         cfg["count_include_pad"] = bool(rng.integers(0, 2))
         out.append(("avgpool_case", cfg, ("float64",)))
     return out
