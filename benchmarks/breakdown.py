@@ -40,9 +40,13 @@ def breakdown(dtype="float32", method="fast", adam_fused=True, warm_steps=100, s
         net.last_layer.forward(h, t)
         d = net.last_layer.backward(1)
         tick("loss forward+backward", t0)
+        first = next(iter(net.layers))
         for name, layer in reversed(net.layers.items()):
             t0 = time.perf_counter()
-            d = layer.backward(d)
+            if name == first:       # as net.gradient does: the images need no gradient
+                layer.backward_params(d)
+            else:
+                d = layer.backward(d)
             tick(f"{name} backward", t0)
         grads = {k: getattr(net.layers[n], "d" + a) for k, (n, a) in net.PARAM_LAYERS.items()}
         t0 = time.perf_counter()

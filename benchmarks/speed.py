@@ -277,16 +277,13 @@ def make_adam(lr=0.001, fused=True):
 
 
 def _ref_step(net, opt, x, t):
-    """SimpleConvNet.gradient, phase by phase, then the optimizer update."""
+    """SimpleConvNet.gradient, in its two phases (loss, then backward), then the optimizer update."""
     def f():
         t0 = time.perf_counter()
         net.loss(x, t)
         t1 = time.perf_counter()
-        dout = net.last_layer.backward(1)
-        for layer in reversed(net.layers.values()):
-            dout = layer.backward(dout)
-        grads = {key: getattr(net.layers[name], "d" + attr)
-                 for key, (name, attr) in net.PARAM_LAYERS.items()}
+        net._backward(input_grad=False)     # as net.gradient: no gradient for the images
+        grads = net._layer_gradients()
         t2 = time.perf_counter()
         opt.update(net.params, grads)
         t3 = time.perf_counter()

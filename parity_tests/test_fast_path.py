@@ -20,6 +20,7 @@ from hypothesis import given, settings
 
 import reference as R
 from reference import util as U
+from reference import alexnet as RA
 from reports.cases import LAYER_CASES, make_input
 from reports.harness import DTYPES, case_tolerance, run_layer_case
 from reports.records import compare, reduction_tolerance
@@ -321,3 +322,34 @@ def test_non_contiguous_inputs_and_gradients():
         y2, dx2 = twin.forward(np.ascontiguousarray(x)), twin.backward(np.ascontiguousarray(dout))
         np.testing.assert_array_equal(y, y2)
         np.testing.assert_array_equal(dx, dx2)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: R.SimpleConvNet(dtype=np.float64, rng=0),
+    lambda: R.LeNet5(c3_table=True, dtype=np.float64, rng=0),
+    lambda: R.AlexNet(**RA.MNIST, dtype=np.float64, rng=0),
+], ids=["SimpleConvNet", "LeNet5", "AlexNet-mnist"])
+def test_gradient_skips_only_the_images_gradient(build, monkeypatch):
+    """``net.gradient`` never computes dx of the first layer (as torch skips it for an input
+    that does not require grad), and every dW, db is bit for bit the full backward pass's."""
+    net = build()
+    rng = np.random.default_rng(0)
+    x = rng.random((3,) + net.input_dim)
+    t = rng.integers(0, net.output_size, 3)
+    masks = {"masks": net.dropout_masks(3, np.random.default_rng(1))} if hasattr(net, "dropout_masks") else {}
+    full = copy.deepcopy(net)
+    dx = full.backward_layers(x, t, **masks)
+    assert dx.shape == x.shape
+
+    first = next(iter(net.layers.values()))
+    calls = []
+    original = type(first).input_gradient
+    monkeypatch.setattr(type(first), "input_gradient",
+                        lambda self, dout: calls.append(self) or original(self, dout))
+    grads = net.gradient(x, t, **masks)
+    assert first not in calls                      # later convolutions still get their dx
+    assert len(calls) == sum(isinstance(layer, R.Convolution) for layer in net.layers.values()) - 1
+    full_grads = full._layer_gradients()
+    assert grads.keys() == full_grads.keys()
+    for key in grads:
+        assert grads[key].tobytes() == full_grads[key].tobytes(), key

@@ -290,6 +290,7 @@ class AlexNet(Network):
 
         Training mode by default; ``masks`` (from ``dropout_masks``) fixes the dropped units.
         """
-        self.backward_layers(x, t, train_flg, masks)
+        self.loss(x, t, train_flg, masks)
+        self._backward(input_grad=False)
         return self._layer_gradients()
 

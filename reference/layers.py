@@ -66,6 +66,7 @@ class Convolution:
     W : (FN, C, FH, FW), b : (FN,)
     forward  x (N, C, H, W) -> out (N, FN, OH, OW)
     backward dout (N, FN, OH, OW) -> dx (N, C, H, W); sets dW (FN, C, FH, FW), db (FN,)
+             = backward_params(dout) (dW, db) + input_gradient(dout) (dx)
     cache: x, col (N·OH·OW, C·FH·FW), col_W (C·FH·FW, FN)
 
     ``strict=True`` raises when (H + 2P − FH) is not divisible by the stride; by default the
@@ -128,30 +129,42 @@ class Convolution:
         return out
 
     def backward(self, dout):
+        self.backward_params(dout)
+        return self.input_gradient(dout)
+
+    def backward_params(self, dout):
+        """Only dW and db. A network's first layer needs nothing more: its input, the images,
+        needs no gradient (PyTorch's autograd skips it too, as the images don't require grad)."""
         FN, C, FH, FW = self.W.shape
         if self._cached_method == "fast":
             N, _, out_h, out_w = dout.shape
             dout = dout.reshape(N, FN, out_h * out_w)         # (N, FN, OH·OW)
             self.db = dout.sum(axis=(0, 2))
             dW = np.zeros((FN, C * FH * FW), dtype=dout.dtype)
-            blocks = _batch_blocks(N, C * FH * FW * out_h * out_w * dout.itemsize)
-            dx = np.empty(self.x.shape, dtype=dout.dtype) if len(blocks) > 1 else None
-            for blk in blocks:
+            for blk in _batch_blocks(N, C * FH * FW * out_h * out_w * dout.itemsize):
                 col = self.col if self.col is not None else unfold(
                     self.x[blk], FH, FW, self.stride, self.pad)
                 dW += np.matmul(dout[blk], col.transpose(0, 2, 1)).sum(axis=0)  # Σ_n dout_n colₙᵀ
-                dcol = np.matmul(self.col_W.T, dout[blk])     # (n, C·FH·FW, OH·OW)
-                dx_blk = fold(dcol, (len(dcol), C) + self.x.shape[2:], FH, FW, self.stride, self.pad)
-                if dx is not None:
-                    dx[blk] = dx_blk
             self.dW = dW.reshape(FN, C, FH, FW)
-            return dx_blk if dx is None else dx
+            return
 
         dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)     # (N·OH·OW, FN)
-
         self.db = np.sum(dout, axis=0)
         self.dW = (self.col.T @ dout).transpose(1, 0).reshape(FN, C, FH, FW)
 
+    def input_gradient(self, dout):
+        """dx (N, C, H, W) from dout (N, FN, OH, OW), with the weights of the last forward."""
+        FN, C, FH, FW = self.W.shape
+        if self._cached_method == "fast":
+            N, _, out_h, out_w = dout.shape
+            dout = dout.reshape(N, FN, out_h * out_w)         # (N, FN, OH·OW)
+            dx = []
+            for blk in _batch_blocks(N, C * FH * FW * out_h * out_w * dout.itemsize):
+                dcol = np.matmul(self.col_W.T, dout[blk])     # (n, C·FH·FW, OH·OW)
+                dx.append(fold(dcol, (len(dcol), C) + self.x.shape[2:], FH, FW, self.stride, self.pad))
+            return dx[0] if len(dx) == 1 else np.concatenate(dx)
+
+        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)     # (N·OH·OW, FN)
         dcol = dout @ self.col_W.T                            # (N·OH·OW, C·FH·FW)
         return col2im(dcol, self.x.shape, FH, FW, self.stride, self.pad)
 

@@ -115,10 +115,11 @@ class PartialConvolution(Convolution):
         finally:
             self.W = full_W
 
-    def backward(self, dout):
-        dx = super().backward(dout)            # uses the cached masked weights (col_W)
+    def backward_params(self, dout):
+        # (backward = backward_params + input_gradient; the latter uses the cached masked
+        # weights col_W)
+        super().backward_params(dout)
         self.dW = self.dW * self.mask          # d(W ⊙ mask)/dW = mask
-        return dx
 
 
 class LeNet5(Network):

@@ -79,20 +79,29 @@ class Network:
 
     def gradient(self, x, t):
         """Backpropagation. Returns a dict like ``params`` holding dloss/dparam."""
-        self.backward_layers(x, t)
+        self.loss(x, t)
+        self._backward(input_grad=False)
         return self._layer_gradients()
 
     # ---- the two halves of backpropagation, after a forward pass through loss() ---------------
 
-    def _backward(self):
+    def _backward(self, input_grad=True):
         """Backward from the loss (dout = 1) through last_layer, then the layers in reverse.
 
-        Returns dx (N, C, H, W); each parameter layer keeps its dW, db.
+        Returns dx (N, C, H, W); each parameter layer keeps its dW, db. With
+        ``input_grad=False`` (what ``gradient`` uses) the first layer computes only its dW and
+        db, if it can (``backward_params``), and None is returned: nothing needs the images'
+        gradient, and for the first convolution it costs about as much as dW itself. PyTorch
+        skips it the same way, because the input tensor does not require grad.
         """
         dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
+        first, *rest = self.layers.values()
+        for layer in reversed(rest):
             dout = layer.backward(dout)
-        return dout
+        if not input_grad and hasattr(first, "backward_params"):
+            first.backward_params(dout)
+            return None
+        return first.backward(dout)
 
     def _layer_gradients(self):
         """The dW, db that the last backward pass left in the layers, keyed like ``params``."""
