@@ -416,6 +416,33 @@ def test_fma_is_correctly_rounded(dtype):
     check([rec])
 
 
+def test_fma32_where_rounding_twice_through_float64_would_err():
+    """The traps of the float64 route: ``a*b + c`` a hair off a float32 halfway point, so that
+    its float64 rounding lands exactly on the halfway point and ties-to-even then picks the
+    wrong float32 — once above, once below, and in the subnormal range. Plain float64
+    arithmetic gets every one wrong (checked), the fma every one right."""
+    from fractions import Fraction
+    f32 = np.float32
+    rng = np.random.default_rng(3)
+    odd = (rng.integers(1, 2 ** 22, 200) * 2 + 1 + 2 ** 23).astype(np.float64)   # odd significands
+    c = (odd * 2.0 ** rng.integers(-40, 40, 200)).astype(f32)
+    half_ulp = (np.spacing(c) / 2).astype(np.float64)
+    sign = np.where(np.arange(200) % 2 == 0, 1.0, -1.0)
+    a = (sign * half_ulp * (1 + 2.0 ** -23)).astype(f32)
+    b = np.full(200, 1 - 2.0 ** -23, dtype=f32)     # a*b = ±half_ulp·(1 − 2⁻⁴⁶)
+    # subnormal results: c an odd multiple of 2⁻¹⁴⁹ (large enough that float64 cannot see
+    # a*b's deviation from 2⁻¹⁵⁰), a*b just under half of 2⁻¹⁴⁹
+    c_sub = ((2 ** 22 + np.arange(1, 41, 2)) * 2.0 ** -149).astype(f32)
+    a_sub = np.full(20, 2.0 ** -100 * (1 + 2.0 ** -23), dtype=f32)
+    b_sub = np.full(20, 2.0 ** -50 * (1 - 2.0 ** -23), dtype=f32)
+    a, b, c = np.concatenate([a, a_sub]), np.concatenate([b, b_sub]), np.concatenate([c, c_sub])
+    exact = np.array([_round_exact(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)),
+                                   np.dtype(f32)) for x, y, z in zip(a, b, c)], dtype=f32)
+    twice = (a.astype(np.float64) * b + c).astype(f32)
+    assert np.all(twice != exact)                  # the cases are real traps
+    assert fma(a, b, c).tobytes() == exact.tobytes()
+
+
 def test_fma_non_finite_falls_back():
     inf = np.inf
     got = fma(np.array([inf, 1.0, np.nan, 1e300]), np.array([2.0, inf, 1.0, 1e10]),

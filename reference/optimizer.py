@@ -127,11 +127,35 @@ def _round_to_odd(s, e):
     return (bits | inexact).view(np.float64)
 
 
+# A float64 lies exactly halfway between two float32 when the 29 low bits of its 52-bit
+# significand (those that float32 drops) are 1 followed by 28 zeros.
+_FLOAT32_DROPPED_BITS = np.int64((1 << 29) - 1)
+_FLOAT32_HALFWAY = np.int64(1 << 28)
+_FLOAT32_TINY = 2.0 ** -126      # below this, float32 is subnormal: coarser halfway points
+
+
 def _fma32(a, b, c):
-    """fma for float32 inputs: exact product in float64, TwoSum, round to odd, to float32."""
-    a, b, c = (np.asarray(x, dtype=np.float64) for x in (a, b, c))
-    s, e = _two_sum(a * b, c)
-    return _round_to_odd(s, e).astype(np.float32)
+    """fma for float32 inputs, via float64.
+
+    ``a*b`` of two float32 is exact in float64 (24 + 24 bits ≤ 53); ``s = fl64(a*b + c)`` is
+    then rounded once, and ``s`` to float32 a second time. Rounding twice gives the correctly
+    rounded float32 everywhere except where ``s`` landed *exactly* halfway between two float32
+    while ``a*b + c`` itself was not halfway (then ties-to-even may pick the wrong side).
+    Those elements — rare in practice; also those in float32's subnormal range, whose halfway
+    points are not the ones tested — are redone exactly: TwoSum gives the error of ``s``,
+    rounding to odd keeps the information that ``s`` was inexact, and the final rounding to
+    float32 is then correct.
+    """
+    p = np.multiply(a, b, dtype=np.float64)          # exact
+    s = np.add(p, c, dtype=np.float64)               # rounded once
+    out = s.astype(np.float32)                       # rounded twice
+    bits = s.view(np.int64)
+    redo = (bits & _FLOAT32_DROPPED_BITS) == _FLOAT32_HALFWAY
+    redo |= (np.abs(s) < _FLOAT32_TINY) & (s != 0)   # (s == 0 is exact: p == -c)
+    if redo.any():
+        s, e = _two_sum(p[redo], np.asarray(c, dtype=np.float64)[redo])
+        out[redo] = _round_to_odd(s, e).astype(np.float32)
+    return out
 
 
 def _fma64(a, b, c):
@@ -154,8 +178,8 @@ def fma(a, b, c):
     is emulated exactly:
 
     - float32: ``a*b`` of two float32 is exact in float64; ``a*b + c`` is summed in float64
-      with its exact error (TwoSum), rounded to odd, then rounded to float32 — which is the
-      correctly rounded float32 result.
+      and rounded to float32; the rare sums where rounding twice could err (see
+      :func:`_fma32`) are redone with their exact error (TwoSum) and rounding to odd.
     - float64: Boldo & Melquiond's emulation (2008): ``uh + ul = a*b`` (Dekker),
       ``th + tl = c + uh`` (TwoSum), ``v = round_to_odd(tl + ul)``, result ``th + v``.
 
