@@ -269,10 +269,16 @@ def test_fold_is_the_adjoint_of_unfold(dtype):
 
 @pytest.mark.parametrize("shape, k, stride, pad", [((2, 3, 8, 8), 2, 2, 0), ((2, 3, 7, 9), 3, 2, 1),
                                                    ((1, 2, 9, 9), 3, 3, 0), ((1, 1, 5, 5), 2, 1, 0)])
-def test_fold_offsets_is_the_adjoint_of_unfold_offsets(shape, k, stride, pad):
+def test_fold_offsets_is_the_adjoint_of_the_window_slices(shape, k, stride, pad):
     rng = np.random.default_rng(4)
     x = rng.standard_normal(shape)
-    cols = U.unfold_offsets(x, k, k, stride, pad)
+    out_h, out_w = (U.conv_output_size(n, k, stride, pad) for n in shape[2:])
+    padded = U.pad_images(x, pad)
+    cols = np.stack([padded[s] for s in U.window_slices(k, k, stride, out_h, out_w)])
+    assert cols.shape == (k * k,) + shape[:2] + (out_h, out_w)
+    # the k-th view is the k-th (row-major) element of every window
+    np.testing.assert_array_equal(cols.transpose(1, 2, 3, 4, 0),
+                                  U.window_view(x, k, k, stride, pad).reshape(cols.shape[1:] + (k * k,)))
     c = rng.standard_normal(cols.shape)
     back = U.fold_offsets(c, shape, k, k, stride, pad)
     assert back.shape == shape

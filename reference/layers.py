@@ -25,7 +25,7 @@ import numpy as np
 from .checks import (check_float_array, check_labels, check_nonnegative_int,
                      check_positive_int)
 from .util import (col2im, conv_output_size, fold, fold_offsets, im2col, pad_images, unfold,
-                   unfold_offsets, window_slices)
+                   window_slices)
 
 METHODS = ("fast", "book")
 
@@ -181,6 +181,28 @@ def _check_pool_args(pool_h, pool_w, stride, pad):
     return pool_h, pool_w, stride, pad
 
 
+def _running_max(img, slices, nan_aware):
+    """Walk the window offsets in row-major order, keeping the running maximum of every window
+    and the offset where it was first reached.
+
+    img : padded input (N, C, H', W'); slices : ``window_slices`` (img[s] is (N, C, OH, OW))
+    Returns out (N, C, OH, OW) and arg_max (N, C, OH, OW), a small unsigned int.
+    With ``nan_aware`` a NaN counts as the maximum (the first NaN wins), as in torch.
+    """
+    out = img[slices[0]].copy()
+    arg_max = np.zeros(out.shape, dtype=np.min_scalar_type(len(slices) - 1))
+    for k, s in enumerate(slices[1:], start=1):
+        if nan_aware:   # better: greater, or NaN, unless the maximum so far is already NaN
+            better = ~(img[s] <= out) & ~np.isnan(out)
+        else:           # strictly greater: the first maximum wins ties
+            better = img[s] > out
+        np.maximum(out, img[s], out=out)                       # NaN propagates, as in max
+        # arg_max = where(better, k, arg_max): as k is larger than every offset before it, this
+        # is a maximum — and masked assignment is ~30× slower than that in NumPy
+        np.maximum(arg_max, better * arg_max.dtype.type(k), out=arg_max)
+    return out, arg_max
+
+
 class Pooling:
     """Max pooling.
 
@@ -193,10 +215,11 @@ class Pooling:
     backward crashes for pad > 0. Ties (e.g. an all-zero window after ReLU) send the
     gradient to the first maximum in row-major window order, as PyTorch does.
 
-    ``method="fast"`` (default) never reduces along the short rows of the im2col matrix: it
-    copies the windows offset-major (``unfold_offsets``: pool_h·pool_w blocks (N, C, OH, OW)) and
-    walks the offsets in row-major order, keeping the running maximum and the offset where it
-    was first reached; backward sends each gradient to that offset (``fold_offsets``).
+    ``method="fast"`` (default) never reduces along the short rows of the im2col matrix and
+    copies no windows: for each window offset in row-major order it takes a strided view of the
+    input holding that offset's element of every window (``window_slices``), keeping the running
+    maximum and the offset where it was first reached; backward sends each gradient to that
+    offset (``fold_offsets``).
     cache: x, arg_max (N, C, OH, OW) — the same index inside each window, a small unsigned int.
     ``method="book"``: im2col + argmax, with the cache above.
     """
@@ -216,19 +239,13 @@ class Pooling:
         method = _check_method(self.method)
 
         if method == "fast":
-            # cols[k] is the element at window offset k (row-major) of every window, (N, C, OH, OW):
-            # one copy, after which every operation below runs over contiguous memory.
-            cols = unfold_offsets(x, self.pool_h, self.pool_w, self.stride, self.pad, -np.inf)
-            out = cols[0].copy()
-            arg_max = np.zeros(out.shape, dtype=np.min_scalar_type(len(cols) - 1))
-            nan = not _all_finite(x)
-            for k in range(1, len(cols)):
-                # strictly greater: the first maximum wins ties; NaN counts as the maximum
-                better = ~(cols[k] <= out) & ~np.isnan(out) if nan else cols[k] > out
-                np.maximum(out, cols[k], out=out)              # NaN propagates, as in max
-                # arg_max = where(better, k, arg_max), in arithmetic: masked selections with
-                # random masks are ~30× slower in NumPy than a multiply-add on small ints
-                arg_max += better * (arg_max.dtype.type(k) - arg_max)
+            # img[slices[k]] is the element at window offset k (row-major) of every window, a
+            # strided view (N, C, OH, OW) of the (−inf-padded) input: no copy of the windows.
+            img = pad_images(x, self.pad, -np.inf)
+            slices = window_slices(self.pool_h, self.pool_w, self.stride, out_h, out_w)
+            out, arg_max = _running_max(img, slices, nan_aware=False)
+            if np.isnan(out).any():     # some window holds a NaN: redo with NaN as the maximum
+                out, arg_max = _running_max(img, slices, nan_aware=True)
             self.x, self.arg_max, self._cached_method = x, arg_max, method
             return out
 

@@ -26,11 +26,11 @@ book's path). It computes the same thing with fewer copies:
   ``im2col(x) == unfold(x).transpose(0, 2, 1).reshape(N·OH·OW, C·FH·FW)``.
 - ``fold`` — the adjoint of ``unfold`` (``torch.nn.functional.fold``): like ``col2im`` it
   loops only over the FH·FW kernel offsets, each a strided add of a whole (N, C, OH, OW) block.
-- ``unfold_offsets`` / ``fold_offsets`` — the windows offset by offset (row-major order):
-  a contiguous (FH·FW, N, C, OH, OW) copy, and its adjoint. Pooling reduces over them with
-  FH·FW element-wise operations on contiguous blocks instead of reducing along a short axis of
-  the im2col matrix (which NumPy does row by row, slowly). ``window_slices`` gives the FH·FW
-  strided slices of a padded input that these loops use.
+- ``window_slices`` / ``fold_offsets`` — the windows offset by offset (row-major order):
+  ``padded[window_slices(...)[k]]`` is a strided view (N, C, OH, OW) holding the element at
+  kernel offset k of every window, and ``fold_offsets`` is the adjoint. Pooling reduces over
+  the FH·FW views with element-wise operations instead of reducing along a short axis of the
+  im2col matrix (which NumPy does row by row, slowly), and copies no windows.
 """
 from __future__ import annotations
 
@@ -207,20 +207,10 @@ def window_slices(filter_h: int, filter_w: int, stride: int, out_h: int, out_w: 
             for y in range(filter_h) for x in range(filter_w)]
 
 
-def unfold_offsets(input_data: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
-                   pad: int = 0, pad_value: float = 0.0) -> np.ndarray:
-    """The windows, offset by offset: ``cols[k]`` (N, C, OH, OW) holds the element at kernel
-    offset k = y·FW + x of every window. One contiguous copy, (FH·FW, N, C, OH, OW), so that a
-    reduction over the window (pooling) is FH·FW element-wise operations on contiguous blocks."""
-    windows = window_view(input_data, filter_h, filter_w, stride, pad, pad_value)
-    cols = np.ascontiguousarray(windows.transpose(4, 5, 0, 1, 2, 3))
-    return cols.reshape(filter_h * filter_w, *windows.shape[:4])
-
-
 def fold_offsets(cols, input_shape, filter_h: int, filter_w: int, stride: int = 1,
                  pad: int = 0) -> np.ndarray:
-    """The adjoint of :func:`unfold_offsets`: add ``cols[k]`` (N, C, OH, OW) back at kernel
-    offset k of every window, adding where windows overlap.
+    """Add ``cols[k]`` (N, C, OH, OW) back at kernel offset k of every window, adding where
+    windows overlap: the adjoint of taking ``padded[window_slices(...)[k]]`` for every k.
 
     Parameters
     ----------
