@@ -262,15 +262,21 @@ class Pooling:
     def backward(self, dout):
         if self._cached_method == "fast":
             # each output's gradient goes to the offset k of its window's (first) maximum:
-            # dcol[k] = dout where arg_max == k, else 0 — (N, C, OH, OW) for each offset k
-            # dout · mask is the fast selection; np.where the exact one when dout has NaN/inf.
-            # A generator: one (N, C, OH, OW) block at a time.
-            offsets = range(self.pool_h * self.pool_w)
-            if _all_finite(dout):
-                dcol = (dout * (self.arg_max == k) for k in offsets)
-            else:
-                dcol = (np.where(self.arg_max == k, dout, 0) for k in offsets)
-            return fold_offsets(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride, self.pad)
+            # dcol(k) = dout where arg_max == k, else 0 — (N, C, OH, OW) for each offset k.
+            # dout · mask is the fast selection (written straight into the result when the
+            # windows tile the input); np.where the exact one when dout has NaN/inf.
+            finite = _all_finite(dout)
+
+            def dcol(k, out=None):
+                if finite:
+                    return np.multiply(dout, self.arg_max == k, out=out)
+                block = np.where(self.arg_max == k, dout, dout.dtype.type(0))
+                if out is not None:
+                    out[...] = block
+                return block
+
+            return fold_offsets(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride, self.pad,
+                                dtype=dout.dtype)
 
         dout = dout.transpose(0, 2, 3, 1)                      # (N, OH, OW, C)
         pool_size = self.pool_h * self.pool_w

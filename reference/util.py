@@ -34,6 +34,8 @@ book's path). It computes the same thing with fewer copies:
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -208,16 +210,18 @@ def window_slices(filter_h: int, filter_w: int, stride: int, out_h: int, out_w: 
 
 
 def fold_offsets(cols, input_shape, filter_h: int, filter_w: int, stride: int = 1,
-                 pad: int = 0) -> np.ndarray:
+                 pad: int = 0, dtype=None) -> np.ndarray:
     """Add ``cols[k]`` (N, C, OH, OW) back at kernel offset k of every window, adding where
     windows overlap: the adjoint of taking ``padded[window_slices(...)[k]]`` for every k.
 
     Parameters
     ----------
-    cols : (FH·FW, N, C, OH, OW) array (a broadcast view is fine), or any iterable of FH·FW
+    cols : (FH·FW, N, C, OH, OW) array (a broadcast view is fine); or any iterable of FH·FW
         arrays (N, C, OH, OW) in offset order — e.g. a generator, so that only one block is
-        held in memory at a time
+        held in memory at a time; or a function ``cols(k, out)`` that returns block k, and
+        writes it into ``out`` when ``out`` is given (then no block is made separately)
     input_shape : (N, C, H, W) of the original input
+    dtype : the result's dtype when ``cols`` is a function (else that of the blocks)
 
     Returns
     -------
@@ -231,12 +235,21 @@ def fold_offsets(cols, input_shape, filter_h: int, filter_w: int, stride: int = 
     out_h = conv_output_size(H, filter_h, stride, pad)
     out_w = conv_output_size(W, filter_w, stride, pad)
     tiled = pad == 0 and stride == filter_h == filter_w and H == out_h * stride and W == out_w * stride
-    img = None
-    for s, block in zip(window_slices(filter_h, filter_w, stride, out_h, out_w), cols):
-        if img is None:                                     # the blocks' dtype
-            img = (np.empty if tiled else np.zeros)((N, C, H + 2 * pad, W + 2 * pad), dtype=block.dtype)
+    if not callable(cols):                       # an array or iterable: blocks in offset order
+        blocks = iter(cols)
+        first = next(blocks)
+        dtype, blocks = first.dtype, itertools.chain([first], blocks)
+
+        def cols(k, out=None):
+            block = next(blocks)
+            if out is not None:
+                out[...] = block
+            return block
+
+    img = (np.empty if tiled else np.zeros)((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
+    for k, s in enumerate(window_slices(filter_h, filter_w, stride, out_h, out_w)):
         if tiled:
-            img[s] = block
+            cols(k, out=img[s])
         else:
-            img[s] += block
+            img[s] += cols(k)
     return img[:, :, pad:H + pad, pad:W + pad] if pad else img
