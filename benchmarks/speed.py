@@ -32,6 +32,8 @@ load          1-minute load average when the measurement began
 blas          NumPy's BLAS and the kernel it runs, e.g. "OpenBLAS 0.3.31 (Haswell)"
 numpy, torch  versions
 note          anything else (data source, test accuracy after an epoch, ...)
+date          when the measurement began, "YYYY-MM-DD HH:MM UTC"
+cpu           the processor's model name (/proc/cpuinfo) and its core count
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ from torch_impl.transfer import load_params
 from . import RESULTS
 
 COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "ratio",
-           "threads", "reps", "load", "blas", "numpy", "torch", "note"]
+           "threads", "reps", "load", "blas", "numpy", "torch", "note", "date", "cpu"]
 
 METHODS = ("fast", "book")
 
@@ -357,8 +359,13 @@ def _rows(layer, config, results, dtype, threads, reps, load, info, note=""):
                          "method": method, "reference_ms": ref_ms, "torch_ms": torch_ms,
                          "ratio": ref_ms / torch_ms, "threads": threads, "reps": reps,
                          "load": load, "blas": info["blas"], "numpy": info["numpy"],
-                         "torch": info["torch"], "note": note})
+                         "torch": info["torch"], "note": note, "date": _now(),
+                         "cpu": f"{info['cpu']}, {info['cores']} cores"})
     return rows
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
 KEY = ["layer", "config", "pass", "dtype", "method", "threads", "blas"]
@@ -431,8 +438,11 @@ def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=Tr
                     if verbose:
                         print_rows(new)
             if epoch:
-                frame = run_epoch(dtype, data_dir=data_dir, threads=n, csv_path=None, verbose=verbose)
-                rows += frame.to_dict("records")
+                for fused in (True, False):   # the book's path only once: it takes ~3× longer
+                    frame = run_epoch(dtype, data_dir=data_dir, threads=n, csv_path=None,
+                                      verbose=verbose, adam_fused=fused,
+                                      methods=METHODS if fused else ("fast",))
+                    rows += frame.to_dict("records")
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if csv_path is not None:
         save(frame, csv_path, append)
@@ -462,8 +472,10 @@ def _mnist(dtype, data_dir):
 
 
 def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, methods=METHODS,
-              seed=0, csv_path=None, verbose=True):
+              seed=0, csv_path=None, verbose=True, adam_fused=True):
     """One epoch of SimpleConvNet training (Adam, lr 0.001) in each framework, same batches.
+
+    ``adam_fused``: the reference's Adam (see ``make_adam``); torch runs torch.optim.Adam.
 
     The frameworks alternate batch by batch (reference step i, torch step i, ...), so both see
     the same machine load; each total is the sum of its step times (batch slicing included).
@@ -476,13 +488,13 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
     dtype = np.dtype(dtype)
     x, t, x_test, t_test, source = _mnist(dtype, data_dir)
     nets, twin = build_nets(dtype, seed=seed, methods=methods)
-    opts = {m: make_adam()[0] for m in methods}
-    opt_name = make_adam()[1]
+    opts = {m: make_adam(fused=adam_fused)[0] for m in methods}
+    opt_name = make_adam(fused=adam_fused)[1]
     topt = torch.optim.Adam(twin.parameters(), lr=0.001)
     order = np.random.default_rng(seed).permutation(len(x))
     steps = len(x) // batch_size
     totals = {m: 0.0 for m in list(methods) + ["torch"]}
-    load = os.getloadavg()[0]
+    load, date = os.getloadavg()[0], _now()
     for i in range(steps):
         idx = order[i * batch_size:(i + 1) * batch_size]
         for m in methods:
@@ -507,7 +519,8 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
                      "pass": "epoch", "dtype": str(dtype), "method": m, "reference_ms": ref_ms,
                      "torch_ms": torch_ms, "ratio": ref_ms / torch_ms, "threads": n, "reps": 1,
                      "load": load, "blas": info["blas"], "numpy": info["numpy"],
-                     "torch": info["torch"], "note": note})
+                     "torch": info["torch"], "note": note, "date": date,
+                     "cpu": f"{info['cpu']}, {info['cores']} cores"})
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if verbose:
         print_rows(rows)

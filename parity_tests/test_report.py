@@ -89,7 +89,7 @@ def _small_inputs(note="", case="Convolution"):
 
 #: The columns of benchmarks.speed.COLUMNS / benchmarks.memory.MEMORY_COLUMNS (checked below).
 BENCH_COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "ratio", "threads",
-                 "reps", "load", "blas", "numpy", "torch", "note"]
+                 "reps", "load", "blas", "numpy", "torch", "note", "date", "cpu"]
 BENCH_MEMORY_COLUMNS = ["layer", "config", "dtype", "method", "numpy_peak_mb", "rss_peak_mb", "input_mb",
                         "col_mb", "load", "note"]
 
@@ -101,7 +101,8 @@ def synthetic_benchmarks(folder: Path, memory=True) -> Path:
 
     def add(layer, config, phase, dtype, method, ref, torch_ms, threads=1, reps=7, note=""):
         rows.append([layer, config, phase, dtype, method, ref, torch_ms, ref / torch_ms, threads, reps, 0.42,
-                     "OpenBLAS 9.9.9 (TestCore)", "9.8.7", "6.5.4+cpu", note])
+                     "OpenBLAS 9.9.9 (TestCore)", "9.8.7", "6.5.4+cpu", note, "2000-01-02 03:04 UTC",
+                     "Test CPU, 2 cores"])
     conv = "N=100 C=1 28x28 FN=30 5x5 s1 p0"
     for threads in (1, 2):
         for dtype, k in (("float32", 1.0), ("float64", 2.0)):
@@ -326,7 +327,8 @@ def test_speed_section_shows_the_benchmark_results(tmp_path):
     assert '<a href="#speed">Speed</a>' in html
     speed = html[html.index('id="speed"'):html.index('id="im2col"')]
     # the run's machine, from the CSV's columns
-    for text in ("OpenBLAS 9.9.9 (TestCore)", "9.8.7", "6.5.4+cpu", "1, 2", "0.42", str(results)):
+    for text in ("OpenBLAS 9.9.9 (TestCore)", "9.8.7", "6.5.4+cpu", "1, 2", "0.42", str(results),
+                 "measured 2000-01-02 03:04 UTC", "Test CPU, 2 cores"):
         assert text in speed, text
     # 1 thread, float32: fast, book, torch milliseconds and both ratios of forward + backward
     fb = speed[speed.index("Convolution"):]

@@ -868,16 +868,19 @@ def render_speed(inputs, number) -> str:
     if not tables:
         body = f'<p class="note">The results file <code>{e(where)}</code> holds no rows.</p>'
         return _section("speed", number, "Speed: the NumPy reference against PyTorch", intro, body)
-    when = _uniq(frame, "date")
+    when = sorted(_uniq(frame, "date"))
+    when = [when[0]] if len(when) == 1 else [f"{when[0]} to {when[-1]}"] if when else []
     folder = where[:len(where) - len(_file_name(where))] or "."
     cards = [("Results file", f"<code>{e(_file_name(where))}</code>",
-              f"in {e(folder)}" + (f" · measured {e(', '.join(when))}" if when else
+              f"in {e(folder)}" + (f" · measured {e(when[0])}" if when else
                                    (f" · file last modified {e(bench.modified)}" if bench.modified else ""))),
              ("Threads", e(_span(frame["threads"])),
               "NumPy's BLAS and torch pinned to the same count"
               + (f"; median of {e(_range(frame.loc[frame['pass'] != 'epoch', 'reps']))} timed runs"
                  if "reps" in frame.columns and (frame["pass"] != "epoch").any() else "")),
              ]
+    if _uniq(frame, "cpu"):
+        cards.append(("Processor", e("; ".join(_uniq(frame, "cpu"))), "the machine of the benchmark run"))
     if "load" in frame.columns:
         cards.append(("Load average", e(_span(frame["load"])),
                       "1-minute load when each measurement began (the benchmark itself counts about 1)"))
