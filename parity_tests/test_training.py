@@ -1,4 +1,6 @@
 """Lockstep training: the reference and torch train from the same weights on the same batches."""
+import os
+
 import numpy as np
 import pytest
 
@@ -79,6 +81,33 @@ def test_same_seed_gives_byte_identical_csv(small_data, tmp_path):
                            seed=8, param_every=4, progress=False)
     write_training_csvs(other, tmp_path / "c")
     assert open(paths[0][0], "rb").read() != open(tmp_path / "c" / "training_curves.csv", "rb").read()
+
+
+def test_a_failed_write_leaves_no_csv_behind(small_data, tmp_path, monkeypatch):
+    """An error while writing the second file: none of the three CSVs (and no temporary file)
+    is left in --out; the earlier run's files there stay as they were."""
+    import pandas as pd
+    result = train_lockstep(small_data, optimizer="sgd", lr=0.01, batch_size=50, steps=2,
+                            param_every=1, progress=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "training_curves.csv").write_text("earlier run\n")
+    real = pd.DataFrame.to_csv
+    calls = []
+
+    def failing(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(self, path, *args, **kwargs)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    with pytest.raises(OSError, match="No space"):
+        write_training_csvs(result, out)
+    assert sorted(p.name for p in out.iterdir()) == ["training_curves.csv"]
+    assert (out / "training_curves.csv").read_text() == "earlier run\n"
+    monkeypatch.setattr(pd.DataFrame, "to_csv", real)
+    paths = write_training_csvs(result, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(os.path.basename(p) for p in paths)
 
 
 def test_csv_schema(small_data, tmp_path):

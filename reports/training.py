@@ -279,13 +279,23 @@ def write_training_csvs(result: TrainingResult, out_dir) -> list[str]:
     """training_curves.csv, training_epochs.csv (byte-identical for the same seed) and
     training_timing.csv (wall times; differs run to run) into ``out_dir``."""
     os.makedirs(out_dir, exist_ok=True)
-    paths = []
-    for name, frame in (("training_curves.csv", result.curves), ("training_epochs.csv", result.epochs),
-                        ("training_timing.csv", result.timing)):
-        path = os.path.join(out_dir, name)
-        frame.to_csv(path, index=False, lineterminator="\n")
-        paths.append(path)
-    return paths
+    # Each file is written under a temporary name and renamed only when all three are
+    # complete: an error (disk full, interrupt) leaves no half-written CSV behind.
+    staged = []
+    try:
+        for name, frame in (("training_curves.csv", result.curves), ("training_epochs.csv", result.epochs),
+                            ("training_timing.csv", result.timing)):
+            path = os.path.join(out_dir, name)
+            staged.append((path + ".partial", path))
+            frame.to_csv(path + ".partial", index=False, lineterminator="\n")
+    except BaseException:
+        for partial, _ in staged:
+            if os.path.exists(partial):
+                os.remove(partial)
+        raise
+    for partial, path in staged:
+        os.replace(partial, path)
+    return [path for _, path in staged]
 
 
 # ------------------------------------------------------------------------------------------
