@@ -158,11 +158,15 @@ class Convolution:
         if self._cached_method == "fast":
             N, _, out_h, out_w = dout.shape
             dout = dout.reshape(N, FN, out_h * out_w)         # (N, FN, OH·OW)
-            dx = []
-            for blk in _batch_blocks(N, C * FH * FW * out_h * out_w * dout.itemsize):
+            blocks = _batch_blocks(N, C * FH * FW * out_h * out_w * dout.itemsize)
+            dx = np.empty(self.x.shape, dtype=dout.dtype) if len(blocks) > 1 else None
+            for blk in blocks:
                 dcol = np.matmul(self.col_W.T, dout[blk])     # (n, C·FH·FW, OH·OW)
-                dx.append(fold(dcol, (len(dcol), C) + self.x.shape[2:], FH, FW, self.stride, self.pad))
-            return dx[0] if len(dx) == 1 else np.concatenate(dx)
+                dx_blk = fold(dcol, (len(dcol), C) + self.x.shape[2:], FH, FW, self.stride, self.pad)
+                if dx is None:          # one block: the whole batch
+                    return dx_blk
+                dx[blk] = dx_blk
+            return dx
 
         dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)     # (N·OH·OW, FN)
         dcol = dout @ self.col_W.T                            # (N·OH·OW, C·FH·FW)
