@@ -347,21 +347,27 @@ def _step_contenders(dtype, rng, batch=100, adam_fused=True):
 # Driver
 # ---------------------------------------------------------------------------------------------
 
-def _rows(layer, config, results, dtype, threads, reps, load, info, note=""):
-    rows = []
-    torch_res = results["torch"]
-    for method, res in results.items():
-        if method == "torch":
-            continue
-        for phase, sec in res.items():
-            ref_ms, torch_ms = 1e3 * sec, 1e3 * torch_res[phase]
-            rows.append({"layer": layer, "config": config, "pass": phase, "dtype": str(np.dtype(dtype)),
-                         "method": method, "reference_ms": ref_ms, "torch_ms": torch_ms,
-                         "ratio": ref_ms / torch_ms, "threads": threads, "reps": reps,
-                         "load": load, "blas": info["blas"], "numpy": info["numpy"],
-                         "torch": info["torch"], "note": note, "date": _now(),
-                         "cpu": f"{info['cpu']}, {info['cores']} cores"})
-    return rows
+def _row(layer, config, phase, dtype, method, ref_ms, torch_ms, threads, reps, started, info, note=""):
+    """One row of ``COLUMNS``; ``started`` = (load, date) taken when the measurement began."""
+    load, date = started
+    return {"layer": layer, "config": config, "pass": phase, "dtype": str(np.dtype(dtype)),
+            "method": method, "reference_ms": ref_ms, "torch_ms": torch_ms,
+            "ratio": ref_ms / torch_ms, "threads": threads, "reps": reps, "load": load,
+            "blas": info["blas"], "numpy": info["numpy"], "torch": info["torch"], "note": note,
+            "date": date, "cpu": f"{info['cpu']}, {info['cores']} cores"}
+
+
+def _rows(layer, config, results, dtype, threads, reps, started, info):
+    """The rows of one interleaved measurement: every reference method against torch."""
+    return [_row(layer, config, phase, dtype, method, 1e3 * sec, 1e3 * results["torch"][phase],
+                 threads, reps, started, info)
+            for method, res in results.items() if method != "torch"
+            for phase, sec in res.items()]
+
+
+def _started() -> tuple:
+    """(1-minute load average, "YYYY-MM-DD HH:MM UTC"), taken as a measurement begins."""
+    return os.getloadavg()[0], _now()
 
 
 def _now() -> str:
@@ -420,20 +426,20 @@ def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=Tr
             if large:
                 plan += [(layer, c, max(5, reps // 2)) for layer, c in LARGE]
             for layer, c, r in plan:
-                load = os.getloadavg()[0]
+                started = _started()
                 gc.collect()
                 res = interleaved(_layer_contenders(layer, c, dtype, rng), r, warmup)
-                new = _rows(layer, _config_str(layer, c), res, dtype, n, r, load, info)
+                new = _rows(layer, _config_str(layer, c), res, dtype, n, r, started, info)
                 rows += new
                 if verbose:
                     print_rows(new)
             if step:
                 for fused in (True, False):
-                    load = os.getloadavg()[0]
+                    started = _started()
                     gc.collect()
                     contenders, cfg = _step_contenders(dtype, rng, adam_fused=fused)
                     new = _rows("SimpleConvNet", cfg, interleaved(contenders, reps, warmup),
-                                dtype, n, reps, load, info)
+                                dtype, n, reps, started, info)
                     rows += new
                     if verbose:
                         print_rows(new)
@@ -494,7 +500,7 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
     order = np.random.default_rng(seed).permutation(len(x))
     steps = len(x) // batch_size
     totals = {m: 0.0 for m in list(methods) + ["torch"]}
-    load, date = os.getloadavg()[0], _now()
+    started = _started()
     for i in range(steps):
         idx = order[i * batch_size:(i + 1) * batch_size]
         for m in methods:
@@ -514,13 +520,8 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
     for m in methods:
         acc = nets[m].accuracy(x_test, t_test)
         note = f"{source}; test accuracy reference {acc:.4f}, torch {torch_acc:.4f}"
-        ref_ms, torch_ms = 1e3 * totals[m], 1e3 * totals["torch"]
-        rows.append({"layer": "SimpleConvNet", "config": f"{steps} steps of N={batch_size}, {opt_name}",
-                     "pass": "epoch", "dtype": str(dtype), "method": m, "reference_ms": ref_ms,
-                     "torch_ms": torch_ms, "ratio": ref_ms / torch_ms, "threads": n, "reps": 1,
-                     "load": load, "blas": info["blas"], "numpy": info["numpy"],
-                     "torch": info["torch"], "note": note, "date": date,
-                     "cpu": f"{info['cpu']}, {info['cores']} cores"})
+        rows.append(_row("SimpleConvNet", f"{steps} steps of N={batch_size}, {opt_name}", "epoch", dtype,
+                         m, 1e3 * totals[m], 1e3 * totals["torch"], n, 1, started, info, note))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if verbose:
         print_rows(rows)

@@ -868,11 +868,11 @@ def render_speed(inputs, number) -> str:
     if not tables:
         body = f'<p class="note">The results file <code>{e(where)}</code> holds no rows.</p>'
         return _section("speed", number, "Speed: the NumPy reference against PyTorch", intro, body)
-    when = sorted(_uniq(frame, "date"))
-    when = [when[0]] if len(when) == 1 else [f"{when[0]} to {when[-1]}"] if when else []
+    dates = sorted(_uniq(frame, "date"))
+    when = "" if not dates else dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     folder = where[:len(where) - len(_file_name(where))] or "."
     cards = [("Results file", f"<code>{e(_file_name(where))}</code>",
-              f"in {e(folder)}" + (f" · measured {e(when[0])}" if when else
+              f"in {e(folder)}" + (f" · measured {e(when)}" if when else
                                    (f" · file last modified {e(bench.modified)}" if bench.modified else ""))),
              ("Threads", e(_span(frame["threads"])),
               "NumPy's BLAS and torch pinned to the same count"
