@@ -266,17 +266,17 @@ class Pooling:
     def backward(self, dout):
         if self._cached_method == "fast":
             # each output's gradient goes to the offset k of its window's (first) maximum:
-            # dcol(k) = dout where arg_max == k, else 0 — (N, C, OH, OW) for each offset k.
-            # dout · mask is the fast selection (written straight into the result when the
-            # windows tile the input); np.where the exact one when dout has NaN/inf.
+            # dcol(k) = dout where arg_max == k, else 0 — (N, C, OH, OW) for each offset k:
+            # dout · mask, written straight into the result when the windows tile the input.
             finite = _all_finite(dout)
 
             def dcol(k, out=None):
+                hit = self.arg_max == k
                 if finite:
-                    return np.multiply(dout, self.arg_max == k, out=out)
-                block = np.where(self.arg_max == k, dout, dout.dtype.type(0))
-                if out is not None:
-                    out[...] = block
+                    return np.multiply(dout, hit, out=out)
+                with np.errstate(invalid="ignore"):
+                    block = np.multiply(dout, hit, out=out)
+                block[~hit] = 0     # inf · 0 is NaN: there, set the zeros exactly (as Relu does)
                 return block
 
             return fold_offsets(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride, self.pad,
