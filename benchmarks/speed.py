@@ -456,8 +456,8 @@ def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=Tr
 
 
 def _mnist(dtype, data_dir):
-    """Full MNIST train/test (reports.data.load_mnist) or, if unavailable, random data of its shape."""
-    from reports import data as D
+    """Full MNIST train/test (reports.mnist.data.load_mnist) or, if unavailable, random data of its shape."""
+    from reports.mnist import data as D
     if data_dir is None:
         data_dir = D.full_mnist_dir()
     if data_dir is None:

@@ -6,7 +6,7 @@ which both frameworks round down.
 """
 from hypothesis import strategies as st
 
-from reports.cases import (POOL_INPUT_KINDS, avgpool_case, conv_case, draw_conv_config,
+from reports.parity.cases import (POOL_INPUT_KINDS, avgpool_case, conv_case, draw_conv_config,
                            draw_pool_config, pool_case)
 
 
@@ -17,13 +17,13 @@ def _pickers(draw):
 
 @st.composite
 def conv_configs(draw):
-    """Convolution configurations (``reports.cases.draw_conv_config``)."""
+    """Convolution configurations (``reports.parity.cases.draw_conv_config``)."""
     return draw_conv_config(*_pickers(draw))
 
 
 @st.composite
 def pool_configs(draw, kinds=POOL_INPUT_KINDS):
-    """Pooling configurations (``reports.cases.draw_pool_config``)."""
+    """Pooling configurations (``reports.parity.cases.draw_pool_config``)."""
     return draw_pool_config(*_pickers(draw), kinds=kinds)
 
 

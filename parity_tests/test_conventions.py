@@ -1,11 +1,11 @@
-"""Where the book and PyTorch legitimately differ: a test for each side (reports.catalog)."""
+"""Where the book and PyTorch legitimately differ: a test for each side (reports.parity.catalog)."""
 import math
 
 import numpy as np
 import pytest
 
 import reference as R
-from reports.catalog import CATALOG
+from reports.parity.catalog import CATALOG
 
 MEASURED = {d.key: d.measure() for d in CATALOG}
 

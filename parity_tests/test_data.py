@@ -1,4 +1,4 @@
-"""Tests of the MNIST data layer (reports.data) and of scripts/make_mnist_sample.py.
+"""Tests of the MNIST data layer (reports.mnist.data) and of scripts/make_mnist_sample.py.
 
 Offline throughout. Tests that need the four original MNIST files use
 ``$CNN_PARITY_MNIST_DIR`` or ``../shared/datasets/mnist`` next to the repository, and skip
@@ -17,8 +17,8 @@ import pytest
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import calculate_md5
 
-from reports import data
-from reports.data import MnistDataError, load_mnist
+from reports.mnist import data
+from reports.mnist.data import MnistDataError, load_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 

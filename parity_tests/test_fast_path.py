@@ -21,9 +21,9 @@ from hypothesis import given, settings
 import reference as R
 from reference import util as U
 from reference import alexnet as RA
-from reports.cases import LAYER_CASES, make_input
-from reports.harness import DTYPES, case_tolerance, run_layer_case
-from reports.records import compare, reduction_tolerance
+from reports.parity.cases import LAYER_CASES, make_input
+from reports.parity.harness import DTYPES, case_tolerance, run_layer_case
+from reports.parity.records import compare, reduction_tolerance
 
 from . import strategies as S
 from .conftest import check

@@ -8,8 +8,8 @@ flags are restored afterwards. float64 is the oracle on any device.
 import pytest
 import torch
 
-from reports.cases import LAYER_CASES, NET_CASES
-from reports.harness import DTYPES, first_divergence, run_layer_case, run_net_case
+from reports.parity.cases import LAYER_CASES, NET_CASES
+from reports.parity.harness import DTYPES, first_divergence, run_layer_case, run_net_case
 
 from .conftest import check
 

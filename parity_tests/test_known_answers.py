@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import reference as R
-from reports.harness import known_answer_records
+from reports.parity.harness import known_answer_records
 
 from .conftest import check
 

@@ -1,8 +1,8 @@
 """Every registered layer case: forward output, dx and every parameter gradient, float64 and float32."""
 import pytest
 
-from reports.cases import LAYER_CASES
-from reports.harness import DTYPES, run_layer_case
+from reports.parity.cases import LAYER_CASES
+from reports.parity.harness import DTYPES, run_layer_case
 
 from .conftest import check
 

@@ -16,9 +16,9 @@ import reference as R
 import torch_impl
 from reference import alexnet as RA
 from reference import lenet as RL
-from reports.cases import NET_CASES, NetCase, alexnet_case, alexnet_plan, lenet5_case
-from reports.cases import torchvision_alexnet as torchvision_alexnet_model
-from reports.harness import (first_divergence, gradient_spot_records, run_net_case,
+from reports.parity.cases import NET_CASES, NetCase, alexnet_case, alexnet_plan, lenet5_case
+from reports.parity.cases import torchvision_alexnet as torchvision_alexnet_model
+from reports.parity.harness import (first_divergence, gradient_spot_records, run_net_case,
                              torchvision_forward_records)
 from torch_impl import alexnet as TA
 from torch_impl import lenet as TL

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from reports.cases import LayerCase, conv_case, pool_case, avgpool_case, elementwise_case, affine_case, lrn_case
-from reports.harness import run_layer_case
+from reports.parity.cases import LayerCase, conv_case, pool_case, avgpool_case, elementwise_case, affine_case, lrn_case
+from reports.parity.harness import run_layer_case
 
 from .conftest import check
 

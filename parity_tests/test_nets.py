@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from reports.cases import NET_CASES, simple_convnet_case
-from reports.harness import DTYPES, first_divergence, run_net_case
+from reports.parity.cases import NET_CASES, simple_convnet_case
+from reports.parity.harness import DTYPES, first_divergence, run_net_case
 
 from .conftest import check
 

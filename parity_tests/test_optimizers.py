@@ -5,7 +5,7 @@ gradients (scales cycling 1, 1e-6, 1e-3 over the steps; one array's gradients ~1
 where √v̂ is of the order of Adam's eps and eps decides the step), in NumPy and in torch.optim;
 every parameter's whole trajectory (steps × shape) becomes one record.
 
-Tolerances (normwise, see ``reports.records``)
+Tolerances (normwise, see ``reports.parity.records``)
 ---------------------------------------------
 - SGD, Momentum: 0 — bit-exact. The reference performs torch's operations in torch's order,
   rounds Python-float hyperparameters to the dtype as torch does, and emulates torch's
@@ -42,7 +42,7 @@ from hypothesis.extra.numpy import array_shapes
 import reference.optimizer as O
 from reference.optimizer import (OPTIMIZERS, TORCH_EQUIVALENT, AdaGrad, Adam, BookAdaGrad,
                                  BookAdam, BookMomentum, Momentum, SGD, fma)
-from reports.records import Tolerance, compare, float_eps
+from reports.parity.records import Tolerance, compare, float_eps
 
 from .conftest import check
 

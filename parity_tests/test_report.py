@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reports import benchmark_results as BENCH
 from reports import report as REPORT
-from reports import report_html
+from reports.html import page as report_html
 from reports.cli import main
-from reports.records import Tolerance, compare
+from reports.parity.records import Tolerance, compare
 
 SECTIONS = ["verdict", "layers", "nets", "training", "accuracy", "filters", "speed", "catalog", "im2col",
             "environment"]
@@ -37,7 +38,7 @@ CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs
 # ------------------------------------------------------------------------------------------
 
 def synthetic_training(seed=0, steps=12, epochs=2):
-    """A small lockstep-training result in the schema of reports.training (curves, epochs, first layer)."""
+    """A small lockstep-training result in the schema of reports.mnist.training (curves, epochs, first layer)."""
     rng = np.random.default_rng(seed)
     rows, acc = [], []
     for dtype, eps in (("float64", 1e-15), ("float32", 1e-7)):
@@ -204,9 +205,9 @@ def test_sweep_configs_are_seeded_and_valid():
             assert cfg["ph"] <= cfg["H"] + 2 * pad and cfg["pw"] <= cfg["W"] + 2 * pad
 
 
-@pytest.mark.skipif(not REPORT.training_available(), reason="reports.training (lockstep training) is not there")
+@pytest.mark.skipif(not REPORT.training_available(), reason="reports.mnist.training (lockstep training) is not there")
 def test_report_drives_the_training_module():
-    """The contract with reports.training: run_training calls train_lockstep and gets curves,
+    """The contract with reports.mnist.training: run_training calls train_lockstep and gets curves,
     epochs and first-layer filters in the report's shape (a few steps on tiny random data)."""
     rng = np.random.default_rng(0)
     data = ((rng.random((200, 1, 28, 28)), rng.integers(0, 10, 200)),
@@ -351,7 +352,7 @@ def test_speed_section_shows_the_benchmark_results(tmp_path):
 def test_speed_section_without_the_default_file_says_how_to_make_it(tmp_path, monkeypatch):
     from . import conftest
 
-    monkeypatch.setattr(REPORT, "DEFAULT_BENCHMARKS", tmp_path / "benchmarks" / "results" / "latest.csv")
+    monkeypatch.setattr(BENCH, "DEFAULT_BENCHMARKS", tmp_path / "benchmarks" / "results" / "latest.csv")
     records = _small_inputs().records + _small_inputs().sweeps
     monkeypatch.setattr(conftest, "RECORD_LOG", records)
     out = tmp_path / "session"
@@ -368,7 +369,7 @@ def test_parity_report_includes_the_default_benchmark_results(tmp_path, monkeypa
     from . import conftest
 
     results = synthetic_benchmarks(tmp_path / "results", memory=False)
-    monkeypatch.setattr(REPORT, "DEFAULT_BENCHMARKS", results)
+    monkeypatch.setattr(BENCH, "DEFAULT_BENCHMARKS", results)
     monkeypatch.setattr(conftest, "RECORD_LOG", _small_inputs().records)
     out = tmp_path / "session"
     conftest.write_session_report(out, seed=None)
@@ -380,7 +381,7 @@ def test_parity_report_includes_the_default_benchmark_results(tmp_path, monkeypa
 def test_unusable_default_benchmark_file_is_shown_not_raised(tmp_path, monkeypatch):
     bad = tmp_path / "latest.csv"
     bad.write_text("layer,config\nConvolution,x\n")
-    monkeypatch.setattr(REPORT, "DEFAULT_BENCHMARKS", bad)
+    monkeypatch.setattr(BENCH, "DEFAULT_BENCHMARKS", bad)
     inputs = REPORT.report_from_records(_small_inputs().records)
     html = report_html.render_html(inputs)
     assert "could not be used" in html and "missing columns pass, dtype, method" in html
@@ -710,7 +711,7 @@ def test_report_renders_in_headless_chromium_without_network(quick_report, tmp_p
 
 @pytest.mark.slow
 def test_cli_quick_report_twice_is_byte_identical(tmp_path, capsys):
-    """`cnn-parity report --quick` twice (real lockstep training when reports.training exists)."""
+    """`cnn-parity report --quick` twice (real lockstep training when reports.mnist.training exists)."""
     for name in ("a", "b"):
         assert main(["report", "--quick", "--seed", "3", "--out", str(tmp_path / name)]) == 0
     measured = {"environment.csv", "speed.csv", "speed_memory.csv"}     # dates and timings: not part of the guarantee

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given
 
-from reports.harness import run_layer_case
+from reports.parity.harness import run_layer_case
 
 from . import strategies as S
 from .conftest import check

@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from reports.data import full_mnist_dir, load_mnist
-from reports.training import train_lockstep, training_records, write_training_csvs
+from reports.mnist.data import full_mnist_dir, load_mnist
+from reports.mnist.training import train_lockstep, training_records, write_training_csvs
 
 from .conftest import check
 

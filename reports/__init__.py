@@ -1,0 +1,17 @@
+"""The harness: binds the NumPy reference and the PyTorch twins, runs comparisons and training,
+and turns them into records, CSV files and an HTML report.
+
+Inside, one subpackage per job, in this order; each may use the ones listed before it, never
+those after it (``parity_tests/test_layout.py`` checks it):
+
+``reports.files``   writing folders and files atomically, checking an output folder
+``reports.parity``  the parity harness: records, the case registry, running cases, the catalog
+``reports.mnist``   MNIST (with the embedded sample) and lockstep training
+``reports.html``    the page: Jinja2 templates, CSS, SVG charts, PNG images; renders, runs nothing
+
+Above all of them: ``reports.environment`` (versions and machine), ``reports.benchmark_results``
+(reads the benchmark CSVs), ``reports.report`` (runs everything and writes the report folder),
+``reports.explain`` (the im2col walkthrough) and ``reports.cli`` (the ``cnn-parity`` command).
+"""
+
+__all__ = ["files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain", "cli"]

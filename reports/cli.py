@@ -61,8 +61,8 @@ def _short_config(config: str) -> str:
 
 
 def cmd_parity(args) -> int:
-    from .harness import all_parity_records
-    from .records import records_to_frame
+    from .parity.harness import all_parity_records
+    from .parity.records import records_to_frame
 
     if args.csv:
         _check_writable_file(args.csv)
@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommand_modules():
     """Modules that provide ``add_subcommand(subparsers)`` (setting ``func`` to the handler)."""
-    from . import explain, report, training
+    from . import explain, report
+    from .mnist import training
 
     return [training, report, explain]
 

@@ -42,8 +42,8 @@ The training sections take plain data, so they can be fed by anything:
 ``curves`` (DataFrame with at least ``net, optimizer, dtype, framework, epoch, step, loss``),
 ``epochs`` (``net, optimizer, dtype, framework, epoch, train_acc, test_acc``) and ``filters``
 (``{"before": W1, "reference": W1_after, "torch": W1_after}`` — the ``first_layer`` dict of
-``reports.training.TrainingResult`` — or ``{"before": {...}, "after": {"reference": ..., "torch": ...}}``).
-When the module ``reports.training`` exists, ``cnn-parity report`` calls its ``train_lockstep``
+``reports.mnist.training.TrainingResult`` — or ``{"before": {...}, "after": {"reference": ..., "torch": ...}}``).
+When the module ``reports.mnist.training`` exists, ``cnn-parity report`` calls its ``train_lockstep``
 (see :func:`run_training`); without it the training sections are left out and the page says why.
 """
 from __future__ import annotations
@@ -62,7 +62,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import Record
+from .benchmark_results import (DEFAULT_BENCHMARKS, MEMORY_COLUMNS, SPEED_COLUMNS, BenchmarkError,
+                                BenchmarkResults, benchmark_setting, load_benchmarks, resolve_benchmarks)
+from .explain import im2col_steps
+from .files import MARKER, ReportOutputError, absolute as _abs, atomic_output, check_output_dir
+from .parity.records import Record, dedupe
 
 __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
            "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
@@ -72,9 +76,6 @@ __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_r
            "load_benchmarks", "DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS"]
 
 DEFAULT_OUT = Path("reports") / "out"
-#: An empty file that marks a folder as a cnn-parity report, so that an existing ``--out``
-#: folder is only ever replaced when it is one (or empty) — never a folder of other files.
-MARKER = ".cnn-parity-report"
 
 LAYER_COLUMNS = ["group", "case", "case_id", "config", "dtype", "quantity", "ref_shape", "torch_shape",
                  "max_abs", "max_rel", "tol", "headroom", "verdict", "note", "tol_why"]
@@ -87,52 +88,10 @@ SWEEP_COLUMNS = (["case", "example", "dtype", "quantity"] + SWEEP_CONFIG_COLUMNS
 #: Sweep examples per sweep (as the hypothesis profile's max_examples) and in --quick.
 SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK = 40, 10
 
-#: The benchmark results the speed section shows by default (written by ``python -m benchmarks``),
-#: found from this package, so it does not depend on the working directory.
-DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "latest.csv"
-#: The columns of ``benchmarks.speed.COLUMNS`` the speed section needs (the others —
-#: ratio, reps, load, blas, numpy, torch, note — are shown when present).
-SPEED_COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "threads"]
-SPEED_NUMERIC = ["reference_ms", "torch_ms", "threads"]
-#: The columns of ``benchmarks.memory.MEMORY_COLUMNS`` the memory table needs.
-MEMORY_COLUMNS = ["layer", "config", "dtype", "method", "numpy_peak_mb", "rss_peak_mb"]
-MEMORY_NUMERIC = ["numpy_peak_mb", "rss_peak_mb"]
-
-
-class ReportOutputError(Exception):
-    """The output folder cannot be used; the message is one line naming the path and why."""
-
-
-class BenchmarkError(Exception):
-    """A benchmark results file cannot be used; the message is one line naming the file and why."""
-
-
-@dataclass
-class BenchmarkResults:
-    """The benchmark results the speed section shows, read from a separate benchmark run.
-
-    ``frame`` is None when there are none: ``problem`` then says why (the file does not exist, or
-    cannot be read). ``data`` / ``memory_data`` are the files' bytes, copied into the report as
-    ``speed.csv`` / ``speed_memory.csv``; ``modified`` is the file's modification time (UTC).
-    """
-
-    path: Path
-    frame: pd.DataFrame | None = None
-    data: bytes = b""
-    modified: str = ""
-    memory_path: Path | None = None
-    memory: pd.DataFrame | None = None
-    memory_data: bytes = b""
-    problem: str = ""
-    default: bool = True                            # the repository's default file, not --benchmarks
-
-    def display_path(self, path=None) -> str:
-        """The file as the page names it: relative to the repository when inside it."""
-        path = Path(path or self.path)
-        try:
-            return str(path.relative_to(DEFAULT_BENCHMARKS.parents[2]))
-        except ValueError:
-            return str(path)
+def im2col_example() -> dict:
+    """The book's 4×4 example computed by the reference, without and with padding, for the
+    im2col section: ``{"pad 0": steps, "pad 1": steps}`` (see :func:`reports.explain.im2col_steps`)."""
+    return {"pad 0": im2col_steps(), "pad 1": im2col_steps(pad=1)}
 
 
 @dataclass
@@ -151,6 +110,7 @@ class ReportInputs:
     speed: BenchmarkResults | None = None           # benchmark results (None: no speed section)
     source: str = "cnn-parity report"               # what produced the records
     settings: dict = field(default_factory=dict)
+    im2col: dict = field(default_factory=lambda: im2col_example())   # the im2col section's worked example
 
 
 # ------------------------------------------------------------------------------------------
@@ -171,25 +131,10 @@ def case_id(case: str, config: str) -> str:
     return f"{case}[{' '.join(f'{k}={v}' for k, v in cfg.items())}]" if cfg else case
 
 
-def _dedupe(records) -> list:
-    """One record per (group, case, config, dtype, quantity), in order of first appearance.
-
-    A pytest session may compare the same thing twice (with different seeds); the worst of
-    the two is kept (a failure, else the lower headroom), so the report never hides a failure.
-    """
-    best: dict = {}
-    for r in records:
-        key = (r.group, r.case, r.config, r.dtype, r.quantity)
-        old = best.get(key)
-        if old is None or (r.passed, r.headroom) < (old.passed, old.headroom):
-            best[key] = r
-    return list(best.values())
-
-
 def layers_frame(records) -> pd.DataFrame:
     """``layers.csv``: one row per (case, quantity, dtype) of every non-sweep record."""
     rows = []
-    for r in _dedupe(r for r in records if r.group != "sweep"):
+    for r in dedupe(r for r in records if r.group != "sweep"):
         rows.append({"group": r.group, "case": r.case, "case_id": case_id(r.case, r.config), "config": r.config,
                      "dtype": r.dtype, "quantity": r.quantity, "ref_shape": r.ref_shape,
                      "torch_shape": r.torch_shape, "max_abs": r.max_abs, "max_rel": r.max_rel, "tol": r.tol,
@@ -202,7 +147,7 @@ def sweeps_frame(records) -> pd.DataFrame:
     the configuration spread over one column per key (empty where a key does not apply) and
     ``example`` numbering the configurations of each (case, dtype) in the order they were tried."""
     rows, examples = [], {}
-    for r in _dedupe(r for r in records if r.group == "sweep"):
+    for r in dedupe(r for r in records if r.group == "sweep"):
         cfg = _config_dict(r.config)
         seen = examples.setdefault((r.case, r.dtype), {})
         example = seen.setdefault(r.config, len(seen))
@@ -230,14 +175,14 @@ def sweeps_frame(records) -> pd.DataFrame:
 
 def _numpy_pickers(rng):
     """``integer(lo, hi)`` and ``choice(seq)`` drawing from ``rng``, for the shared configuration
-    drawers of ``reports.cases`` (which hypothesis uses in parity_tests/strategies.py)."""
+    drawers of ``reports.parity.cases`` (which hypothesis uses in parity_tests/strategies.py)."""
     return (lambda lo, hi: int(rng.integers(lo, hi + 1))), (lambda seq: seq[int(rng.integers(0, len(seq)))])
 
 
 def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
     """``n`` configurations per sweep, as [(factory name, config, dtypes)] — the same sweeps
     as ``parity_tests/test_sweeps.py`` (conv and max-pool in both dtypes, avg-pool in float64)."""
-    from .cases import draw_conv_config, draw_pool_config
+    from .parity.cases import draw_conv_config, draw_pool_config
 
     rng = np.random.default_rng([seed, 7])
     out = []
@@ -254,8 +199,8 @@ def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
 
 def sweep_records(seed: int = 0, n: int = SWEEP_EXAMPLES, dtypes=("float64", "float32")) -> list[Record]:
     """Run the seeded sweep: each drawn configuration through ``run_layer_case`` (group "sweep")."""
-    from . import cases
-    from .harness import run_layer_case
+    from .parity import cases
+    from .parity.harness import run_layer_case
 
     records = []
     configs = draw_sweep_configs(seed, n)
@@ -273,8 +218,8 @@ def sweep_records(seed: int = 0, n: int = SWEEP_EXAMPLES, dtypes=("float64", "fl
 # ------------------------------------------------------------------------------------------
 
 def catalog_entries() -> list[dict]:
-    """Each entry of ``reports.catalog.CATALOG`` with its measured effect (or the error it raised)."""
-    from .catalog import CATALOG
+    """Each entry of ``reports.parity.catalog.CATALOG`` with its measured effect (or the error it raised)."""
+    from .parity.catalog import CATALOG
 
     entries = []
     for d in CATALOG:
@@ -290,7 +235,7 @@ def catalog_entries() -> list[dict]:
 def normalise_filters(filters) -> dict | None:
     """First-layer filters in one form: ``{"before": {fw: W1}, "after": {fw: W1}[, "dtype": str]}`` (fw =
     "reference", "torch"; W1 shaped (FN, C, FH, FW)). Accepts that form, or the
-    ``first_layer`` dict of ``reports.training.TrainingResult``: ``{"before": W1,
+    ``first_layer`` dict of ``reports.mnist.training.TrainingResult``: ``{"before": W1,
     "reference": W1_after, "torch": W1_after}`` (both frameworks start from the same weights)."""
     if not filters:
         return None
@@ -310,7 +255,7 @@ def normalise_filters(filters) -> dict | None:
 
 
 def training_available() -> bool:
-    return importlib.util.find_spec("reports.training") is not None
+    return importlib.util.find_spec("reports.mnist.training") is not None
 
 
 #: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap). SimpleConvNet runs
@@ -323,7 +268,7 @@ TRAINING_RUNS = [("simple", "adam", 0.001, 100, None),
 
 def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False, data_dir=None,
                  log=print, data=None, steps=None, runs=None) -> dict:
-    """Lockstep training for the report through ``reports.training.train_lockstep``.
+    """Lockstep training for the report through ``reports.mnist.training.train_lockstep``.
 
     Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype. ``quick``: 10 steps
     on the first 1,000 training images, accuracy on the first 500 test images. ``data`` (as
@@ -331,8 +276,8 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
     ``{"curves", "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's
     first layer, from the float64 run when there is one.
     """
-    from .data import describe_source, load_mnist
-    from .training import train_lockstep
+    from .mnist.data import describe_source, load_mnist
+    from .mnist.training import train_lockstep
 
     runs = TRAINING_RUNS if runs is None else runs
     source = describe_source(data_dir) if data is None else "given data"
@@ -369,93 +314,6 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
 
 
 # ------------------------------------------------------------------------------------------
-# Benchmark results (the speed section): read, never measured here
-# ------------------------------------------------------------------------------------------
-
-def _read_results_csv(path: Path, required, numeric, what: str) -> tuple[pd.DataFrame, bytes]:
-    """Read and check one results CSV; :class:`BenchmarkError` (one line) if it cannot be used."""
-    import io
-
-    if not path.exists():
-        raise BenchmarkError(f"{path}: no such file")
-    if not path.is_file():
-        raise BenchmarkError(f"{path}: not a file")
-    try:
-        data = path.read_bytes()
-        frame = pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""])
-    except OSError as exc:
-        raise BenchmarkError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchmarkError(f"{path}: not a readable CSV file ({first})") from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise BenchmarkError(f"{path}: not {what}: missing column{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(missing)} (expected {', '.join(required)}, ...)")
-    for col in numeric:
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = frame[col].notna() & values.isna()
-        if bad.any():
-            row = int(bad.to_numpy().nonzero()[0][0]) + 2            # + header, counted from 1
-            raise BenchmarkError(f"{path}: column {col} must hold numbers (line {row}: {frame[col][bad].iloc[0]!r})")
-        frame[col] = values
-    for col in frame.columns:
-        if col not in numeric and frame[col].dtype == object:
-            frame[col] = frame[col].fillna("")
-    return frame, data
-
-
-def load_benchmarks(path=None) -> BenchmarkResults:
-    """The benchmark results to show: ``path`` (``--benchmarks FILE``), else :data:`DEFAULT_BENCHMARKS`.
-
-    A given ``path`` that is missing or malformed raises :class:`BenchmarkError` (one line). The
-    default file may be absent or unreadable: the result then has no ``frame`` and its
-    ``problem`` says why, and the page says how to make one. ``memory.csv`` beside the file, if
-    there is one, is read too (the peak-memory table); a malformed one is reported the same way.
-    Nothing is measured: the benchmarks take minutes, and timing never decides a verdict.
-    """
-    default = path is None
-    path = Path(os.path.abspath(os.path.expanduser(str(DEFAULT_BENCHMARKS if default else path))))
-    out = BenchmarkResults(path=path, default=default)
-    if default and not path.exists():
-        out.problem = "missing"
-        return out
-    try:
-        out.frame, out.data = _read_results_csv(path, SPEED_COLUMNS, SPEED_NUMERIC, "a benchmark results file")
-        memory = path.with_name("memory.csv")
-        if memory != path and memory.is_file():
-            out.memory, out.memory_data = _read_results_csv(memory, MEMORY_COLUMNS, MEMORY_NUMERIC,
-                                                            "a memory results file")
-            out.memory_path = memory
-    except BenchmarkError as exc:
-        if not default:
-            raise
-        out.frame, out.data, out.problem = None, b"", str(exc)
-        return out
-    out.modified = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(path.stat().st_mtime))
-    return out
-
-
-def _benchmarks(benchmarks) -> BenchmarkResults | None:
-    """``benchmarks`` argument of collect_report / report_from_records: None (the default file),
-    False (no speed section), a path, or :class:`BenchmarkResults`."""
-    if benchmarks is False:
-        return None
-    if isinstance(benchmarks, BenchmarkResults):
-        return benchmarks
-    return load_benchmarks(benchmarks)
-
-
-def _benchmark_setting(bench: BenchmarkResults | None) -> str | None:
-    if bench is None:
-        return None
-    if bench.frame is None:
-        why = "does not exist" if bench.problem == "missing" else "cannot be used"
-        return f"none ({bench.display_path()} {why})"
-    return f"{bench.display_path()} (read, not measured by this run)"
-
-
-# ------------------------------------------------------------------------------------------
 # Collecting a report
 # ------------------------------------------------------------------------------------------
 
@@ -474,15 +332,15 @@ def _input_values(case) -> int:
 
 def quick_skipped_cases() -> list:
     """The registered network cases that ``--quick`` leaves out (see :data:`QUICK_MAX_INPUT`)."""
-    from .cases import NET_CASES
+    from .parity.cases import NET_CASES
 
     return [c for c in NET_CASES if _input_values(c) > QUICK_MAX_INPUT]
 
 
 def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[Record]:
-    """``reports.harness.all_parity_records``; with ``quick``, without the cases of
+    """``reports.parity.harness.all_parity_records``; with ``quick``, without the cases of
     :func:`quick_skipped_cases` (the page says which were left out)."""
-    from . import harness
+    from .parity import harness
 
     return harness.all_parity_records(tuple(dtypes), seed=seed, skip=quick_skipped_cases() if quick else ())
 
@@ -491,14 +349,14 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
                    training=None, sweeps=None, log=None, benchmarks=None) -> ReportInputs:
     """Compute everything the CLI report shows.
 
-    training: ``None`` runs lockstep training when ``reports.training`` exists; ``False`` skips
+    training: ``None`` runs lockstep training when ``reports.mnist.training`` exists; ``False`` skips
     it; a dict ``{"curves", "epochs", "filters", "timing", "note"}`` uses given results.
     sweeps: examples per sweep (default 40, 10 with ``quick``).
     benchmarks: the speed section's results — ``None``: the default file (see
     :func:`load_benchmarks`), a path, a :class:`BenchmarkResults`, or ``False`` (no section).
     """
     log = log or (lambda *a: None)
-    bench = _benchmarks(benchmarks)
+    bench = resolve_benchmarks(benchmarks)
     t0 = time.perf_counter()
     records = parity_records(tuple(dtypes), seed=seed, quick=quick)
     log(f"  {len(records)} parity comparisons in {time.perf_counter() - t0:.1f} s")
@@ -515,7 +373,7 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     elif training is None and training_available():
         trained = run_training(seed=seed, dtypes=dtypes, epochs=epochs, quick=quick, data_dir=data_dir, log=log)
     elif training is None:
-        note = ("Training is not part of this report: the module reports.training (lockstep training) "
+        note = ("Training is not part of this report: the module reports.mnist.training (lockstep training) "
                 "is not installed in this version.")
     else:
         note = "Training was not run for this report (--no-training)."
@@ -524,11 +382,11 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     if quick:
         settings["left out by --quick"] = "; ".join(c.id for c in quick_skipped_cases()) or "nothing"
     if trained and training is None:
-        from .data import describe_source
+        from .mnist.data import describe_source
 
         settings["MNIST"] = describe_source(data_dir)
     if bench is not None:
-        settings["benchmark results"] = _benchmark_setting(bench)
+        settings["benchmark results"] = benchmark_setting(bench)
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
                           environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
                           training_note=note, speed=bench)
@@ -548,7 +406,7 @@ def _add_training_and_environment(inputs, training, seed, settings):
 
 
 def _environment(seed, settings, timing):
-    from .report_env import collect_environment
+    from .environment import collect_environment
 
     env = collect_environment(seed, settings=settings)
     for (net, dtype, fw), sec in sorted((timing or {}).items()):
@@ -563,9 +421,9 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
     :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
     records = list(records)
     settings = dict(settings or {})
-    bench = _benchmarks(benchmarks)
+    bench = resolve_benchmarks(benchmarks)
     if bench is not None:
-        settings["benchmark results"] = _benchmark_setting(bench)
+        settings["benchmark results"] = benchmark_setting(bench)
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"],
                           sweeps=[r for r in records if r.group == "sweep"], environment=[],
                           catalog=catalog_entries(), source=source, settings=settings,
@@ -574,109 +432,13 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
     return _add_training_and_environment(inputs, training, seed, settings)
 
 
-# ------------------------------------------------------------------------------------------
-# Writing: atomic folder replacement
-# ------------------------------------------------------------------------------------------
-
-def _abs(out) -> Path:
-    return Path(os.path.abspath(os.path.expanduser(str(out))))
-
-
-def _prepare(out: Path) -> tuple[Path, list]:
-    """Check ``out`` and create the hidden staging folder next to it. Returns (tmp, created
-    parent folders). Raises :class:`ReportOutputError` with a one-line reason."""
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise ReportOutputError(f"{out} exists and is not a folder")
-        try:
-            entries = [p.name for p in out.iterdir()]
-        except OSError as exc:
-            raise ReportOutputError(f"cannot read the folder {out}: {exc.strerror or exc}") from None
-        if entries and MARKER not in entries:
-            raise ReportOutputError(f"{out} is a folder that holds other files and is not an earlier report "
-                                    f"(no {MARKER} in it); choose a new or empty folder")
-    parent = out.parent
-    probe = parent
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ReportOutputError(f"{probe} is a file, not a folder, so {out} cannot be created")
-    created = []
-    for folder in reversed([p for p in [parent, *parent.parents] if not p.exists()]):
-        try:
-            folder.mkdir()
-        except OSError as exc:
-            _remove_created(created)
-            raise ReportOutputError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
-        created.append(folder)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as exc:
-        _remove_created(created)
-        raise ReportOutputError(f"cannot write in {parent}: {exc.strerror or exc}") from None
-    return tmp, created
-
-
-def _remove_created(created):
-    for folder in reversed(created):
-        try:
-            folder.rmdir()
-        except OSError:
-            break
-
-
-def check_output_dir(out) -> Path:
-    """Raise :class:`ReportOutputError` (one line: the path and why) unless a report can be
-    written to ``out``. Creates and removes a probe folder next to it; changes nothing else."""
-    out = _abs(out)
-    tmp, created = _prepare(out)
-    shutil.rmtree(tmp, ignore_errors=True)
-    _remove_created(created)
-    return out
-
-
-def _commit(tmp: Path, out: Path):
-    """Move the finished folder into place: old report aside, new one in, old one deleted."""
-    if out.exists() or out.is_symlink():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rmdir(old)
-        os.rename(out, old)
-        try:
-            os.rename(tmp, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        if old.is_symlink():
-            old.unlink()                    # --out was a link to a report folder: drop the link only
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, out)
-
-
-@contextmanager
-def atomic_output(out):
-    """``with atomic_output(DIR) as tmp:`` write the report into ``tmp``; on success ``tmp``
-    replaces ``DIR``; on any exception (KeyboardInterrupt included) ``tmp`` is deleted and
-    ``DIR`` is left as it was. The check of ``DIR`` happens on entry, before the body runs."""
-    out = _abs(out)
-    tmp, created = _prepare(out)
-    try:
-        yield tmp
-        _commit(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        _remove_created(created)
-        raise
-
-
 def _to_csv(frame: pd.DataFrame, path: Path):
     frame.to_csv(path, index=False, lineterminator="\n")
 
 
 def write_report_files(folder, inputs: ReportInputs) -> list[str]:
     """Write the CSV files and index.html into ``folder`` (no atomicity: see :func:`write_report`)."""
-    from . import report_html
+    from .html import page as report_html
 
     folder = Path(folder)
     names = []
@@ -762,7 +524,7 @@ def cmd_report(args) -> int:
     try:
         with atomic_output(args.out) as tmp:
             log(f"cnn-parity report: writing {_abs(args.out)}")
-            log(f"  speed section: {_benchmark_setting(bench)}")
+            log(f"  speed section: {benchmark_setting(bench)}")
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
                                     training=False if args.no_training else None, log=log,

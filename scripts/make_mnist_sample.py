@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Make the embedded MNIST sample in reports/data/ from the four original MNIST files.
+"""Make the embedded MNIST sample in reports/mnist/sample/ from the four original MNIST files.
 
-    python scripts/make_mnist_sample.py --source DIR --out reports/data
+    python scripts/make_mnist_sample.py --source DIR --out reports/mnist/sample
 
 DIR holds the original ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
 ``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz``. The script
@@ -14,7 +14,7 @@ DIR holds the original ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte
    name in the gzip header, so that running it again gives byte-identical files;
 3. checks the result with the loader's own structural checks and writes ``README.md``
    (what the sample is, how it was made, md5s, licence);
-4. prints the md5s and says if ``SAMPLE_MD5`` in reports/data.py needs updating.
+4. prints the md5s and says if ``SAMPLE_MD5`` in reports/mnist/data.py needs updating.
 
 Byte-identical output needs the same zlib (the ``.gz`` md5s could differ with another deflate
 implementation); the uncompressed md5s in the README do not depend on it.
@@ -33,7 +33,7 @@ import numpy as np
 # Run as a plain script from a checkout, the repository root is not on sys.path. Add it, so
 # the sample is checked with the loader's own constants and checks instead of copies of them.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reports import data as mnist  # noqa: E402
+from reports.mnist import data as mnist  # noqa: E402
 
 GZIP_LEVEL = 6
 
@@ -61,7 +61,7 @@ def md5(data: bytes) -> str:
 
 
 def readme(rows, counts) -> str:
-    """The text of reports/data/README.md; it depends only on the sample's content."""
+    """The text of reports/mnist/sample/README.md; it depends only on the sample's content."""
     table = "\n".join(
         f"| {name} | {n:,} | {gz_size:,} | {gz_md5} | {raw_size:,} | {raw_md5} |"
         for name, n, gz_size, gz_md5, raw_size, raw_md5 in rows)
@@ -69,7 +69,7 @@ def readme(rows, counts) -> str:
     return f"""# Embedded MNIST sample
 
 A real subset of MNIST, shipped with the package so that `cnn-parity` and the test suite run
-offline on a fresh machine. `reports.data.load_mnist()` (no `data_dir`) reads it.
+offline on a fresh machine. `reports.mnist.data.load_mnist()` (no `data_dir`) reads it.
 
 - **What**: the first {mnist.SAMPLE_TRAIN:,} training images and labels and the first
   {mnist.SAMPLE_TEST:,} test images and labels of MNIST, in the original order, unchanged.
@@ -85,13 +85,13 @@ offline on a fresh machine. `reports.data.load_mnist()` (no `data_dir`) reads it
 
 Labels per digit 0..9: train {counts['train']}, test {counts['test']}.
 
-The loader checks the `.gz` md5s above (`SAMPLE_MD5` in `reports/data.py`; a test checks that
+The loader checks the `.gz` md5s above (`SAMPLE_MD5` in `reports/mnist/data.py`; a test checks that
 the constants match these files).
 
 ## How it was made
 
 ```
-python scripts/make_mnist_sample.py --source DIR --out reports/data
+python scripts/make_mnist_sample.py --source DIR --out reports/mnist/sample
 ```
 
 `DIR` holds the four original MNIST files; the script first checks their md5s against the ones
@@ -141,8 +141,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, required=True,
                         help="folder with the four original MNIST .gz files")
-    parser.add_argument("--out", type=Path, default=Path("reports/data"),
-                        help="output folder (default: reports/data)")
+    parser.add_argument("--out", type=Path, default=Path("reports/mnist/sample"),
+                        help="output folder (default: reports/mnist/sample)")
     args = parser.parse_args(argv)
     try:
         gz_md5 = make_sample(args.source, args.out)
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     for name, value in gz_md5.items():
         print(f"{value}  {args.out / name}")
     if gz_md5 != mnist.SAMPLE_MD5:
-        print("note: these md5s differ from SAMPLE_MD5 in reports/data.py; update the constants "
+        print("note: these md5s differ from SAMPLE_MD5 in reports/mnist/data.py; update the constants "
               "if this is the shipped sample.", file=sys.stderr)
     return 0
 

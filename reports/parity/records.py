@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame"]
+__all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame",
+           "dedupe", "first_divergence"]
 
 
 def float_eps(dtype) -> float:
@@ -170,3 +171,26 @@ def records_to_frame(records):
 
     cols = [f.name for f in fields(Record)]
     return pd.DataFrame([asdict(r) for r in records], columns=cols)
+
+
+def dedupe(records) -> list:
+    """One record per (group, case, config, dtype, quantity), in order of first appearance.
+
+    A pytest session may compare the same thing twice (with different seeds); the worst of
+    the two is kept (a failure, else the lower headroom), so the report never hides a failure.
+    """
+    best: dict = {}
+    for r in records:
+        key = (r.group, r.case, r.config, r.dtype, r.quantity)
+        old = best.get(key)
+        if old is None or (r.passed, r.headroom) < (old.passed, old.headroom):
+            best[key] = r
+    return list(best.values())
+
+
+def first_divergence(records) -> Record | None:
+    """The first failing trace record, in execution order (forward, then backward), or None."""
+    for rec in records:
+        if rec.group == "trace" and not rec.passed:
+            return rec
+    return None

@@ -3,7 +3,7 @@ declared here once, as data, and expanded into tests and report rows.
 
 A :class:`LayerCase` says how to build the reference layer and its stock-torch twin with the
 same weights, how to make inputs, and how long the longest reduction inside the layer is (which
-sets the tolerance, see ``reports.records.reduction_tolerance``). Case *factories*
+sets the tolerance, see ``reports.parity.records.reduction_tolerance``). Case *factories*
 (``conv_case``, ``pool_case``, ...) turn a configuration into a case; ``LAYER_CASES`` is the
 fixed list the default tests and the report run, and the hypothesis sweeps call the same
 factories with configurations they draw.
@@ -522,7 +522,7 @@ def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
 # central-difference spot check); its float32 run and the torchvision case's full trace run in
 # the slow tier (the float32 path of every layer type is covered by the MNIST AlexNet-style net;
 # torchvision's own forward is checked in the default tier by
-# ``reports.harness.torchvision_forward_records``). ``cnn-parity parity`` runs them all.
+# ``reports.parity.harness.torchvision_forward_records``). ``cnn-parity parity`` runs them all.
 NET_CASES += [
     lenet5_case(),
     lenet5_case(c3_table=True),

@@ -3,8 +3,8 @@
 Three sources, one loader (:func:`load_mnist`, the book's interface):
 
 * **the embedded sample** (default, ``data_dir=None``): the first 10,000 training and the
-  first 2,000 test images of MNIST, shipped in ``reports/data/`` as IDX ``.gz`` files with the
-  original four file names (see ``reports/data/README.md``). Runs offline on a fresh machine.
+  first 2,000 test images of MNIST, shipped in ``reports/mnist/sample/`` as IDX ``.gz`` files with the
+  original four file names (see ``reports/mnist/sample/README.md``). Runs offline on a fresh machine.
 * **a folder with the four original files** (``data_dir=DIR``, the CLI's ``--data-dir``):
   ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
   ``t10k-labels-idx1-ubyte.gz``, byte-identical to the published ones.
@@ -101,8 +101,8 @@ IMAGE_SHAPE = (28, 28)
 
 FULL_TRAIN, FULL_TEST = 60_000, 10_000
 
-#: The embedded sample (made by scripts/make_mnist_sample.py; see reports/data/README.md).
-SAMPLE_DIR = Path(__file__).resolve().with_name("data")
+#: The embedded sample (made by scripts/make_mnist_sample.py; see reports/mnist/sample/README.md).
+SAMPLE_DIR = Path(__file__).resolve().with_name("sample")
 SAMPLE_TRAIN, SAMPLE_TEST = 10_000, 2_000
 SAMPLE_MD5: dict[str, str] = {
     "train-images-idx3-ubyte.gz": "cee9bc8e02c1837e7cdb710fa4b6c9c6",
@@ -290,7 +290,7 @@ def _check_present(folder: Path, *, sample: bool) -> None:
     """Raise if the folder or any of the four ``.gz`` files is missing (all named at once)."""
     need = ", ".join(MNIST_FILES)
     if sample:
-        fix = ("The embedded sample ships with the package (reports/data/); reinstall it, or "
+        fix = ("The embedded sample ships with the package (reports/mnist/sample/); reinstall it, or "
                "regenerate the files with scripts/make_mnist_sample.py.")
     else:
         fix = f"It must contain the four original MNIST files: {need}. {_WHERE_ORIGINALS}"
@@ -372,7 +372,7 @@ def _check_md5(folder: Path, actual: Mapping[str, str], expected: Mapping[str, s
                       for name in wrong)
     if dict(expected) == SAMPLE_MD5:
         fix = ("The embedded sample is damaged or was regenerated without updating SAMPLE_MD5 "
-               "in reports/data.py; reinstall the package or rerun scripts/make_mnist_sample.py.")
+               "in reports/mnist/data.py; reinstall the package or rerun scripts/make_mnist_sample.py.")
     else:
         fix = ("The files are well-formed IDX but not the original distribution files (for "
                "example re-compressed, or another dataset under the MNIST names). "

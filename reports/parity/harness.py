@@ -1,4 +1,4 @@
-"""Runs parity cases and turns every comparison into a :class:`reports.records.Record`.
+"""Runs parity cases and turns every comparison into a :class:`reports.parity.records.Record`.
 
 ``run_layer_case``  forward output, input gradient and every parameter gradient of one layer.
 ``run_net_case``    a whole network: scores, loss, dx, every parameter gradient, and the
@@ -22,7 +22,7 @@ from torch_impl.transfer import export_grads
 
 from .cases import (LAYER_CASES, NET_CASES, LayerCase, NetCase, alexnet_plan,
                     reference_from_torchvision)
-from .records import Record, Tolerance, _config_str, compare, reduction_tolerance
+from .records import Record, Tolerance, _config_str, compare, first_divergence, reduction_tolerance
 
 DTYPES = ("float64", "float32")
 
@@ -288,7 +288,7 @@ def gradient_spot_records(case, ref, inputs, grads, per_param=3, train=True, see
 
 def torchvision_forward_records(model, N=1, seed=0) -> list[Record]:
     """torchvision's own ``forward`` (eval mode: dropout off) against the reference built from
-    the model's weights (``reports.cases.reference_from_torchvision``), in the model's dtype.
+    the model's weights (``reports.parity.cases.reference_from_torchvision``), in the model's dtype.
 
     The cheap torchvision check of the default test tier: one forward pass in each framework
     (the registered ``AlexNet-torchvision`` case compares the whole trace and every gradient).
@@ -303,14 +303,6 @@ def torchvision_forward_records(model, N=1, seed=0) -> list[Record]:
     config = dict(N=N, input_dim="×".join(map(str, ref.input_dim)), mode="eval")
     return [compare("AlexNet-torchvision", "scores (torchvision forward, eval)",
                     ref.predict(x), scores_t, tol, config=config, group="net")]
-
-
-def first_divergence(records: list[Record]) -> Record | None:
-    """The first failing trace record, in execution order (forward, then backward), or None."""
-    for rec in records:
-        if rec.group == "trace" and not rec.passed:
-            return rec
-    return None
 
 
 def known_answer_records(dtype="float64") -> list[Record]:

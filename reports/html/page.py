@@ -19,8 +19,10 @@ from html import escape
 
 import numpy as np
 
-from . import report_svg as svg
-from .report_svg import COLORS, HLine, Series
+from ..parity.records import dedupe as _dedupe
+from ..parity.records import first_divergence
+from . import charts as svg
+from .charts import COLORS, HLine, Series
 
 __all__ = ["render_html", "render_verdict", "render_layers", "render_nets", "render_training",
            "render_accuracy", "render_filters", "render_speed", "render_catalog", "render_im2col",
@@ -142,12 +144,6 @@ def _labels(keys):
 def _worst(records):
     """The record with the least headroom (a failure first)."""
     return min(records, key=lambda r: (r.passed, r.headroom))
-
-
-def _dedupe(records):
-    from .report import _dedupe as dedupe
-
-    return dedupe(records)
 
 
 # ------------------------------------------------------------------------------------------
@@ -373,8 +369,6 @@ def render_layers(inputs, number) -> str:
 
 
 def render_nets(inputs, number) -> str:
-    from .harness import first_divergence
-
     records = _dedupe(inputs.records)
     net_recs = [r for r in records if r.group in ("net", "trace", "gradcheck")]
     if not net_recs:
@@ -1077,11 +1071,11 @@ def _im2col_body(s) -> str:
 
 
 def render_im2col(inputs, number) -> str:
-    from .explain import im2col_steps
-
-    body = _im2col_body(im2col_steps())
+    if not inputs.im2col:
+        return ""
+    body = _im2col_body(inputs.im2col["pad 0"])
     body += ("<details><summary>The same example with one ring of zero padding (pad = 1): a 4×4 output"
-             "</summary>" + _im2col_body(im2col_steps(pad=1)) + "</details>")
+             "</summary>" + _im2col_body(inputs.im2col["pad 1"]) + "</details>")
     intro = ("<p>How does the reference compute a convolution? It does not slide the filter in a loop: "
              "<code>im2col</code> copies every window of the input into one row of a matrix, and then a "
              "<em>single</em> matrix product computes all the windows at once — fast, because matrix products are "

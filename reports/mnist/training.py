@@ -29,7 +29,8 @@ import torch_impl
 from reference.optimizer import OPTIMIZERS, TORCH_EQUIVALENT
 from torch_impl.transfer import export_params, load_params
 
-from .records import Record, Tolerance, compare
+from ..files import OutputError, check_creatable, replace_files
+from ..parity.records import Record, Tolerance, compare
 
 __all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "training_records",
            "write_training_csvs"]
@@ -119,7 +120,7 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
                    eval_batch_size=500, train_eval_limit=None, progress=None) -> TrainingResult:
     """Train the reference net and its torch twin in lockstep; see the module docstring.
 
-    data: ((x_train, t_train), (x_test, t_test)) as from ``reports.data.load_mnist`` (x in
+    data: ((x_train, t_train), (x_test, t_test)) as from ``reports.mnist.data.load_mnist`` (x in
     float64 or float32 — it is cast to ``dtype``; t integer labels). ``steps`` stops early
     (the last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar on a
     terminal by default, nothing otherwise. ``train_eval_limit``: the per-epoch train accuracy
@@ -277,25 +278,17 @@ def _progress_bar(total, progress):
 
 def write_training_csvs(result: TrainingResult, out_dir) -> list[str]:
     """training_curves.csv, training_epochs.csv (byte-identical for the same seed) and
-    training_timing.csv (wall times; differs run to run) into ``out_dir``."""
+    training_timing.csv (wall times; differs run to run) into ``out_dir``.
+
+    The three are written under temporary names and renamed only when all three are complete
+    (:func:`reports.files.replace_files`): an error (disk full, interrupt) leaves no half-written
+    CSV behind."""
     os.makedirs(out_dir, exist_ok=True)
-    # Each file is written under a temporary name and renamed only when all three are
-    # complete: an error (disk full, interrupt) leaves no half-written CSV behind.
-    staged = []
-    try:
-        for name, frame in (("training_curves.csv", result.curves), ("training_epochs.csv", result.epochs),
-                            ("training_timing.csv", result.timing)):
-            path = os.path.join(out_dir, name)
-            staged.append((path + ".partial", path))
-            frame.to_csv(path + ".partial", index=False, lineterminator="\n")
-    except BaseException:
-        for partial, _ in staged:
-            if os.path.exists(partial):
-                os.remove(partial)
-        raise
-    for partial, path in staged:
-        os.replace(partial, path)
-    return [path for _, path in staged]
+    items = [(os.path.join(out_dir, name), lambda path, frame=frame: frame.to_csv(path, index=False,
+                                                                                 lineterminator="\n"))
+             for name, frame in (("training_curves.csv", result.curves), ("training_epochs.csv", result.epochs),
+                                 ("training_timing.csv", result.timing))]
+    return replace_files(items)
 
 
 # ------------------------------------------------------------------------------------------
@@ -327,8 +320,10 @@ def add_subcommand(sub):
 def cmd_train(args) -> int:
     from .data import describe_source, load_mnist
 
-    out = os.path.abspath(args.out)
-    _check_out_dir(out)
+    try:
+        out = str(check_creatable(args.out))
+    except OutputError as exc:
+        raise SystemExit(f"cnn-parity train: --out {args.out}: {exc}") from None
     data = load_mnist(args.data_dir, download=args.download)
     print(f"data: {describe_source(args.data_dir, download=args.download)}; net {args.net}, "
           f"optimizer {args.optimizer} lr {args.lr}, batch {args.batch_size}, {args.dtype}, seed {args.seed}",
@@ -346,14 +341,3 @@ def cmd_train(args) -> int:
     print(f"median seconds per step: reference {s['reference_median_step_s']:.4f}, "
           f"torch {s['torch_median_step_s']:.4f}")
     return 0
-
-
-def _check_out_dir(out):
-    """Fail before any training if --out cannot be created or written."""
-    probe = out
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    if not os.path.isdir(probe):
-        raise SystemExit(f"cnn-parity train: --out {out}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK):
-        raise SystemExit(f"cnn-parity train: --out {out}: {probe} is not writable")
