@@ -4,6 +4,7 @@ and turns them into records, CSV files and an HTML report.
 Inside, one subpackage per job, in this order; each may use the ones listed before it, never
 those after it (``parity_tests/test_layout.py`` checks it):
 
+``reports.errors``  the one-line errors of a command (usage: exit 2, run: exit 1)
 ``reports.files``   writing folders and files atomically, checking an output folder
 ``reports.parity``  the parity harness: records, the case registry, running cases, the catalog
 ``reports.mnist``   MNIST (with the embedded sample) and lockstep training
@@ -14,4 +15,4 @@ Above all of them: ``reports.environment`` (versions and machine), ``reports.ben
 ``reports.explain`` (the im2col walkthrough) and ``reports.cli`` (the ``cnn-parity`` command).
 """
 
-__all__ = ["files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain", "cli"]
+__all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain", "cli"]

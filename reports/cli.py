@@ -107,6 +107,8 @@ def _check_writable_file(path):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnn-parity", description=
                                      "Compare a from-scratch NumPy CNN with PyTorch, layer by layer and in training.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (also: CNN_PARITY_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parity", help="run every parity case and print the table")
     p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both")
@@ -130,8 +132,22 @@ def _subcommand_modules():
 
 
 def main(argv=None) -> int:
+    """Run one subcommand. A :class:`reports.errors.CommandError` it raises becomes one line on
+    standard error, ``cnn-parity <command>: <message>``, and its exit status (2 usage, 1 run);
+    with ``--debug`` or ``CNN_PARITY_DEBUG=1`` the traceback is shown as well."""
+    import os
+
+    from .errors import CommandError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    debug = getattr(args, "debug", False) or os.environ.get("CNN_PARITY_DEBUG", "") not in ("", "0")
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        if debug:
+            raise
+        print(f"cnn-parity {args.command}: {exc}", file=sys.stderr)
+        return exc.status
 
 
 if __name__ == "__main__":
