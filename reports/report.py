@@ -66,12 +66,13 @@ from .benchmark_results import (DEFAULT_BENCHMARKS, MEMORY_COLUMNS, SPEED_COLUMN
                                 BenchmarkResults, benchmark_setting, load_benchmarks, resolve_benchmarks)
 from .explain import im2col_steps
 from .files import MARKER, ReportOutputError, absolute as _abs, atomic_output, check_output_dir
+from .errors import Interrupted, RunError, UsageError
 from .parity.records import Record, dedupe
 
 __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
            "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
            "sweep_records", "draw_sweep_configs", "catalog_entries", "run_training", "normalise_filters",
-           "parity_records", "quick_skipped_cases", "add_subcommand", "DEFAULT_OUT", "MARKER",
+           "parity_records", "quick_skipped_cases", "cmd_report", "DEFAULT_OUT", "MARKER",
            "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS", "BenchmarkResults", "BenchmarkError",
            "load_benchmarks", "DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS"]
 
@@ -270,14 +271,15 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
                  log=print, data=None, steps=None, runs=None) -> dict:
     """Lockstep training for the report through ``reports.mnist.training.train_lockstep``.
 
-    Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype. ``quick``: 10 steps
-    on the first 1,000 training images, accuracy on the first 500 test images. ``data`` (as
-    from ``load_mnist``) replaces MNIST and ``steps`` caps every run (both for tests). Returns
-    ``{"curves", "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's
-    first layer, from the float64 run when there is one.
+    Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype: ``epochs`` epochs, or
+    fewer steps where the run has a cap. ``quick``: 10 steps on the first 1,000 training images,
+    accuracy on the first 500 test images. ``data`` (as from ``load_mnist``) replaces MNIST and
+    ``steps`` caps every run (both for tests). ``log`` gets one line per run and one per epoch
+    (as ``cnn-parity train`` prints them). Returns ``{"curves", "epochs", "filters", "timing",
+    "note"}``; the filters are SimpleConvNet's first layer, from the float64 run when there is one.
     """
     from .mnist.data import describe_source, load_mnist
-    from .mnist.training import train_lockstep
+    from .mnist.training import epoch_line, train_lockstep
 
     runs = TRAINING_RUNS if runs is None else runs
     source = describe_source(data_dir) if data is None else "given data"
@@ -286,18 +288,22 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
     if quick:
         data = ((x_train[:1000], t_train[:1000]), (x_test[:500], t_test[:500]))
         steps = 10 if steps is None else steps
+        epochs = 1
         what = f"--quick: {steps} steps on the first 1,000 training images of the {source}, " \
                f"accuracy on its first 500 test images"
     else:
         what = f"{epochs} epoch{'s' if epochs != 1 else ''} on the {source}"
     curves, epoch_frames, timing, filters, lines = [], [], {}, None, []
     for net, optimizer, lr, batch_size, cap in runs:
-        run_steps = min(s for s in (steps, cap) if s is not None) if (steps or cap) else None
+        per_epoch = max(len(data[0][0]) // batch_size, 1)
+        run_steps = min(s for s in (steps, cap, epochs * per_epoch) if s is not None)
         for dtype in dtypes:
             t0 = time.perf_counter()
+
+            def progress(result, epoch, n_epochs, seconds, name=f"{net} {dtype}"):
+                log(f"    {name} {epoch_line(result, epoch, n_epochs, seconds)}")
             result = train_lockstep(data, net=net, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                                    dtype=dtype, seed=seed, progress=None,
-                                    epochs=1 if quick else epochs, steps=run_steps)
+                                    dtype=dtype, seed=seed, progress=None, steps=run_steps, on_epoch=progress)
             log(f"  training {net} {dtype}: {len(result.curves) // 2} steps in {time.perf_counter() - t0:.1f} s")
             curves.append(result.curves)
             epoch_frames.append(result.epochs)
@@ -305,9 +311,10 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
                 timing[(net, dtype, fw)] = float(grp.seconds.median())
             if net == "simple" and (filters is None or dtype == "float64"):
                 filters = dict(result.first_layer, dtype=dtype)
-        length = f"at most {run_steps} steps" if run_steps and not quick else what
-        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}, {length}")
-    note = (f"Seed {seed}; " + "; ".join(lines) + f" ({what}). Both frameworks start from the same "
+        capped = cap is not None and run_steps < epochs * per_epoch and not quick
+        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}"
+                     + (f", {run_steps} steps" if capped else ""))
+    note = (f"Seed {seed}; {what}: " + "; ".join(lines) + ". Both frameworks start from the same "
             f"weights and see the same minibatches (and dropout masks) in the same order.")
     return {"curves": pd.concat(curves, ignore_index=True), "epochs": pd.concat(epoch_frames, ignore_index=True),
             "filters": filters, "timing": timing, "note": note}
@@ -478,52 +485,31 @@ def write_report(out, inputs: ReportInputs) -> Path:
 
 
 # ------------------------------------------------------------------------------------------
-# CLI
+# cnn-parity report (options declared in reports.cli)
 # ------------------------------------------------------------------------------------------
 
-DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
-
-
-def add_subcommand(sub):
-    p = sub.add_parser("report", help="write the comparison report (CSV + a self-contained HTML page)",
-                       description="Run every parity case, a seeded property sweep, the catalog of "
-                                   "book-vs-PyTorch differences and lockstep training, and write CSV files "
-                                   "and index.html into --out.")
-    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
-                   help=f"output folder, replaced as a whole when complete (default {DEFAULT_OUT}/)")
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="folder with the four original MNIST .gz files (default: the embedded sample)")
-    p.add_argument("--epochs", type=int, default=2, metavar="N", help="training epochs (default 2)")
-    p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both",
-                   help="float64, float32 or both (default)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--quick", action="store_true",
-                   help="a smoke-test report in well under a minute: fewer sweep examples, 10 training steps")
-    p.add_argument("--no-training", action="store_true", help="leave out lockstep training")
-    p.add_argument("--benchmarks", metavar="FILE", default=None,
-                   help="benchmark results for the speed section, as written by `python -m benchmarks` "
-                        "(default: benchmarks/results/latest.csv of the repository, if it exists); "
-                        "the report never runs the benchmarks itself")
-    p.set_defaults(func=cmd_report)
-
-
 def cmd_report(args) -> int:
-    if args.epochs < 1:
-        raise SystemExit("cnn-parity report: --epochs must be at least 1")
-    if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        raise SystemExit(f"cnn-parity report: --data-dir {args.data_dir}: not a folder")
+    """``cnn-parity report``: everything is checked before any work (the output folder by
+    ``reports.cli``; here the benchmark results and the MNIST files), then the report is built
+    in a hidden folder that replaces ``--out`` only when complete."""
+    from .cli import DTYPE_CHOICES
+
     try:
         bench = load_benchmarks(args.benchmarks)
     except BenchmarkError as exc:
-        raise SystemExit(f"cnn-parity report: --benchmarks: {exc}") from None
+        raise UsageError(f"--benchmarks: {exc}; give a file written by `python -m benchmarks`, "
+                         f"or leave --benchmarks out") from None
+    if not args.no_training:
+        _check_training_data(args.data_dir)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
     start = time.perf_counter()
+    out = _abs(args.out)
     try:
         with atomic_output(args.out) as tmp:
-            log(f"cnn-parity report: writing {_abs(args.out)}")
+            log(f"cnn-parity report: writing {out}")
             log(f"  speed section: {benchmark_setting(bench)}")
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
@@ -531,8 +517,9 @@ def cmd_report(args) -> int:
                                     benchmarks=bench)
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
-        raise SystemExit(f"cnn-parity report: cannot write the report: {exc}") from None
-    out = _abs(args.out)
+        raise RunError(f"cannot write the report: {exc}") from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; nothing was written, {out} is as it was") from None
     recs = inputs.records + inputs.sweeps
     n_fail = sum(not r.passed for r in recs)
     print(f"{len(recs)} comparisons, {len(recs) - n_fail} pass, {n_fail} fail "
@@ -540,3 +527,13 @@ def cmd_report(args) -> int:
     for name in names:
         print(f"wrote {out / name}")
     return 0 if n_fail == 0 else 1
+
+
+def _check_training_data(data_dir) -> None:
+    """The MNIST files training will read, checked (and prepared) before any work."""
+    from .mnist.data import MnistDataError, prepare_mnist_root
+
+    try:
+        prepare_mnist_root(data_dir)
+    except MnistDataError as exc:
+        raise RunError(str(exc)) from None

@@ -259,6 +259,7 @@ LAYER_CASES: list[LayerCase] = [
     conv_case(N=2, C=2, H=11, W=10, FN=3, FH=5, FW=3, stride=2, pad=0),   # non-dividing, floor
     conv_case(N=4, C=1, H=28, W=28, FN=30, FH=5, FW=5, stride=1, pad=0),  # SimpleConvNet's conv
     conv_case(N=1, C=3, H=12, W=12, FN=2, FH=4, FW=4, stride=3, pad=2),
+    conv_case(N=2, C=3, H=35, W=31, FN=4, FH=11, FW=11, stride=4, pad=0),  # AlexNet's Conv1: 11×11, stride 4
     pool_case(),                                                        # 2×2 stride 2
     pool_case(H=9, W=7, ph=3, pw=3, stride=2, pad=1),                   # overlapping, padded
     pool_case(H=6, W=6, ph=3, pw=3, stride=2, pad=1, kind="negative"),  # padding must act as −inf
@@ -516,19 +517,21 @@ def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
                    mode=mode, extra=extra, slow_dtypes=tuple(slow_dtypes))
 
 
-# The full-size nets (61-62 M parameters) cost 3-16 s per dtype on 2 cores, mostly
+# The full-size nets (61-62 M parameters) cost 3-25 s per dtype on 2 cores, mostly
 # parameter-sized memory traffic (init, copies, gradients, comparisons of 37 M-entry arrays), not
-# arithmetic. The default test tier keeps the paper's AlexNet in float64 (the oracle, with the
-# central-difference spot check); its float32 run and the torchvision case's full trace run in
-# the slow tier (the float32 path of every layer type is covered by the MNIST AlexNet-style net;
-# torchvision's own forward is checked in the default tier by
-# ``reports.parity.harness.torchvision_forward_records``). ``cnn-parity parity`` runs them all.
+# arithmetic, so both run in the slow tier (``pytest -m slow``), the paper's AlexNet with its
+# central-difference spot check. The default tier covers what they are made of at a smaller
+# size: every layer type and the paper's LRN, overlapping pooling and dropout in the MNIST
+# AlexNet-style net (with a spot check too), the paper's first convolution (11×11, stride 4) as
+# a layer case, the full-size shapes and parameter counts (test_lenet_alexnet.py) and
+# torchvision's own forward (``reports.parity.harness.torchvision_forward_records``).
+# ``cnn-parity parity`` and the full report run them all.
 NET_CASES += [
     lenet5_case(),
     lenet5_case(c3_table=True),
-    alexnet_case("mnist", N=4),
+    alexnet_case("mnist", N=4, gradcheck=2),
     alexnet_case("mnist", N=2, mode="eval"),
-    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=("float32",)),
+    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=("float64", "float32")),
     torchvision_alexnet_case(N=1, slow_dtypes=("float64", "float32")),
 ]
 
