@@ -229,8 +229,9 @@ def test_report_drives_the_training_module():
         "  training simple float32"]
     note = result["note"]
     assert note.count("--quick") == 1 and note.count("first 1,000 training images") == 1, note
-    assert note.startswith("Seed 1; --quick: 2 steps on the first 1,000 training images of the given data")
-    assert "simple: adam (lr 0.001), batch 100." in note
+    assert note.startswith("Seed 1; --quick: 2 steps on the first 1,000 training images of the given data: "
+                           "simple: adam (lr 0.001), batch 100, accuracy on the first 200 training and 50 test "
+                           "images. Both"), note
 
 
 def test_training_note_names_capped_runs_once():
@@ -238,11 +239,12 @@ def test_training_note_names_capped_runs_once():
     rng = np.random.default_rng(0)
     data = ((rng.random((300, 1, 28, 28)), rng.integers(0, 10, 300)),
             (rng.random((20, 1, 28, 28)), rng.integers(0, 10, 20)))
-    runs = [("simple", "sgd", 0.01, 100, None), ("lenet5", "sgd", 0.01, 100, 2)]
+    runs = [("simple", "sgd", 0.01, 100, None, 2000), ("lenet5", "sgd", 0.01, 100, 2, 10)]
     result = REPORT.run_training(data=data, epochs=1, dtypes=("float32",), log=lambda *a: None, runs=runs)
     note = result["note"]
-    assert note.startswith("Seed 0; 1 epoch on the given data: simple: sgd (lr 0.01), batch 100; "
-                           "lenet5: sgd (lr 0.01), batch 100, 2 steps. Both"), note
+    assert note.startswith("Seed 0; 1 epoch on the given data: simple: sgd (lr 0.01), batch 100, accuracy on "
+                           "the first 300 training and 20 test images; lenet5: sgd (lr 0.01), batch 100, 2 steps, "
+                           "accuracy on the first 10 training and 10 test images. Both"), note
     steps = result["curves"].groupby("net").step.max().to_dict()
     assert steps == {"simple": 3, "lenet5": 2}
 

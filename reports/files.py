@@ -70,18 +70,25 @@ def deferred_interrupt():
     """Hold Ctrl-C (SIGINT) back while the body runs; it takes effect as soon as the body ends.
 
     For short steps that must not be cut in half, such as renaming a set of finished files
-    into place. Only in the main thread of a POSIX process (elsewhere the body just runs)."""
+    into place. The SIGINT handler is swapped for one that only notes the signal, and the
+    previous handler runs after the body if one came. Only in the main thread (elsewhere the
+    body just runs: Python delivers signals to the main thread only)."""
     import signal
     import threading
 
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append((signum, frame)))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(*received[0])             # Python's default handler raises KeyboardInterrupt
+        elif received and previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def replace_files(items) -> list[str]:

@@ -259,12 +259,19 @@ def training_available() -> bool:
     return importlib.util.find_spec("reports.mnist.training") is not None
 
 
-#: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap). SimpleConvNet runs
-#: the book's hyper-parameters for the requested epochs; the LeNet-5 and the MNIST AlexNet-style
-#: net (which adds LRN and dropout to the comparison) are capped to keep the report to minutes.
-TRAINING_RUNS = [("simple", "adam", 0.001, 100, None),
-                 ("lenet5", "adam", 0.001, 100, 200),
-                 ("alexnet-mnist", "adam", 0.001, 100, 100)]
+#: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap, accuracy images).
+#: SimpleConvNet runs the book's hyper-parameters for the requested epochs; the LeNet-5 and the
+#: MNIST AlexNet-style net (which adds LRN and dropout to the comparison) are capped, so that
+#: the whole report takes minutes on 2 cores (their float64 steps are the slowest of the report:
+#: torch's float64 convolutions have no oneDNN kernel). Accuracy after each epoch is measured
+#: on the first that many training and test images.
+TRAINING_RUNS = [("simple", "adam", 0.001, 100, None, 2000),
+                 ("lenet5", "adam", 0.001, 100, 100, 1000),
+                 ("alexnet-mnist", "adam", 0.001, 50, 40, 500)]
+
+
+#: --quick measures accuracy on this many training and test images (the smoke test's numbers).
+QUICK_EVAL_IMAGES = 200
 
 
 def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False, data_dir=None,
@@ -273,10 +280,11 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
 
     Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype: ``epochs`` epochs, or
     fewer steps where the run has a cap. ``quick``: 10 steps on the first 1,000 training images,
-    accuracy on the first 500 test images. ``data`` (as from ``load_mnist``) replaces MNIST and
-    ``steps`` caps every run (both for tests). ``log`` gets one line per run and one per epoch
-    (as ``cnn-parity train`` prints them). Returns ``{"curves", "epochs", "filters", "timing",
-    "note"}``; the filters are SimpleConvNet's first layer, from the float64 run when there is one.
+    accuracy on the first :data:`QUICK_EVAL_IMAGES` training and test images. ``data`` (as from
+    ``load_mnist``) replaces MNIST and ``steps`` caps every run (both for tests). ``log`` gets one
+    line per run and one per epoch (as ``cnn-parity train`` prints them). Returns ``{"curves",
+    "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's first layer, from
+    the float64 run when there is one.
     """
     from .mnist.data import describe_source, load_mnist
     from .mnist.training import epoch_line, train_lockstep
@@ -284,26 +292,27 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
     runs = TRAINING_RUNS if runs is None else runs
     source = describe_source(data_dir) if data is None else "given data"
     data = load_mnist(data_dir) if data is None else data
-    (x_train, t_train), (x_test, t_test) = data
     if quick:
-        data = ((x_train[:1000], t_train[:1000]), (x_test[:500], t_test[:500]))
-        steps = 10 if steps is None else steps
-        epochs = 1
-        what = f"--quick: {steps} steps on the first 1,000 training images of the {source}, " \
-               f"accuracy on its first 500 test images"
+        data = (tuple(a[:1000] for a in data[0]), data[1])
+        steps, epochs = 10 if steps is None else steps, 1
+        what = f"--quick: {steps} steps on the first 1,000 training images of the {source}"
     else:
         what = f"{epochs} epoch{'s' if epochs != 1 else ''} on the {source}"
     curves, epoch_frames, timing, filters, lines = [], [], {}, None, []
-    for net, optimizer, lr, batch_size, cap in runs:
-        per_epoch = max(len(data[0][0]) // batch_size, 1)
+    for net, optimizer, lr, batch_size, cap, n_eval in runs:
+        n_eval = min(n_eval, QUICK_EVAL_IMAGES) if quick else n_eval
+        (x_train, t_train), (x_test, t_test) = data
+        run_data = ((x_train, t_train), (x_test[:n_eval], t_test[:n_eval]))
+        per_epoch = max(len(x_train) // batch_size, 1)
         run_steps = min(s for s in (steps, cap, epochs * per_epoch) if s is not None)
         for dtype in dtypes:
             t0 = time.perf_counter()
 
             def progress(result, epoch, n_epochs, seconds, name=f"{net} {dtype}"):
                 log(f"    {name} {epoch_line(result, epoch, n_epochs, seconds)}")
-            result = train_lockstep(data, net=net, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                                    dtype=dtype, seed=seed, progress=None, steps=run_steps, on_epoch=progress)
+            result = train_lockstep(run_data, net=net, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                                    dtype=dtype, seed=seed, progress=None, steps=run_steps, on_epoch=progress,
+                                    train_eval_limit=n_eval)
             log(f"  training {net} {dtype}: {len(result.curves) // 2} steps in {time.perf_counter() - t0:.1f} s")
             curves.append(result.curves)
             epoch_frames.append(result.epochs)
@@ -312,8 +321,9 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
             if net == "simple" and (filters is None or dtype == "float64"):
                 filters = dict(result.first_layer, dtype=dtype)
         capped = cap is not None and run_steps < epochs * per_epoch and not quick
-        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}"
-                     + (f", {run_steps} steps" if capped else ""))
+        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}" + (f", {run_steps} steps" if capped else "")
+                     + f", accuracy on the first {min(n_eval, len(x_train)):,} training and "
+                       f"{len(run_data[1][0]):,} test images")
     note = (f"Seed {seed}; {what}: " + "; ".join(lines) + ". Both frameworks start from the same "
             f"weights and see the same minibatches (and dropout masks) in the same order.")
     return {"curves": pd.concat(curves, ignore_index=True), "epochs": pd.concat(epoch_frames, ignore_index=True),

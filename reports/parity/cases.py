@@ -479,8 +479,8 @@ def reference_from_torchvision(model):
     book's (in, out)."""
     dtype = next(model.parameters()).detach().numpy().dtype
     ref = R.AlexNet(**R.alexnet.TORCHVISION, weight_init_std=0.0, dtype=dtype)
-    for key, value in export_params(model, mapping=TORCHVISION_BOOK_PARAMS).items():
-        ref.params[key][...] = value                 # in place: the layers hold these arrays
+    for key, path in TORCHVISION_BOOK_PARAMS.items():     # one array at a time: 61 M parameters
+        ref.params[key][...] = export_params(model, mapping={key: path})[key]   # in place: the layers hold these
     return ref
 
 
