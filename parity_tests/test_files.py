@@ -42,7 +42,15 @@ def test_training_csvs_get_the_mode_of_plain_files(tmp_path, umask):
     assert {_mode(p) for p in paths} == {0o666 & ~umask}
 
 
-def test_ctrl_c_waits_for_the_end_of_a_deferred_block():
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler (a shell starts background jobs with SIGINT ignored)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_waits_for_the_end_of_a_deferred_block(python_sigint_handler):
     done = []
     with pytest.raises(KeyboardInterrupt):
         with deferred_interrupt():

@@ -24,9 +24,9 @@ def small_data(sample):
 
 @pytest.fixture(scope="module")
 def tiny_data(sample):
-    """200 training / 100 test images: for tests about the plumbing, not about learning."""
+    """120 training / 40 test images: for tests about the plumbing, not about learning."""
     (x_train, t_train), (x_test, t_test) = sample
-    return (x_train[:200], t_train[:200]), (x_test[:100], t_test[:100])
+    return (x_train[:120], t_train[:120]), (x_test[:40], t_test[:40])
 
 
 # The default tier runs the reference optimizers with fused=False (a*b + c rounded twice,
@@ -73,8 +73,8 @@ def test_float64_lockstep_200_steps_with_exact_fma(small_data, optimizer, lr):
 def test_lenet5_and_alexnet_mnist_lockstep_float64(tiny_data, net):
     """The book's §7.7 nets: sigmoid + average pooling (LeNet-5); LRN + dropout with one set of
     masks per step given to both frameworks (the MNIST AlexNet-style net)."""
-    result = train_lockstep(tiny_data, net=net, optimizer="adam", lr=0.001, batch_size=10, steps=15,
-                            dtype="float64", param_every=5, progress=False, fused=False)
+    result = train_lockstep(tiny_data, net=net, optimizer="adam", lr=0.001, batch_size=10, steps=12,
+                            dtype="float64", param_every=4, progress=False, fused=False)
     check(training_records(result))
     assert result.curves.loss_rel_diff.max() <= 1e-9 and result.final_param_rel_diff <= 1e-8
 
@@ -104,30 +104,32 @@ def test_float32_lockstep_first_steps_then_outcome(small_data):
 def test_steps_means_steps_through_as_many_epochs_as_needed(tiny_data):
     """--steps 10 with 4 steps per epoch: 10 steps in 3 epochs (the last one partial, with its
     accuracy row), and ``on_epoch`` sees every completed epoch with everything so far."""
+    (x, t), test = tiny_data
+    tiny_data = ((x[:100], t[:100]), test)
     seen = []
 
     def on_epoch(result, epoch, n_epochs, seconds):
         seen.append((epoch, n_epochs, int(result.curves.step.max()), sorted(set(result.epochs.epoch))))
         assert seconds >= 0 and epoch_line(result, epoch, n_epochs, seconds).startswith(f"epoch {epoch}/3 (")
-    result = train_lockstep(tiny_data, optimizer="sgd", lr=0.05, batch_size=50, steps=10, epochs=1,
-                            param_every=5, progress=False, fused=False, on_epoch=on_epoch)
+    result = train_lockstep(tiny_data, optimizer="sgd", lr=0.05, batch_size=25, steps=10, epochs=1,
+                            param_every=5, progress=False, dtype="float32", fused=False, on_epoch=on_epoch)
     ref = result.curves[result.curves.framework == "reference"]
     assert ref.step.tolist() == list(range(1, 11)) and ref.epoch.tolist() == [1] * 4 + [2] * 4 + [3] * 2
     assert sorted(set(result.epochs.epoch)) == [1, 2, 3]
     assert seen == [(1, 3, 4, [1]), (2, 3, 8, [1, 2]), (3, 3, 10, [1, 2, 3])]
-    assert len(train_lockstep(tiny_data, optimizer="sgd", lr=0.05, batch_size=50, epochs=2, param_every=5,
-                              progress=False, fused=False).curves) == 2 * 8
+    assert len(train_lockstep(tiny_data, optimizer="sgd", lr=0.05, batch_size=25, epochs=2, param_every=5,
+                              progress=False, dtype="float32", fused=False).curves) == 2 * 8
 
 
 def test_same_seed_gives_byte_identical_csv(tiny_data, tmp_path):
     paths = []
     for run in ("a", "b"):
-        result = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=25, steps=6,
+        result = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=20, steps=6,
                                 seed=7, param_every=2, progress=False)
         paths.append(write_training_csvs(result, tmp_path / run))
     for a, b in zip(paths[0][:2], paths[1][:2]):
         assert open(a, "rb").read() == open(b, "rb").read()
-    other = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=25, steps=6,
+    other = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=20, steps=6,
                            seed=8, param_every=2, progress=False)
     write_training_csvs(other, tmp_path / "c")
     assert open(paths[0][0], "rb").read() != open(tmp_path / "c" / "training_curves.csv", "rb").read()
@@ -179,7 +181,7 @@ def test_book_sampling_with_replacement_still_lockstep(tiny_data):
 @pytest.mark.parametrize("kwargs,match", [
     ({"optimizer": "book_adam"}, "exact torch.optim counterpart"),
     ({"net": "resnet"}, "net must be one of"),
-    ({"batch_size": 5000}, "larger than the 200 training images"),
+    ({"batch_size": 5000}, "larger than the 120 training images"),
     ({"sampling": "bootstrap"}, "sampling must be"),
 ])
 def test_bad_arguments(tiny_data, kwargs, match):

@@ -50,12 +50,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -325,7 +321,7 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
                      + f", accuracy on the first {min(n_eval, len(x_train)):,} training and "
                        f"{len(run_data[1][0]):,} test images")
     note = (f"Seed {seed}; {what}: " + "; ".join(lines) + ". Both frameworks start from the same "
-            f"weights and see the same minibatches (and dropout masks) in the same order.")
+            "weights and see the same minibatches (and dropout masks) in the same order.")
     return {"curves": pd.concat(curves, ignore_index=True), "epochs": pd.concat(epoch_frames, ignore_index=True),
             "filters": filters, "timing": timing, "note": note}
 

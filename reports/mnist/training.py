@@ -128,9 +128,9 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     as that takes (a last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar
     on a terminal by default, nothing otherwise. ``train_eval_limit``: the per-epoch train
     accuracy uses only the first that many training images (the test accuracy always uses all).
-    ``fused``: the reference optimizer reproduces torch's fused multiply-adds exactly (float64
-    runs agree to the bit); ``False`` rounds ``a*b + c`` twice — faster, and the runs then differ
-    by rounding (≈ 1e-15 in float64). ``on_epoch(result, epoch, n_epochs, seconds)`` is called
+    ``fused``: the reference optimizer reproduces torch's fused multiply-adds exactly (the same
+    gradients give bit-identical updates); ``False`` rounds ``a*b + c`` twice — faster (float64
+    Adam: ~3× on small batches), and the update may differ from torch's in the last bit. ``on_epoch(result, epoch, n_epochs, seconds)`` is called
     after every epoch with the :class:`TrainingResult` of the completed epochs (to write CSVs
     and print progress; see :func:`epoch_line`).
     """
