@@ -9,23 +9,29 @@
 
 Conventions (a new subcommand follows them)
 -------------------------------------------
-* **Declared here.** Each subcommand is one ``_add_<command>(sub)`` function below: every option
-  gets one line of help, :class:`HelpFormatter` adds its default, and ``epilog=examples(...)``
-  ends ``--help`` with one to three example command lines. This module imports nothing heavy, so
-  ``--help`` and a bad option answer at once, before torch is imported.
+* **Declared here.** Each subcommand is one ``_add_<command>(sub)`` function below, listed in
+  :data:`SUBCOMMANDS`: every option gets one line of help, :class:`HelpFormatter` adds its
+  default, and ``epilog=examples(...)`` ends ``--help`` with one to three example command lines.
+  An option shared by several commands is one ``_add_<option>(p)`` helper that each of them
+  calls. This module imports nothing heavy (choices come from light modules such as
+  ``reports.mnist``), so ``--help`` and a bad option answer at once, before torch is imported.
 * **Handlers by name.** ``p.set_defaults(handler="reports.mnist.training:cmd_train")``: the module
   is imported only once the command line has been parsed and checked; the handler gets the
   parsed ``args`` and returns the exit status.
 * **Checked before any work.** Option values are checked by the argument types below
   (:func:`count`, :func:`seed`, :func:`positive_number`, :func:`existing_folder`,
-  :func:`new_file`); checks that need the file system go into ``p.set_defaults(check=...)``, a
-  function of ``args`` run before the handler is imported (output folders, for example); checks
-  that need the data come first in the handler, before any computation.
+  :func:`existing_file`, :func:`new_file`; a type raises ``argparse.ArgumentTypeError``); checks
+  that need the file system go into ``p.set_defaults(check=...)``, a function of ``args`` run
+  before the handler is imported (output folders, for example); checks that need the data come
+  first in the handler, before any computation.
 * **One line per error**, on standard error: ``cnn-parity <command>: <what is wrong>; <how to fix
   it>``. Exit status 2 for usage errors (argparse's own, and :class:`reports.errors.UsageError`),
   1 for data or run errors (:class:`reports.errors.RunError`), 130 after Ctrl-C (the handler may
   raise :class:`reports.errors.Interrupted` to say what it kept). No traceback unless ``--debug``
   (before or after the command) or ``CNN_PARITY_DEBUG=1``.
+* **Tested** by ``parity_tests/test_cli.py``: help text, defaults and examples of every option of
+  every subcommand are checked automatically; add the command's bad inputs to ``LIGHT_ERRORS``
+  there (one fresh interpreter runs them all and checks that torch was not imported).
 """
 from __future__ import annotations
 
@@ -37,8 +43,9 @@ from pathlib import Path
 
 from .errors import CommandError, Interrupted, UsageError
 
-__all__ = ["main", "build_parser", "HelpFormatter", "CommandParser", "DTYPE_CHOICES", "format_table",
-           "count", "seed", "positive_number", "existing_folder", "new_file", "examples"]
+__all__ = ["main", "build_parser", "HelpFormatter", "CommandParser", "DTYPE_CHOICES", "SUBCOMMANDS",
+           "format_table", "count", "seed", "positive_number", "existing_folder", "existing_file",
+           "new_file", "examples"]
 
 DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
 PROG = "cnn-parity"

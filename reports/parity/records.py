@@ -151,7 +151,7 @@ def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, 
 
 
 #: :func:`compare` measures large arrays in blocks of about this many values.
-BLOCK_VALUES = 1 << 22
+BLOCK_VALUES = 1 << 20
 
 
 def _blocks(a, b):
