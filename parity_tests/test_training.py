@@ -35,10 +35,12 @@ def tiny_data(sample):
 # update is tested once per optimizer in test_optimizers.py (test_parity_with_torch_optim,
 # test_bit_exact_with_torch_sqrt); the slow tier keeps the 200-step lockstep runs with it.
 
-@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.3), ("adam", 0.001)])
+@pytest.mark.parametrize("optimizer,lr", [pytest.param("sgd", 0.3, marks=pytest.mark.slow), ("adam", 0.001)])
 def test_float64_lockstep(small_data, optimizer, lr):
-    """60 steps of batch 10 (SGD with lr 0.3: with 0.1 it needs ~130 steps to leave the plateau
-    of the book's small initial weights), every step's loss and the final parameters compared."""
+    """60 steps of batch 10, every step's loss and the final parameters compared. Adam here; SGD
+    (lr 0.3: with 0.1 it needs ~130 steps to leave the plateau of the book's small initial
+    weights) in the slow tier, as plain SGD's float64 lockstep is checked at a smaller size by
+    test_book_sampling_with_replacement_still_lockstep."""
     (x, t), (xs, ts) = small_data
     result = train_lockstep(((x, t), (xs[:200], ts[:200])), optimizer=optimizer, lr=lr, batch_size=10, steps=60,
                             dtype="float64", param_every=20, train_eval_limit=200, progress=False,
@@ -73,7 +75,7 @@ def test_float64_lockstep_200_steps_with_exact_fma(small_data, optimizer, lr):
 def test_lenet5_and_alexnet_mnist_lockstep_float64(tiny_data, net):
     """The book's §7.7 nets: sigmoid + average pooling (LeNet-5); LRN + dropout with one set of
     masks per step given to both frameworks (the MNIST AlexNet-style net)."""
-    result = train_lockstep(tiny_data, net=net, optimizer="adam", lr=0.001, batch_size=10, steps=12,
+    result = train_lockstep(tiny_data, net=net, optimizer="adam", lr=0.001, batch_size=10, steps=8,
                             dtype="float64", param_every=4, progress=False, fused=False)
     check(training_records(result))
     assert result.curves.loss_rel_diff.max() <= 1e-9 and result.final_param_rel_diff <= 1e-8
@@ -82,7 +84,7 @@ def test_lenet5_and_alexnet_mnist_lockstep_float64(tiny_data, net):
 def test_alexnet_mnist_float32_first_steps_in_lockstep(tiny_data):
     """float32, dropout masks shared, LRN and pooling in float32: the first 10 steps stay within
     float32 rounding (later a ReLU/max-pool decision may flip and the runs drift apart)."""
-    result = train_lockstep(tiny_data, net="alexnet-mnist", optimizer="sgd", lr=0.01, batch_size=20,
+    result = train_lockstep(tiny_data, net="alexnet-mnist", optimizer="sgd", lr=0.01, batch_size=10,
                             steps=10, dtype="float32", param_every=5, progress=False, fused=False)
     records = training_records(result)
     check(records[:1])
@@ -92,8 +94,9 @@ def test_alexnet_mnist_float32_first_steps_in_lockstep(tiny_data):
 def test_float32_lockstep_first_steps_then_outcome(small_data):
     """float32: the first 10 steps agree to ~1e-5 relative; then rounding differences are
     amplified by training, so the runs are compared by outcome (accuracy within 1 point)."""
-    result = train_lockstep(small_data, optimizer="adam", lr=0.001, batch_size=10, steps=60,
-                            dtype="float32", param_every=30, train_eval_limit=200, progress=False,
+    (x, t), (xs, ts) = small_data
+    result = train_lockstep(((x, t), (xs[:200], ts[:200])), optimizer="adam", lr=0.001, batch_size=10,
+                            steps=60, dtype="float32", param_every=30, train_eval_limit=200, progress=False,
                             fused=False)
     check(training_records(result))
     accs = result.epochs.set_index("framework").test_acc
@@ -124,12 +127,12 @@ def test_steps_means_steps_through_as_many_epochs_as_needed(tiny_data):
 def test_same_seed_gives_byte_identical_csv(tiny_data, tmp_path):
     paths = []
     for run in ("a", "b"):
-        result = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=20, steps=6,
+        result = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=20, steps=4,
                                 seed=7, param_every=2, progress=False)
         paths.append(write_training_csvs(result, tmp_path / run))
     for a, b in zip(paths[0][:2], paths[1][:2]):
         assert open(a, "rb").read() == open(b, "rb").read()
-    other = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=20, steps=6,
+    other = train_lockstep(tiny_data, optimizer="momentum", lr=0.01, batch_size=20, steps=4,
                            seed=8, param_every=2, progress=False)
     write_training_csvs(other, tmp_path / "c")
     assert open(paths[0][0], "rb").read() != open(tmp_path / "c" / "training_curves.csv", "rb").read()
