@@ -75,24 +75,33 @@ def one_line(stderr: str, command: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 def test_bad_input_through_the_console_script(tmp_path):
-    """The issue's four: a negative learning rate, a zero batch, a missing data folder (usage
-    errors, exit status 2) and a folder with a garbage .gz (a data error, exit status 1)."""
+    """Three of the issue's four through the real console script: a negative learning rate, a zero
+    batch, a missing data folder (usage errors, exit status 2, reported before torch is imported:
+    under a second each). The fourth, a garbage .gz, needs torch and torchvision in the
+    subprocess: the slow tier runs it (test_garbage_data_through_the_console_script), the default
+    tier in-process (test_errors_found_in_the_data_or_the_device)."""
     script, env = console_script(), cli_env()
-    garbage = garbage_mnist_folder(tmp_path / "garbage")
     runs = run_together([
         (script + ["train", "--lr", "-1"], env),
         (script + ["train", "--batch-size", "0"], env),
         (script + ["train", "--data-dir", str(tmp_path / "nowhere")], env),
-        (script + ["train", "--data-dir", str(garbage), "--out", str(tmp_path / "out")], env),
     ])
-    (lr, batch, missing, bad_data) = runs
+    (lr, batch, missing) = runs
     assert lr[0] == 2 and "--lr: '-1' is not a finite number > 0; for example --lr 0.001" in one_line(lr[2], "train")
     assert batch[0] == 2 and "--batch-size: '0' is not a whole number ≥ 1" in one_line(batch[2], "train")
     assert missing[0] == 2 and "nowhere does not exist; give an existing folder" in one_line(missing[2], "train")
-    line = one_line(bad_data[2], "train")
-    assert bad_data[0] == 1 and "t10k-labels-idx1-ubyte.gz is not gzip-compressed" in line
-    assert not (tmp_path / "out").exists(), "nothing is written when the data is bad"
     assert all(out == "" for _, out, _ in runs), "errors go to standard error"
+
+
+@pytest.mark.slow
+def test_garbage_data_through_the_console_script(tmp_path):
+    """A folder with a garbage .gz: exit status 1, one line naming the file, nothing written."""
+    garbage = garbage_mnist_folder(tmp_path / "garbage")
+    (status, out, err), = run_together([(console_script() + ["train", "--data-dir", str(garbage), "--out",
+                                                             str(tmp_path / "out")], cli_env())])
+    assert status == 1 and out == ""
+    assert "t10k-labels-idx1-ubyte.gz is not gzip-compressed" in one_line(err, "train")
+    assert not (tmp_path / "out").exists(), "nothing is written when the data is bad"
 
 
 #: Usage errors that must be reported before torch is imported: (argv, command, expected text).
@@ -162,19 +171,27 @@ def test_usage_errors_come_before_torch_is_imported(tmp_path):
     assert [p.name for p in others.iterdir()] == ["notes.txt"]
 
 
-def test_errors_found_in_the_data_or_the_device(tmp_path, capsys, sample_for_train):
-    """Checks that need the data or torch, in-process: a garbage MNIST folder for the report
-    (exit 1, before any comparison runs), a batch larger than the training set (2), an unusable
-    device (2)."""
+def test_garbage_data_in_process(tmp_path, capsys):
+    """A folder with a garbage .gz, for ``train`` and ``report``: exit status 1, one line naming
+    the file, before any work (the report runs no comparison), nothing written."""
     garbage = garbage_mnist_folder(tmp_path / "garbage")
-    assert main(["report", "--data-dir", str(garbage), "--out", str(tmp_path / "r")]) == 1
-    assert "is not gzip-compressed" in one_line(capsys.readouterr().err, "report")
-    assert not (tmp_path / "r").exists()
+    for command in ("train", "report"):
+        assert main([command, "--data-dir", str(garbage), "--out", str(tmp_path / command)]) == 1
+        assert "t10k-labels-idx1-ubyte.gz is not gzip-compressed" in one_line(capsys.readouterr().err, command)
+        assert not (tmp_path / command).exists()
+
+
+def test_errors_found_in_the_data_or_the_device(tmp_path, capsys, sample_for_train):
+    """Checks that need the data or torch, in-process: a batch larger than the training set and an
+    unusable device (exit status 2)."""
     assert main(["train", "--batch-size", "20000", "--out", str(tmp_path / "t")]) == 2
     line = one_line(capsys.readouterr().err, "train")
     assert "--batch-size 20000 is larger than the 10000 training images" in line and "give at most 10000" in line
+    assert main(["train", "--train-images", "20000", "--out", str(tmp_path / "t")]) == 2
+    assert "--train-images 20000: the embedded sample" in one_line(capsys.readouterr().err, "train")
     assert main(["parity", "--device", "no-such-device"]) == 2
     assert "--device no-such-device is not usable here" in one_line(capsys.readouterr().err, "parity")
+    assert not (tmp_path / "t").exists()
 
 
 def test_debug_shows_the_traceback(tmp_path, monkeypatch):

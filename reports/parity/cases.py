@@ -21,14 +21,14 @@ import reference as R
 import torch_impl
 from torch_impl import layers as T
 from torch_impl.alexnet import TORCHVISION_BOOK_PARAMS
-from torch_impl.transfer import export_params, load_params
+from torch_impl.transfer import book_layout_is_transposed, load_params, resolve_param
 
 from .records import compare
 
 __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "pool_case",
            "avgpool_case", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision",
-           "alexnet_plan"]
+           "alexnet_plan", "reference_views_of"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -474,14 +474,32 @@ def torchvision_alexnet(seed: int, dtype="float32"):
 
 def reference_from_torchvision(model):
     """A reference AlexNet (``TORCHVISION`` configuration, the model's dtype) holding the weights
-    of a torchvision AlexNet: ``export_params(model, mapping=TORCHVISION_BOOK_PARAMS)`` maps
-    ``features.0.weight`` … ``classifier.6.bias`` to W1 … b8, Linear weights transposed to the
-    book's (in, out)."""
+    of a torchvision AlexNet: ``TORCHVISION_BOOK_PARAMS`` maps ``features.0.weight`` …
+    ``classifier.6.bias`` to W1 … b8, Linear weights transposed to the book's (in, out). The
+    arrays are views of the model's parameters (:func:`reference_views_of`): no copy of its
+    61 M values — writing into one writes into the other."""
     dtype = next(model.parameters()).detach().numpy().dtype
-    ref = R.AlexNet(**R.alexnet.TORCHVISION, weight_init_std=0.0, dtype=dtype)
-    for key, path in TORCHVISION_BOOK_PARAMS.items():     # one array at a time: 61 M parameters
-        ref.params[key][...] = export_params(model, mapping={key: path})[key]   # in place: the layers hold these
+    ref = R.AlexNet(**R.alexnet.TORCHVISION, weight_init_std=0.0, dtype=dtype)   # zeros: never touched
+    reference_views_of(model, ref, TORCHVISION_BOOK_PARAMS)
     return ref
+
+
+def reference_views_of(module, ref, mapping=None) -> None:
+    """Make ``ref``'s parameters (``ref.params`` and the layers that hold them) views of the
+    module's parameters, in the book's layout (a Linear weight transposed): one copy of a
+    full-size net's weights instead of two. ``mapping``: book name -> parameter path
+    (default ``module.book_params``); the module must be on the CPU."""
+    mapping = module.book_params if mapping is None else mapping
+    for key, path in mapping.items():
+        owner, attr = resolve_param(module, path)
+        tensor = getattr(owner, attr).detach()
+        view = (tensor.T if book_layout_is_transposed(owner, attr) else tensor).numpy()
+        if view.shape != ref.params[key].shape or view.dtype != ref.params[key].dtype:
+            raise ValueError(f"{key}: {path} is {view.shape} {view.dtype} in the book's layout, the "
+                             f"reference holds {ref.params[key].shape} {ref.params[key].dtype}")
+        layer, layer_attr = ref.PARAM_LAYERS[key]
+        setattr(ref.layers[layer], layer_attr, view)
+        ref.params[key] = view
 
 
 def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):

@@ -21,7 +21,7 @@ from torch_impl import layers as T
 from torch_impl.transfer import book_layout_is_transposed, export_grads, resolve_param
 
 from .cases import (LAYER_CASES, NET_CASES, LayerCase, NetCase, alexnet_plan,
-                    reference_from_torchvision)
+                    reference_from_torchvision, reference_views_of)
 from .records import Record, Tolerance, _config_str, compare, first_divergence, reduction_tolerance
 
 DTYPES = ("float64", "float32")
@@ -168,7 +168,7 @@ def run_net_case(case: NetCase, dtype="float64", seed=0, device="cpu") -> list[R
     ref, net = case.build(rng, dtype)
     net = net.to(device)
     if device == "cpu" and sum(p.numel() for p in net.parameters()) > SHARE_WEIGHTS_ABOVE:
-        _reference_uses_torch_weights(ref, net)
+        reference_views_of(net, ref)              # one copy of the weights (the same bits)
     inputs = case.inputs(rng, dtype)
     x, t = inputs["x"], inputs["t"]
     masks = inputs.get("masks")
@@ -251,19 +251,6 @@ def _on_each_param_grad(net, compare_grad) -> list:
             param.grad = None
         hooks.append(getattr(owner, attr).register_post_accumulate_grad_hook(hook))
     return hooks
-
-
-def _reference_uses_torch_weights(ref, net) -> None:
-    """Make the reference's parameters views of the torch twin's (in the book's layout: a Linear
-    weight transposed), so that a full-size net holds one copy of its weights, not two. The
-    values are the very bits the reference drew (``load_params`` copied them into the twin)."""
-    for key, path in net.book_params.items():
-        owner, attr = resolve_param(net, path)
-        tensor = getattr(owner, attr).detach()
-        view = (tensor.T if book_layout_is_transposed(owner, attr) else tensor).numpy()
-        layer, layer_attr = ref.PARAM_LAYERS[key]
-        setattr(ref.layers[layer], layer_attr, view)
-        ref.params[key] = view
 
 
 # Central differences in float64, h = 1e-5 (the step of parity_tests/test_gradcheck.py).
