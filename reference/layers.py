@@ -25,8 +25,8 @@ import numbers
 import numpy as np
 
 from .checks import check_float_array, check_labels, check_pair, check_positive_int
-from .util import (col2im, conv_output_size, fold, fold_offsets, im2col, pad_end, pad_images,
-                   unfold, window_slices)
+from .util import (col2im, conv_output_size, first_inside, fold, fold_offsets, im2col, pad_end,
+                   pad_images, unfold, window_slices)
 
 METHODS = ("fast", "book")
 
@@ -326,15 +326,23 @@ def _has_minus_inf(a) -> bool:
     return bool(low == -np.inf or (np.isnan(low) and np.isneginf(a).any()))
 
 
-def _first_inside(layer, out_h, out_w):
+def _first_inside(layer, H, W, out_h, out_w):
     """(OH, OW): the window offset k = y·FW + x of each window's first element that is not
     padding. PyTorch's max pooling starts every window's search there with the value −inf and
     takes only a *greater* element, so a window whose maximum is −inf reports (and sends its
-    gradient to) that element — not to a padding cell, which an −inf padding would tie with."""
+    gradient to) that element — not to a padding cell, which an −inf padding would tie with.
+
+    Raises ValueError for a window that has no element inside the input at all (possible with
+    dilation): PyTorch returns −inf there with an index outside the input, and its backward
+    writes outside the gradient (memory corruption) — see the report's catalog."""
     (sh, sw), (ph, pw), (dh, dw) = _pairs(layer)
-    # smallest y ≥ 0 with oh·S − P + y·D ≥ 0, i.e. y = ⌈(P − oh·S) / D⌉ (0 if negative)
-    y = np.maximum(0, -((np.arange(out_h) * sh - ph) // dh))
-    x = np.maximum(0, -((np.arange(out_w) * sw - pw) // dw))
+    y = first_inside(H, out_h, layer.pool_h, sh, ph, dh)
+    x = first_inside(W, out_w, layer.pool_w, sw, pw, dw)
+    if (y < 0).any() or (x < 0).any():
+        raise ValueError(f"Pooling: with dilation {layer.dilation} and pad {layer.pad}, some "
+                         f"{layer.pool_h}×{layer.pool_w} window on the {H}×{W} input has no element "
+                         f"inside the input (all its taps fall in the padding); reduce the dilation "
+                         f"or the padding")
     return y[:, None] * layer.pool_w + x[None, :]
 
 
@@ -381,6 +389,7 @@ class Pooling:
         check_float_array(x, "x", ndim=4)
         N, C, H, W = x.shape
         out_h, out_w, extra_h, extra_w = _pool_output(self, H, W)
+        first = _first_inside(self, H, W, out_h, out_w)        # (raises if a window misses x)
         method = _check_method(self.method)
         x_ext = pad_end(x, extra_h, extra_w, -np.inf)          # ceil mode only
 
@@ -393,8 +402,7 @@ class Pooling:
             if np.isnan(out).any():     # some window holds a NaN: redo with NaN as the maximum
                 out, arg_max = _running_max(img, slices, nan_aware=True)
             if _has_minus_inf(out):     # rare: windows whose maximum is −inf (see _first_inside)
-                arg_max = np.where(out == -np.inf, _first_inside(self, out_h, out_w), arg_max
-                                   ).astype(arg_max.dtype)
+                arg_max = np.where(out == -np.inf, first, arg_max).astype(arg_max.dtype)
             self.x, self.arg_max, self._cached_method = x, arg_max, method
             return out
 
@@ -411,8 +419,8 @@ class Pooling:
         out = out.reshape(N, out_h, out_w, C).transpose(0, 3, 1, 2)
         if _has_minus_inf(out):         # windows whose maximum is −inf (see _first_inside)
             arg_max = self.arg_max.reshape(N, out_h, out_w, C)
-            first = _first_inside(self, out_h, out_w)[None, :, :, None]
-            self.arg_max = np.where(out.transpose(0, 2, 3, 1) == -np.inf, first, arg_max).reshape(-1)
+            self.arg_max = np.where(out.transpose(0, 2, 3, 1) == -np.inf, first[None, :, :, None],
+                                    arg_max).reshape(-1)
 
         self.x, self._cached_method = x, method
         return out

@@ -84,6 +84,21 @@ def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: in
     return out
 
 
+def first_inside(input_size: int, out_size: int, filter_size: int, stride: int = 1, pad: int = 0,
+                 dilation: int = 1) -> np.ndarray:
+    """Along one axis, for each of the ``out_size`` windows: the index y of its first tap that
+    falls inside the input (0 ≤ o·S − P + y·D < H), or −1 if every tap is padding.
+
+    Without dilation every window touches the input (PyTorch's rule P ≤ FH/2 sees to it); with
+    dilation the taps can step over a small input: H = 1, FH = 2, P = 1, D = 2 has taps at −1
+    and 1, both outside.
+    """
+    start = np.arange(out_size) * stride - pad                 # the first tap's position
+    y = np.maximum(0, -(start // dilation))                    # ⌈−start / D⌉, at least 0
+    inside = (y < filter_size) & (start + y * dilation < input_size)
+    return np.where(inside, y, -1)
+
+
 def _output_shape(shape, filter_h, filter_w, stride, pad, dilation):
     """(OH, OW) of an (N, C, H, W) input, each axis with its own stride, pad and dilation."""
     (sh, sw), (ph, pw), (dh, dw) = stride, pad, dilation
