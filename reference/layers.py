@@ -646,7 +646,7 @@ class Relu:
     def backward(self, dout):
         # dout · (not mask) is the book's "dx[mask] = 0" as one fast multiplication ...
         with np.errstate(invalid="ignore"):   # inf · 0, repaired just below
-            dx = dout * ~self.mask
+            dx = np.asarray(dout * ~self.mask)   # an array even for 0-d inputs
         if not np.isfinite(dout).all():
             dx[self.mask] = 0   # ... except that inf · 0 is NaN: there, set the zeros exactly
         return dx
@@ -697,7 +697,7 @@ class Affine:
             raise ValueError(f"Affine: x must be (N, D) or (N, C, H, W), got shape {x.shape}")
         _check_same_dtype(x, self.W, "Affine")
         self.original_x_shape = x.shape
-        x = x.reshape(x.shape[0], -1)
+        x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))   # (N, D); spelled out for N = 0
         if x.shape[1] != self.W.shape[0]:
             raise ValueError(f"Affine: x has {x.shape[1]} features per sample (shape "
                              f"{self.original_x_shape}) but W expects {self.W.shape[0]} (W shape "

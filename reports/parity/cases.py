@@ -452,6 +452,7 @@ LAYER_CASES += [
     adaptive_avgpool_case(H=13, W=13, output_size=6),                    # torchvision's AlexNet: overlapping
     adaptive_avgpool_case(N=2, C=2, H=4, W=3, output_size=5),            # larger than the input
     adaptive_avgpool_case(N=0, output_size=(None, 3)),
+    affine_case(N=0, shape=(3, 2, 2), M=4),
     linear_case(),
     linear_case(shape=(7,), M=3, bias=False),                            # no batch axis
     linear_case(shape=(0, 3), M=4),
