@@ -37,7 +37,7 @@ def _records(run):
 def test_seeded_subset_of_the_corpus_agrees(corpus):
     """Two samples per entry and dtype, drawn with seed 0 from each entry's first 48 (the
     max-pool generator makes 1,440, seconds' worth): all run, and every record passes."""
-    run = O.run_corpus(subset=2, scan=48, seed=0)
+    run = O.run_corpus(subset=2, seed=0)
     assert len(run.results) == 2 * 2 * len(O.OPS)
     assert all(res.ran for res in run.results), [res.reason for res in run.results if not res.ran]
     records = check(_records(run))
@@ -96,6 +96,20 @@ def test_unbatched_and_k_dimensional_samples_are_reshaped_and_say_so():
     assert ce.records[0].note.startswith("K-dimensional")
 
 
+def test_a_session_report_shows_the_opinfo_samples_it_asserted():
+    """pytest --parity-report: the opinfo records a session checked become the report's corpus
+    section and opinfo.csv, not rows of the layer tables."""
+    from reports.report import report_from_records
+
+    x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    res = O.run_sample(torch.sigmoid, "sigmoid", _sample(x), 4, "float64")
+    inputs = report_from_records(res.records, benchmarks=False)
+    assert inputs.records == [] and inputs.opinfo is not None
+    (sample,) = inputs.opinfo.results
+    assert (sample.op, sample.dtype, sample.index, sample.description) == ("sigmoid", "float64", 4, "(5,)")
+    assert O.opinfo_frame(inputs.opinfo).quantity.tolist() == ["output", "grad input"]
+
+
 def test_missing_corpus_is_one_line_and_the_command_reports_it(monkeypatch, capsys):
     from reports.cli import main
 
@@ -123,11 +137,10 @@ def test_loading_the_corpus_leaves_backend_flags_mutable(corpus):
 
 def test_same_seed_same_csv_and_the_command(corpus, tmp_path, capsys):
     from reports.cli import main
-    from reports.opinfo_cmd import opinfo_frame
 
     runs = [O.run_corpus(ops=["nn.functional.cross_entropy", "sigmoid"], dtypes=("float32",), seed=3)
             for _ in range(2)]
-    csvs = [opinfo_frame(run).to_csv(index=False, lineterminator="\n") for run in runs]
+    csvs = [O.opinfo_frame(run).to_csv(index=False, lineterminator="\n") for run in runs]
     assert csvs[0] == csvs[1]
     out = tmp_path / "opinfo.csv"
     assert main(["opinfo", "--op", "nn.functional.local_response_norm", "--dtype", "float64",

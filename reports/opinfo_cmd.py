@@ -17,7 +17,7 @@ import os
 
 from .errors import RunError, UsageError
 
-__all__ = ["add_subcommand", "cmd_opinfo", "format_opinfo_table", "opinfo_frame", "write_opinfo_csv"]
+__all__ = ["add_subcommand", "cmd_opinfo", "format_opinfo_table", "write_opinfo_csv"]
 
 DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
 
@@ -44,18 +44,10 @@ def format_opinfo_table(rows, run) -> str:
     return "\n".join(lines)
 
 
-def opinfo_frame(run):
-    """``opinfo.csv`` as a DataFrame (columns :data:`reports.parity.opinfo.OPINFO_COLUMNS`)."""
-    import pandas as pd
-
-    from .parity.opinfo import OPINFO_COLUMNS, sample_rows
-
-    return pd.DataFrame(sample_rows(run), columns=OPINFO_COLUMNS)
-
-
 def write_opinfo_csv(run, path) -> str:
     """Write ``opinfo.csv`` to ``path`` (under a temporary name, renamed when complete)."""
     from .files import replace_files
+    from .parity.opinfo import opinfo_frame
 
     frame = opinfo_frame(run)
     return replace_files([(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))])[0]
@@ -79,7 +71,8 @@ def add_subcommand(sub):
     p.add_argument("--method", choices=["fast", "book"], default="fast",
                    help="the reference's path: fast (default) or the book's im2col/col2im")
     p.add_argument("--subset", type=int, metavar="N", default=None,
-                   help="only N seeded samples per entry and dtype (default: every sample)")
+                   help="only N samples per entry and dtype, drawn with --seed from each entry's first 48 "
+                        "(default: every sample)")
     p.set_defaults(func=cmd_opinfo)
 
 

@@ -44,9 +44,13 @@ from reference import util as U
 from .records import Record, compare, reduction_tolerance
 
 __all__ = ["OPS", "DTYPES", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
-           "load_op_db", "run_corpus", "summarize", "sample_rows", "OPINFO_COLUMNS", "op_names"]
+           "load_op_db", "run_corpus", "summarize", "sample_rows", "opinfo_frame", "corpus_from_records",
+           "OPINFO_COLUMNS", "SUBSET_SCAN", "op_names"]
 
 DTYPES = ("float64", "float32")
+#: A subset is drawn from each entry's first SUBSET_SCAN samples (the max-pool generator makes
+#: 1,440, seconds' worth; a subset should cost well under a second).
+SUBSET_SCAN = 48
 
 
 class CorpusUnavailable(RuntimeError):
@@ -485,7 +489,7 @@ def run_corpus(ops=None, dtypes=DTYPES, seed=0, subset=None, scan=None, method="
     """Every sample of each entry of ``ops`` (default: all of :data:`OPS`) in each dtype.
 
     ``subset``: run only that many samples per entry and dtype, drawn with ``seed`` from the
-    first ``scan`` samples (default: all; the max-pool generator alone makes 1,440). ``method``:
+    first ``scan`` samples (default :data:`SUBSET_SCAN`). ``method``:
     the reference's path, "fast" (default) or "book". Raises CorpusUnavailable (one line).
     torch runs the samples on one thread (restored afterwards): they are tiny, and its thread pool
     costs more than it saves — ten times more on a busy two-core machine.
@@ -494,6 +498,8 @@ def run_corpus(ops=None, dtypes=DTYPES, seed=0, subset=None, scan=None, method="
     unknown = [n for n in ops if n not in OPS]
     if unknown:
         raise ValueError(f"unknown OpInfo entry {unknown[0]!r}; known: {', '.join(OPS)}")
+    if subset is not None and scan is None:
+        scan = SUBSET_SCAN
     t0 = time.perf_counter()
     results = []
     threads = torch.get_num_threads()
@@ -568,3 +574,28 @@ def sample_rows(run: CorpusRun) -> list[dict]:
                          "max_abs": r.max_abs, "max_rel": r.max_rel, "tol": r.tol, "headroom": r.headroom,
                          "verdict": r.verdict, "note": r.note, "reason": ""})
     return rows
+
+
+def opinfo_frame(run: CorpusRun):
+    """``opinfo.csv`` as a DataFrame: :func:`sample_rows` in the columns :data:`OPINFO_COLUMNS`."""
+    import pandas as pd
+
+    return pd.DataFrame(sample_rows(run), columns=OPINFO_COLUMNS)
+
+
+def corpus_from_records(records, torch_version: str | None = None) -> CorpusRun | None:
+    """The OpInfo records (group "opinfo") among ``records`` — e.g. those a test session
+    asserted — regrouped into a CorpusRun (samples not run leave no record, so none appear);
+    None when there are none."""
+    import json
+
+    results = {}
+    for r in records:
+        if r.group != "opinfo":
+            continue
+        config = json.loads(r.config)
+        key = (r.case, r.dtype, config["sample"])
+        results.setdefault(key, SampleResult(r.case, r.dtype, config["sample"], config["args"])).records.append(r)
+    if not results:
+        return None
+    return CorpusRun(list(results.values()), torch_version or torch.__version__, 0.0, subset=-1)
