@@ -484,6 +484,10 @@ class CorpusRun:
     subset: int | None = None
     method: str = "fast"
 
+    def summary(self) -> list[dict]:
+        """:func:`summarize` of this run (the report's section calls it)."""
+        return summarize(self)
+
 
 def run_corpus(ops=None, dtypes=DTYPES, seed=0, subset=None, scan=None, method="fast", log=None) -> CorpusRun:
     """Every sample of each entry of ``ops`` (default: all of :data:`OPS`) in each dtype.

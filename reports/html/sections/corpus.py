@@ -1,6 +1,7 @@
 """The section about PyTorch's own test samples (the OpInfo corpus) run through the reference.
 
-``opinfo_context`` lays out :func:`reports.parity.opinfo.summarize` — per entry and dtype:
+``opinfo_context`` lays out the run's summary (``CorpusRun.summary()``, i.e.
+:func:`reports.parity.opinfo.summarize`) — per entry and dtype:
 samples, run, agreeing, not run (with reasons), worst headroom — with the command that makes
 the same table, and the samples that disagree. ``opinfo_records`` gives the verdict the corpus's
 records.
@@ -39,13 +40,11 @@ def opinfo_card(inputs) -> Card | None:
 
 
 def opinfo_context(inputs) -> dict | None:
-    from ...parity.opinfo import summarize
-
     run, note = getattr(inputs, "opinfo", None), getattr(inputs, "opinfo_note", "")
     if run is None:
         return {"available": False, "note": note} if note else None
     tables = {}
-    for row in summarize(run):
+    for row in run.summary():
         tables.setdefault(row["dtype"], []).append({
             "op": row["op"], "samples": row["samples"], "run": row["run"], "agree": row["agree"],
             "not_run": row["not_run"], "why_not": row["why_not"], "worst": fmt_headroom(row["worst"]),
