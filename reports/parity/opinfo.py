@@ -45,7 +45,7 @@ from .records import Record, compare, reduction_tolerance
 
 __all__ = ["OPS", "DTYPES", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
            "load_op_db", "run_corpus", "summarize", "sample_rows", "opinfo_frame", "corpus_from_records",
-           "OPINFO_COLUMNS", "SUBSET_SCAN", "op_names"]
+           "OPINFO_COLUMNS", "SUBSET_SCAN"]
 
 DTYPES = ("float64", "float32")
 #: A subset is drawn from each entry's first SUBSET_SCAN samples (the max-pool generator makes
@@ -90,6 +90,18 @@ def _find(op_db, name):
     return None
 
 
+def _generate(op, dtype):
+    """``op.sample_inputs("cpu", dtype, requires_grad=True)`` without its test-tracking wrapper:
+    the generator behind it, ``op.sample_inputs_func``, gives the same samples. The wrapper
+    inspects the call stack twice per call (a tenth of a second each under pytest) and, before
+    every sample, reseeds torch's, ``random``'s and NumPy's global generators with PyTorch's test
+    seed — which would make ``seed`` meaningless and disturb the caller's random state."""
+    generator = getattr(op, "sample_inputs_func", None)
+    if generator is None:                                   # another torch: the public form
+        return op.sample_inputs("cpu", dtype, requires_grad=True, set_seed=False)
+    return generator(op, "cpu", dtype, True)
+
+
 @lru_cache(maxsize=None)
 def _samples(name: str, dtype: str, seed: int, limit: int | None = None) -> tuple:
     """The samples of one entry in one dtype, drawn under ``seed`` (torch's generator is forked,
@@ -102,8 +114,7 @@ def _samples(name: str, dtype: str, seed: int, limit: int | None = None) -> tupl
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            samples = tuple(itertools.islice(op.sample_inputs("cpu", getattr(torch, dtype), requires_grad=True),
-                                             limit))
+            samples = tuple(itertools.islice(_generate(op, getattr(torch, dtype)), limit))
         for s in samples[:1]:
             s.input, s.args, s.kwargs                       # the attributes the adapters read
     except Exception as exc:
@@ -378,10 +389,6 @@ OPS: dict[str, Callable] = {
     "nn.functional.relu": _elementwise(R.Relu),
     "sigmoid": _elementwise(R.Sigmoid),
 }
-
-
-def op_names() -> list[str]:
-    return list(OPS)
 
 
 # ------------------------------------------------------------------------------------------
