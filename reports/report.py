@@ -370,7 +370,7 @@ def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[R
 
 #: ``--quick`` runs this many OpInfo samples per entry and dtype, drawn (seeded) from each entry's
 #: first 48 (``reports.parity.opinfo.SUBSET_SCAN``); the full report runs the whole corpus (1,709
-#: samples per dtype: 45 s on two busy cores, most of it the 1,440 max-pool samples).
+#: samples per dtype: 25 s on two busy cores, most of it the 1,440 max-pool samples).
 OPINFO_QUICK_SUBSET = 3
 
 

@@ -269,7 +269,7 @@ CATALOG: list[Difference] = [
                "as torch (pad_end)", _same_padding),
     Difference("maxpool_nan", "Max pool: which NaN gets the gradient",
                "np.argmax of the im2col row: the first NaN", "value > max or isnan(value): the last NaN",
-               "the last NaN, in both paths (the first before issue 12)", _maxpool_nan),
+               "the last NaN, in both paths (earlier versions: the first)", _maxpool_nan),
     Difference("maxpool_dilation_outside", "Max pool: a dilated window with no element inside the input",
                "— (no dilation)", "−inf, an index outside the input, backward writes out of bounds "
                "(torch 2.14 CPU)", "ValueError before any computation", _maxpool_dilation_outside),
