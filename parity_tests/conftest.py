@@ -42,9 +42,22 @@ def pytest_addoption(parser):
     parser.addoption("--parity-report", metavar="DIR", default=None,
                      help="after the run, write the comparison report (CSV + index.html) of every "
                           "record the tests asserted into DIR (replaced whole, atomically)")
+    parser.addoption("--config", metavar="NAME[,NAME...]|all", default=None,
+                     help="run the configuration tests (parity_tests/test_configs.py) under these "
+                          "configurations on every case of the matrix, instead of the cheap CPU "
+                          "configurations on a representative subset (see reports/parity/configs.py)")
 
 
 def pytest_configure(config):
+    spec = config.getoption("--config", default=None)
+    if spec:
+        from reports.errors import UsageError
+        from reports.parity.configs import resolve
+
+        try:                                   # an unknown name: one line, before any test runs
+            resolve(spec)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     out = config.getoption("--parity-report", default=None)
     if out and not hasattr(config, "workerinput"):
         from reports.report import ReportOutputError, check_output_dir

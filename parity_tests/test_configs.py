@@ -1,0 +1,289 @@
+"""The configuration matrix: every way of running the twin, judged against the float64 oracle
+and against eager torch (reports/parity/configs.py, reports/parity/matrix.py).
+
+Default tier: the cheap CPU configurations on a representative subset of cases.
+``pytest parity_tests --config NAME[,NAME...]|all``: those configurations on every case of the
+matrix instead. ``pytest -m compile``: torch.compile (a first compile takes 10-80 s here).
+"""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from reports.configurations import configurations_frame, representative_cases
+from reports.errors import UsageError
+from reports.parity import configs as C
+from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
+from reports.parity.harness import DTYPES, run_layer_case
+from reports.parity.matrix import (MULTIPLE, cells, judge_verdict, matrix_cases, run_case, run_matrix)
+from reports.parity.records import CONFIGURATION_FIELDS, records_to_frame
+
+from .conftest import check
+
+CHEAP = [c for c in C.ALL if c.device == "cpu" and not c.compile and c.name != "eager"]
+CUDA = [c for c in C.ALL if c.device == "cuda"]
+CONV = LAYER_CASES[0]
+SMALL_NET = min((c for c in NET_CASES if c.net == "SimpleConvNet"), key=lambda c: c.reduction)
+#: The default tier's subset: a convolution, an overlapping padded max-pool, the loss, a net.
+TIER_CASES = [CONV, next(c for c in LAYER_CASES if c.layer == "Pooling" and c.config["pad"] == 1),
+              next(c for c in LAYER_CASES if c.layer == "SoftmaxWithLoss"), SMALL_NET]
+
+
+def _params(spec):
+    if spec:
+        configs = C.resolve(spec)
+        return [pytest.param(case, dtype, configs, id=f"{case.id}-{dtype}")
+                for case in matrix_cases() for dtype in DTYPES]
+    params = []
+    for case in TIER_CASES:
+        # autocast on a net: see test_autocast_net_finding
+        configs = [c for c in CHEAP if not (c.autocast and case is SMALL_NET)]
+        params += [pytest.param(case, dtype, configs, id=f"cheap-{case.id}-{dtype}") for dtype in DTYPES]
+    compile_ = C.by_name("compile")
+    params += [pytest.param(case, dtype, [compile_], id=f"compile-{case.id}-{dtype}",
+                            marks=pytest.mark.compile)
+               for case in representative_cases() for dtype in DTYPES]
+    return params
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.function.__name__ == "test_configurations":
+        metafunc.parametrize("case,dtype,configs", _params(metafunc.config.getoption("--config")))
+
+
+def test_configurations(case, dtype, configs):
+    """Every quantity agrees with the oracle within the precision the configuration computes in
+    and no worse than eager; configurations that claim determinism are bit-identical twice."""
+    result = run_matrix(configs, [case], [dtype])
+    ran = [r for r in result.records if r.verdict != "skipped"]
+    if not ran:
+        pytest.skip("; ".join(sorted({f"{r.configuration}: {r.note}" for r in result.records})))
+    check(ran)
+    for cfg in configs:
+        if cfg.claims_deterministic:
+            assert all(r.deterministic == "yes" for r in ran if r.configuration == cfg.name), cfg.name
+
+
+# ------------------------------------------------------------------------------------------
+# The matrix must be able to fail
+# ------------------------------------------------------------------------------------------
+
+SPOILED = C.by_name("spoiled-conv-tf32")
+
+
+def test_spoiled_kernel_disagrees_and_is_located():
+    """F.conv2d rounding its inputs to TF32 while claiming float32: the convolution disagrees
+    with about TF32's 11 bits; the same run judged at TF32 precision agrees; in a net the trace
+    names Conv1's forward as the first diverging layer."""
+    result = run_matrix([SPOILED, replace(SPOILED, name="as-tf32", computes_in="tf32")], [CONV, SMALL_NET],
+                        ["float32"])
+    table = cells(result.records)
+    spoiled, honest = table[(CONV.id, SPOILED.name, "float32")], table[(CONV.id, "as-tf32", "float32")]
+    assert spoiled.verdict == "disagrees" and 10 < spoiled.bits < 14, spoiled
+    assert honest.verdict == "agrees", honest
+    net = table[(SMALL_NET.id, SPOILED.name, "float32")]
+    assert net.verdict == "disagrees" and net.first_divergence == "Conv1.out", net
+    # the float32 layers before it agree; eager never ran the patched kernel
+    assert next(r for r in result.records if r.configuration == SPOILED.name
+                and r.case == "SimpleConvNet" and r.quantity == "Conv1.out").ratio > 100
+
+
+def test_round_to_tf32_keeps_10_mantissa_bits():
+    x = torch.tensor([1 + 2 ** -10, 1 + 2 ** -11, 1 + 3 * 2 ** -11, -(1 + 2 ** -12), 3.0])
+    assert C.round_to_tf32(x).tolist() == [1 + 2 ** -10, 1.0, 1 + 2 ** -9, -1.0, 3.0]   # ties to even
+
+
+@pytest.mark.parametrize("err,base,expected", [
+    (1e-7, 1e-7, "agrees"), (5e-4, 1e-7, "worse than eager"), (2e-3, 1e-7, "disagrees"),
+    (2e-5, 1e-7, "agrees"),           # 200 times eager, but below the floor tol/10
+    (1e-7, 0.0, "agrees"),            # eager exact, one rounding: below the floor tol/10
+    (5e-4, 0.0, "worse than eager")])
+def test_verdicts(err, base, expected):
+    tol = 1e-3
+    assert judge_verdict(err, err <= tol, tol, base) == expected
+    assert judge_verdict(err, err <= tol, tol, None) == ("disagrees" if err > tol else "agrees")
+
+
+def test_worse_than_eager_scales_with_the_precision():
+    """A bfloat16 run is judged against eager's float32 error times 2**16, not against it raw."""
+    scale = C.PRECISIONS["bfloat16"].eps / C.PRECISIONS["float32"].eps
+    assert scale == 2 ** 16
+    assert judge_verdict(1e-3, True, 1.0, 1e-7, scale) == "agrees"
+    assert judge_verdict(1e-3 * MULTIPLE * 10, True, 0.01, 1e-8, scale) == "worse than eager"
+
+
+# ------------------------------------------------------------------------------------------
+# Findings on this machine, kept as tests (numbers in the report)
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["autocast-bf16", "autocast-fp16"])
+def test_autocast_net_finding(name):
+    """Autocast on SimpleConvNet: the forward pass keeps about the format's bits, but rounding
+    tips ReLU signs and max-pool winners, so gradients lose most of their bits. The trace puts
+    the first divergence in the backward pass, never in the forward."""
+    cfg = C.by_name(name)
+    if C.unavailable(cfg):
+        pytest.skip(C.unavailable(cfg))
+    result = run_matrix([cfg], [SMALL_NET], ["float32"])
+    forward = [r for r in result.records if r.compared_with == "oracle"
+               and (r.quantity.endswith(".out") or r.quantity in ("scores", "loss"))]
+    bits = C.PRECISIONS[cfg.autocast].bits
+    assert all(r.verdict == "agrees" and r.bits > bits - 3 for r in forward), [r.describe() for r in forward]
+    cell = cells(result.records)[(SMALL_NET.id, name, "float32")]
+    assert cell.first_divergence == "" or cell.first_divergence.endswith(".grad"), cell
+
+
+# ------------------------------------------------------------------------------------------
+# Set and undo; the CUDA entries on the CPU
+# ------------------------------------------------------------------------------------------
+
+def _state():
+    return {"threads": torch.get_num_threads(), "mkldnn": torch.backends.mkldnn.enabled,
+            "det": (torch.are_deterministic_algorithms_enabled(),
+                    torch.is_deterministic_algorithms_warn_only_enabled()),
+            "bench": torch.backends.cudnn.benchmark, "cudnn_det": torch.backends.cudnn.deterministic,
+            "tf32": tuple(f.get() for f in C._TF32_OFF),
+            "cublas": __import__("os").environ.get("CUBLAS_WORKSPACE_CONFIG"),
+            "conv2d": torch.nn.functional.conv2d}
+
+
+@pytest.mark.parametrize("cfg", C.CONFIGS, ids=lambda c: c.name)
+def test_flags_are_set_and_restored_even_after_an_error(cfg):
+    before = _state()
+    with pytest.raises(RuntimeError, match="inside"):
+        with C.applied(cfg):
+            for flag in cfg.flags:
+                assert flag.get() == flag.value, flag.label
+            raise RuntimeError("inside")
+    assert _state() == before
+
+
+def test_a_flag_that_fails_to_set_restores_the_ones_before_it():
+    def refuse(value):
+        raise ValueError("cannot set")
+    broken = C.Configuration("broken", "test", flags=(C._threads(1), C.Flag("refuses", lambda: 0, refuse, 1)))
+    before = _state()
+    with pytest.raises(ValueError):
+        with C.applied(broken):
+            pass
+    assert _state() == before
+
+
+def test_tf32_flags_without_a_gpu():
+    """cuda-tf32 sets TF32 for convolutions (the default) and float32 matmuls; cuda sets both off."""
+    with C.applied(C.by_name("cuda-tf32")):
+        assert [f.get() for f in C._TF32_OFF] in (["tf32", "ieee"], [True, False])
+    with C.applied(C.by_name("cuda")):
+        assert [f.get() for f in C._TF32_OFF] in (["ieee", "ieee"], [False, False])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skip without CUDA")
+def test_cuda_entries_skip_cleanly_without_cuda():
+    result = run_matrix(CUDA, [CONV], DTYPES)
+    assert {r.verdict for r in result.records} == {"skipped"}
+    assert all("CUDA" in r.note for r in result.records if not r.note.startswith("not applicable")), result.records
+    assert {r.configuration for r in result.records} == {c.name for c in CUDA}
+
+
+@pytest.mark.parametrize("cfg", [pytest.param(c, marks=[pytest.mark.compile] if c.compile else [])
+                                 for c in CUDA], ids=lambda c: c.name)
+def test_cuda_entries_dry_run_on_the_cpu(cfg):
+    """Each CUDA entry through the same runner with device="cpu": flags, autocast, compile and
+    the judging all run here (the GPU kernels do not)."""
+    dry = C.on_cpu(cfg)
+    result = run_matrix([dry], [CONV], ["float32"], baselines={"cuda": C.on_cpu(C.by_name("cuda"))})
+    ran = [r for r in result.records if r.verdict != "skipped"]
+    assert ran, result.records
+    check(ran)
+
+
+# ------------------------------------------------------------------------------------------
+# Bad input, failures, and the records
+# ------------------------------------------------------------------------------------------
+
+def test_unknown_configuration_name_lists_the_known_ones():
+    with pytest.raises(UsageError) as info:
+        C.resolve("eager,warp-speed")
+    msg = str(info.value)
+    assert "'warp-speed'" in msg and "\n" not in msg
+    assert all(c.name in msg for c in C.CONFIGS)
+
+
+def test_cli_unknown_configuration_is_one_line(capsys):
+    from reports.cli import main
+
+    assert main(["parity", "--config", "warp-speed"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cnn-parity parity: --config: unknown configuration 'warp-speed'; use one or more of")
+    assert "\n" not in err
+
+
+def test_a_failing_run_is_recorded_and_the_others_go_on(monkeypatch):
+    """A configuration whose run raises (here: its patch breaks the layer, standing in for a
+    compile error) gives one 'failed' record with the first line of the error; the next
+    configuration still runs."""
+    def broken_patch():
+        from contextlib import contextmanager
+
+        @contextmanager
+        def ctx():
+            original = torch.nn.functional.relu
+
+            def fail(*a, **k):
+                raise RuntimeError("kernel exploded\nsecond line")
+            torch.nn.functional.relu = fail
+            try:
+                yield
+            finally:
+                torch.nn.functional.relu = original
+        return ctx()
+    broken = C.Configuration("broken", "test", patch=broken_patch)
+    relu = elementwise_case("Relu")
+    result = run_matrix([broken, C.by_name("threads-1")], [relu], ["float32"])
+    failed = [r for r in result.records if r.configuration == "broken"]
+    assert len(failed) == 1 and failed[0].verdict == "failed"
+    assert failed[0].note == "RuntimeError: kernel exploded"
+    assert all(r.passed for r in result.records if r.configuration == "threads-1")
+
+
+@pytest.mark.compile
+def test_a_compile_error_is_recorded():
+    def backend(gm, example_inputs):
+        raise RuntimeError("no code for you")
+    broken = C.Configuration("broken-compile", "test", compile=True, compile_kwargs=(("backend", backend),))
+    result = run_matrix([broken], [elementwise_case("Relu")], ["float32"])
+    assert [r.verdict for r in result.records] == ["failed"]
+    assert "no code for you" in result.records[0].note and "\n" not in result.records[0].note
+
+
+def test_eager_float64_is_the_harness_comparison():
+    """The matrix's eager float64 run feeds the oracle exactly what run_layer_case does."""
+    old = {r.quantity: r.max_abs for r in run_layer_case(CONV, "float64")}
+    run = run_case(CONV, C.by_name("eager"), "float64")
+    assert old == {q: float(np.max(np.abs(run.oracle[q] - v))) for q, v in run.values.items()}
+
+
+def test_determinism_is_measured():
+    from reports.parity.matrix import _determinism
+
+    a = np.array([1.0, 2.0])
+    assert _determinism(a, a.copy()) == ("yes", 0.0)
+    assert _determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
+    assert _determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
+
+
+def test_records_and_csv():
+    """configurations.csv has its columns; plain records keep their old CSV columns."""
+    result = run_matrix([C.by_name("threads-1")], [elementwise_case("Sigmoid", scale=8.0)], ["float32"])
+    frame = configurations_frame(result.records)
+    for col in ["case", "config", "dtype", "quantity", "compared_with", "max_abs", "max_rel", "tol",
+                "headroom", "bits", "verdict", "deterministic", "note"]:
+        assert col in frame.columns
+    assert set(frame.compared_with) == {"oracle", "eager"} and set(frame.config) == {"threads-1"}
+    assert (frame.bits >= 20).all() and set(frame.deterministic) == {"yes"}
+    plain = run_layer_case(elementwise_case("Relu"), "float32")
+    assert not set(CONFIGURATION_FIELDS) & set(records_to_frame(plain).columns)
+    assert set(CONFIGURATION_FIELDS) <= set(records_to_frame(result.records).columns)
+    assert all(math.isfinite(b) or b == math.inf for b in frame.bits)

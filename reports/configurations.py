@@ -1,0 +1,248 @@
+"""The configuration matrix for its readers: the terminal table, ``configurations.csv``, and
+which cases and configurations the commands run.
+
+``cnn-parity parity --config NAME[,NAME...]|all``  :func:`cmd_parity_configs` prints the matrix
+``cnn-parity report [--configs ...]``              :func:`report_matrix` runs it for the report
+``configurations.csv``                             :func:`configurations_frame`
+
+The running and judging is ``reports.parity.matrix``; the registry ``reports.parity.configs``.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+
+import pandas as pd
+
+from .errors import UsageError
+from .parity import configs as C
+from .parity.matrix import NOT_APPLICABLE, MatrixResult, cells, matrix_cases, record_case_id, run_matrix
+
+__all__ = ["CSV_COLUMNS", "configurations_frame", "format_matrix", "cmd_parity_configs",
+           "report_configs", "report_cases", "report_matrix", "summaries", "divergence_text",
+           "cheap_cases", "representative_cases", "REPORT_DEFAULT"]
+
+#: configurations.csv, one row per (case, configuration, dtype, quantity, compared_with).
+CSV_COLUMNS = ["case", "case_id", "config", "dtype", "quantity", "group", "compared_with", "max_abs",
+               "max_rel", "tol", "headroom", "bits", "ratio", "verdict", "deterministic", "run_diff",
+               "note", "tol_why"]
+
+#: What the report runs without --configs: every CPU configuration except compile (whose
+#: first compile of a case takes 10-80 s here), on :func:`cheap_cases`.
+REPORT_DEFAULT = "every CPU configuration except compile"
+
+
+def configurations_frame(records) -> pd.DataFrame:
+    """``configurations.csv``: every configuration record, tidy (numbers as numbers; ``bits``
+    is −log2 max_rel, inf when identical; empty where not measured)."""
+    rows = [{"case": r.case, "case_id": record_case_id(r), "config": r.configuration, "dtype": r.dtype,
+             "quantity": r.quantity, "group": r.group, "compared_with": r.compared_with,
+             "max_abs": r.max_abs, "max_rel": r.max_rel, "tol": r.tol, "headroom": r.headroom,
+             "bits": r.bits, "ratio": r.ratio, "verdict": r.verdict, "deterministic": r.deterministic,
+             "run_diff": r.run_diff, "note": r.note, "tol_why": r.tol_why}
+            for r in records if r.configuration]
+    return pd.DataFrame(rows, columns=CSV_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------
+# Which cases
+# ------------------------------------------------------------------------------------------
+
+def _smallest_simple_convnet(cases):
+    nets = [c for c in cases if getattr(c, "net", "") == "SimpleConvNet"]
+    return min(nets, key=lambda c: c.reduction) if nets else None
+
+
+def representative_cases() -> list:
+    """The first registered case of every layer kind and the smallest SimpleConvNet."""
+    cases, seen = [], set()
+    for case in matrix_cases():
+        if hasattr(case, "layer") and case.layer not in seen:
+            seen.add(case.layer)
+            cases.append(case)
+    net = _smallest_simple_convnet(matrix_cases())
+    return cases + ([net] if net else [])
+
+
+def cheap_cases() -> list:
+    """Every registered layer case and the SimpleConvNet cases (each run costs well under a
+    second in eager here; LeNet-5 and the AlexNets cost seconds, times every configuration)."""
+    return [c for c in matrix_cases() if hasattr(c, "layer") or c.net == "SimpleConvNet"]
+
+
+def report_configs(spec: str | None) -> list:
+    """``--configs`` of the report: None -> :data:`REPORT_DEFAULT`; "none" -> no matrix."""
+    if spec is None:
+        return [c for c in C.ALL if c.device == "cpu" and not c.compile]
+    if spec.strip() == "none":
+        return []
+    return C.resolve(spec, option="--configs")
+
+
+def report_cases(spec: str | None, quick: bool) -> list:
+    """--quick: :func:`representative_cases`; the default configurations: :func:`cheap_cases`;
+    configurations given with --configs: every case of the matrix."""
+    if quick:
+        return representative_cases()
+    return cheap_cases() if spec is None else matrix_cases()
+
+
+def report_matrix(spec, *, quick=False, dtypes=("float64", "float32"), seed=0, log=None) -> MatrixResult | None:
+    configs = report_configs(spec)
+    if not configs:
+        return None
+    cases = report_cases(spec, quick)
+    t0 = time.perf_counter()
+    result = run_matrix(configs, cases, dtypes, seed)
+    if log:
+        log(f"  configuration matrix: {len(configs)} configurations × {len(cases)} cases in "
+            f"{time.perf_counter() - t0:.1f} s")
+    return result
+
+
+# ------------------------------------------------------------------------------------------
+# Summaries
+# ------------------------------------------------------------------------------------------
+
+def divergence_text(cell, records) -> str:
+    """Where a cell stops agreeing: ``Conv1 (forward)``, ``Pool1 (backward: Relu1.grad)``, or
+    the quantity of a layer case. A ``<layer>.grad`` record is the gradient arriving at that
+    layer, computed by the backward of the layer after it."""
+    q = cell.first_divergence
+    if not q:
+        return ""
+    if q.endswith(".out"):
+        return f"{q[:-4]} (forward)"
+    if q.endswith(".grad"):
+        order = [r.quantity[:-4] for r in records if r.quantity.endswith(".out")
+                 and r.configuration == cell.config and r.dtype == cell.dtype
+                 and record_case_id(r) == cell.case_id and r.compared_with == "oracle"]
+        layer = q[:-5]
+        after = order[order.index(layer) + 1] if layer in order and order.index(layer) + 1 < len(order) else "the loss"
+        return f"{after} (backward: {q})"
+    return q
+
+
+def summaries(result: MatrixResult) -> list[dict]:
+    """One dict per configuration: worst bits, verdict counts, determinism, times, skip reasons."""
+    all_cells = cells(result.records)
+    out = []
+    for cfg in result.configs:
+        mine = [c for c in all_cells.values() if c.config == cfg.name]
+        ran = [c for c in mine if c.verdict not in ("skipped", "failed")]
+        worst = min(ran, key=lambda c: c.bits) if ran else None
+        nondet = [c for c in ran if c.deterministic == "no"]
+        worst_nd = max(nondet, key=lambda c: c.run_diff) if nondet else None
+        times = [v for (cid, name, d), v in result.seconds.items() if name == cfg.name]
+        out.append({
+            "config": cfg, "cells": len(mine), "ran": len(ran),
+            "counts": {v: sum(c.verdict == v for c in mine) for v in
+                       ("agrees", "worse than eager", "disagrees", "failed", "skipped")},
+            "worst": worst, "nondeterministic": nondet, "worst_nondeterministic": worst_nd,
+            "first_s": statistics.median(t[0] for t in times) if times else math.nan,
+            "max_first_s": max(t[0] for t in times) if times else math.nan,
+            "second_s": statistics.median(t[1] for t in times) if times else math.nan,
+            "total_s": sum(a + b for a, b in times),
+            "skipped": sorted({c.note for c in mine if c.verdict == "skipped"}),
+            "failed": [c for c in mine if c.verdict == "failed"]})
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# The terminal table
+# ------------------------------------------------------------------------------------------
+
+_SHORT = {"agrees": "ok", "worse than eager": "WORSE", "disagrees": "FAIL", "failed": "ERROR"}
+
+
+def _cell_text(cell) -> str:
+    if cell is None:
+        return ""
+    if cell.verdict == "skipped":
+        return "n/a" if cell.note.startswith(NOT_APPLICABLE) else "skip"
+    if cell.verdict == "failed":
+        return "ERROR"
+    bits = "exact" if math.isinf(cell.bits) else f"{cell.bits:.1f}"
+    return f"{_SHORT[cell.verdict]} {bits}" + ("*" if cell.deterministic == "no" else "")
+
+
+def _bits(b: float) -> str:
+    return "exact" if math.isinf(b) else f"{b:.1f}"
+
+
+def format_matrix(result: MatrixResult) -> str:
+    """The matrix as text: a row per (case, dtype), a column per configuration that ran."""
+    table = cells(result.records)
+    shown = [c for c in result.configs if any(k[1] == c.name and v.verdict != "skipped" for k, v in table.items())]
+    lines = ["Each cell: the verdict against the float64 oracle and the worst bits of agreement "
+             "(−log2 max_rel) over every quantity;",
+             "ok = agrees, WORSE = worse than eager, FAIL = disagrees, * = the two runs were not "
+             "bit-identical, n/a = not applicable in that dtype.", ""]
+    widths = [max(len(c.name), 9) for c in shown]
+    lines.append("dtype    " + " ".join(f"{c.name:<{w}}" for c, w in zip(shown, widths)) + "  case")
+    rows: dict = {}
+    for (case_id, config, dtype), cell in table.items():
+        rows.setdefault((case_id, dtype), {})[config] = cell
+    for (case_id, dtype), row in rows.items():
+        lines.append(f"{dtype:<8} " + " ".join(f"{_cell_text(row.get(c.name)):<{w}}" for c, w in zip(shown, widths))
+                     + f"  {case_id}")
+    lines.append("")
+    lines.append("Per configuration (precision it computes in; worst bits; determinism; wall time of "
+                 "the first and second run, median over cells):")
+    for s in summaries(result):
+        cfg = s["config"]
+        if not s["ran"]:
+            continue
+        w = s["worst"]
+        prec = ", ".join(sorted({f"{d}: {C.precision_of(cfg, d).name} (p={C.precision_of(cfg, d).bits})"
+                                 for d in cfg.dtypes}))
+        counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items() if n)
+        det = (f"bit-identical run to run in all {s['ran']} cells" if not s["nondeterministic"] else
+               f"NOT bit-identical in {len(s['nondeterministic'])} of {s['ran']} cells, largest difference "
+               f"{s['worst_nondeterministic'].run_diff:.2e} ({s['worst_nondeterministic'].case_id} "
+               f"{s['worst_nondeterministic'].dtype} {s['worst_nondeterministic'].nondeterministic})")
+        lines.append(f"  {cfg.name}: {cfg.what}. Computes in {prec}. {counts}. Worst {_bits(w.bits)} bits "
+                     f"({w.case_id} {w.dtype} {w.worst}). {det}. First run {s['first_s']:.2f} s (max "
+                     f"{s['max_first_s']:.1f} s), second {s['second_s']:.2f} s, total {s['total_s']:.1f} s.")
+    bad = [c for c in table.values() if c.verdict in ("worse than eager", "disagrees")]
+    if bad:
+        lines += ["", "Not agreeing (first diverging layer, in execution order):"]
+        for c in bad:
+            lines.append(f"  {c.config} {c.dtype} {c.case_id}: {c.verdict}, worst {c.worst} "
+                         f"{_bits(c.bits)} bits; first: {divergence_text(c, result.records)}")
+    failed = [c for c in table.values() if c.verdict == "failed"]
+    if failed:
+        lines += ["", "Failed to run:"] + [f"  {c.config} {c.dtype} {c.case_id}: {c.note}" for c in failed]
+    skipped = {}
+    for c in table.values():
+        if c.verdict == "skipped":
+            skipped.setdefault(c.config, set()).add(c.note)
+    if skipped:
+        lines += ["", "Not run here:"] + [f"  {name}: {'; '.join(sorted(notes))}" for name, notes in skipped.items()]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# cnn-parity parity --config
+# ------------------------------------------------------------------------------------------
+
+def cmd_parity_configs(args, dtypes) -> int:
+    """``cnn-parity parity --config ...``: run the matrix, print it; exit 1 if a cell does not
+    agree or fails to run (skipped cells are not failures)."""
+    configs = C.resolve(args.config)
+    if args.device != "cpu":
+        raise UsageError("--device cannot be combined with --config: each configuration names its "
+                         "own device (the cuda-* configurations run on the GPU)")
+    cases = matrix_cases()
+    print(f"cnn-parity parity --config {args.config}: {len(configs)} configurations × {len(cases)} cases × "
+          f"{len(dtypes)} dtypes (the full-size AlexNets are left out; `cnn-parity parity` runs them in eager)",
+          file=sys.stderr, flush=True)
+    result = run_matrix(configs, cases, dtypes, args.seed, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(format_matrix(result))
+    if args.csv:
+        configurations_frame(result.records).to_csv(args.csv, index=False, lineterminator="\n")
+        print(f"wrote {args.csv}")
+    bad = [c for c in cells(result.records).values() if c.verdict not in ("agrees", "skipped")]
+    return 1 if bad else 0
