@@ -17,7 +17,7 @@ from reports.errors import UsageError
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
 from reports.parity.harness import DTYPES, run_layer_case
-from reports.parity.matrix import (MULTIPLE, cells, judge_verdict, matrix_cases, run_case, run_matrix)
+from reports.parity.matrix import cells, judge_verdict, matrix_cases, run_case, run_matrix
 from reports.parity.records import CONFIGURATION_FIELDS, records_to_frame
 
 from .conftest import check
@@ -95,23 +95,27 @@ def test_round_to_tf32_keeps_10_mantissa_bits():
     assert C.round_to_tf32(x).tolist() == [1 + 2 ** -10, 1.0, 1 + 2 ** -9, -1.0, 3.0]   # ties to even
 
 
+FLOOR = 16 * C.PRECISIONS["float32"].eps       # 1.9e-6
+
+
 @pytest.mark.parametrize("err,base,expected", [
-    (1e-7, 1e-7, "agrees"), (5e-4, 1e-7, "worse than eager"), (2e-3, 1e-7, "disagrees"),
-    (2e-5, 1e-7, "agrees"),           # 200 times eager, but below the floor tol/10
-    (1e-7, 0.0, "agrees"),            # eager exact, one rounding: below the floor tol/10
-    (5e-4, 0.0, "worse than eager")])
+    (1e-7, 1e-7, "agrees"), (5e-6, 1e-7, "worse than eager"), (2e-3, 1e-7, "disagrees"),
+    (1e-6, 1e-8, "agrees"),           # 100 times eager, but below the floor 16*eps
+    (1e-7, 0.0, "agrees"),            # eager exact, one rounding: below the floor
+    (5e-6, 0.0, "worse than eager")])
 def test_verdicts(err, base, expected):
     tol = 1e-3
-    assert judge_verdict(err, err <= tol, tol, base) == expected
-    assert judge_verdict(err, err <= tol, tol, None) == ("disagrees" if err > tol else "agrees")
+    assert judge_verdict(err, err <= tol, FLOOR, base) == expected
+    assert judge_verdict(err, err <= tol, FLOOR, None) == ("disagrees" if err > tol else "agrees")
 
 
 def test_worse_than_eager_scales_with_the_precision():
     """A bfloat16 run is judged against eager's float32 error times 2**16, not against it raw."""
-    scale = C.PRECISIONS["bfloat16"].eps / C.PRECISIONS["float32"].eps
+    bf16 = C.PRECISIONS["bfloat16"]
+    scale = bf16.eps / C.PRECISIONS["float32"].eps
     assert scale == 2 ** 16
-    assert judge_verdict(1e-3, True, 1.0, 1e-7, scale) == "agrees"
-    assert judge_verdict(1e-3 * MULTIPLE * 10, True, 0.01, 1e-8, scale) == "worse than eager"
+    assert judge_verdict(0.1, True, 16 * bf16.eps, 1e-7, scale) == "agrees"      # 0.1 <= 0.02 + 0.125
+    assert judge_verdict(0.5, True, 16 * bf16.eps, 1e-7, scale) == "worse than eager"
 
 
 # ------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .parity.matrix import NOT_APPLICABLE, MatrixResult, cells, matrix_cases, re
 
 __all__ = ["CSV_COLUMNS", "configurations_frame", "format_matrix", "cmd_parity_configs",
            "report_configs", "report_cases", "report_matrix", "summaries", "divergence_text",
-           "cheap_cases", "representative_cases", "REPORT_DEFAULT"]
+           "cheap_cases", "representative_cases", "REPORT_DEFAULT", "matrix_line", "split_matrix_records"]
 
 #: configurations.csv, one row per (case, configuration, dtype, quantity, compared_with).
 CSV_COLUMNS = ["case", "case_id", "config", "dtype", "quantity", "group", "compared_with", "max_abs",
@@ -73,11 +73,12 @@ def cheap_cases() -> list:
 
 
 def report_configs(spec: str | None) -> list:
-    """``--configs`` of the report: None -> :data:`REPORT_DEFAULT`; "none" -> no matrix."""
-    if spec is None:
-        return [c for c in C.ALL if c.device == "cpu" and not c.compile]
-    if spec.strip() == "none":
+    """``--configs`` of the report: "default" -> :data:`REPORT_DEFAULT`; None or "none" -> no
+    matrix; otherwise names or "all" (an unknown name raises UsageError)."""
+    if spec is None or spec.strip() == "none":
         return []
+    if spec.strip() == "default":
+        return [c for c in C.ALL if c.device == "cpu" and not c.compile]
     return C.resolve(spec, option="--configs")
 
 
@@ -86,10 +87,13 @@ def report_cases(spec: str | None, quick: bool) -> list:
     configurations given with --configs: every case of the matrix."""
     if quick:
         return representative_cases()
-    return cheap_cases() if spec is None else matrix_cases()
+    return cheap_cases() if spec == "default" else matrix_cases()
 
 
-def report_matrix(spec, *, quick=False, dtypes=("float64", "float32"), seed=0, log=None) -> MatrixResult | None:
+def report_matrix(spec, *, quick=False, dtypes=("float64", "float32"), seed=0, log=None,
+                  settings=None) -> MatrixResult | None:
+    """The report's matrix (None for ``"none"``); ``settings`` (the report's dict) gets a line
+    saying which configurations ran on which cases."""
     configs = report_configs(spec)
     if not configs:
         return None
@@ -99,7 +103,44 @@ def report_matrix(spec, *, quick=False, dtypes=("float64", "float32"), seed=0, l
     if log:
         log(f"  configuration matrix: {len(configs)} configurations × {len(cases)} cases in "
             f"{time.perf_counter() - t0:.1f} s")
+    if settings is not None:
+        which = {"default": REPORT_DEFAULT}.get(spec, ", ".join(c.name for c in configs))
+        on = ("one case per layer kind and the smallest SimpleConvNet (--quick)" if quick else
+              "every layer case and the SimpleConvNets" if spec == "default" else
+              "every case but the full-size AlexNets")
+        settings["configurations"] = f"{which}; on {on}"
     return result
+
+
+def matrix_line(result: MatrixResult) -> tuple[str, int]:
+    """One line for the terminal, and the number of cells that disagree or failed to run
+    ("worse than eager" cells are findings shown in the report; they do not fail the command)."""
+    table = cells(result.records)
+    counts = {v: sum(c.verdict == v for c in table.values()) for v in
+              ("agrees", "worse than eager", "disagrees", "failed", "skipped")}
+    bad = counts["disagrees"] + counts["failed"]
+    return ("configuration matrix: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+            + f" ({len(table)} cells)", bad)
+
+
+def split_matrix_records(records) -> tuple[list, MatrixResult | None]:
+    """(records without a configuration, a MatrixResult of those with one, or None) — how a
+    pytest session's records become the report's sections."""
+    records = list(records)
+    plain = [r for r in records if not r.configuration]
+    mine = [r for r in records if r.configuration]
+    if not mine:
+        return plain, None
+    names = list(dict.fromkeys(r.configuration for r in mine))
+    configs = [_known(n) for n in names]
+    return plain, MatrixResult(mine, configs=configs)
+
+
+def _known(name: str):
+    try:
+        return C.by_name(name)
+    except KeyError:                 # a test's own configuration (a CPU dry run, a spoiled kernel)
+        return C.Configuration(name, "a configuration made by a test, not in the registry")
 
 
 # ------------------------------------------------------------------------------------------
@@ -196,14 +237,14 @@ def format_matrix(result: MatrixResult) -> str:
         if not s["ran"]:
             continue
         w = s["worst"]
-        prec = ", ".join(sorted({f"{d}: {C.precision_of(cfg, d).name} (p={C.precision_of(cfg, d).bits})"
-                                 for d in cfg.dtypes}))
+        prec = "; ".join(f"{d} runs in {C.precision_of(cfg, d).name} (p={C.precision_of(cfg, d).bits})"
+                         for d in cfg.dtypes)
         counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items() if n)
         det = (f"bit-identical run to run in all {s['ran']} cells" if not s["nondeterministic"] else
                f"NOT bit-identical in {len(s['nondeterministic'])} of {s['ran']} cells, largest difference "
                f"{s['worst_nondeterministic'].run_diff:.2e} ({s['worst_nondeterministic'].case_id} "
                f"{s['worst_nondeterministic'].dtype} {s['worst_nondeterministic'].nondeterministic})")
-        lines.append(f"  {cfg.name}: {cfg.what}. Computes in {prec}. {counts}. Worst {_bits(w.bits)} bits "
+        lines.append(f"  {cfg.name}: {cfg.what}. {prec[0].upper() + prec[1:]}. {counts}. Worst {_bits(w.bits)} bits "
                      f"({w.case_id} {w.dtype} {w.worst}). {det}. First run {s['first_s']:.2f} s (max "
                      f"{s['max_first_s']:.1f} s), second {s['second_s']:.2f} s, total {s['total_s']:.1f} s.")
     bad = [c for c in table.values() if c.verdict in ("worse than eager", "disagrees")]

@@ -406,14 +406,15 @@ def precision_of(cfg: Configuration, dtype) -> Precision:
 
 
 def on_cpu(cfg: Configuration) -> Configuration:
-    """The same configuration with ``device="cpu"`` and no CUDA requirement: its flags, context
-    managers and runner path run here (the GPU-only kernels, of course, do not)."""
+    """The same configuration, named ``<name>-on-cpu``, with ``device="cpu"`` and no CUDA
+    requirement: its flags, context managers and runner path run here (the GPU-only kernels, of
+    course, do not), and its records never pass for a GPU run."""
     needs = tuple(n for n in cfg.needs if not n.startswith("cuda") and n != "triton")
     if cfg.compile and "inductor" not in needs:
         needs += ("inductor",)
     if cfg.autocast:
         needs += (f"autocast-cpu-{cfg.autocast}",)
-    return replace(cfg, device="cpu", needs=needs)
+    return replace(cfg, name=f"{cfg.name}-on-cpu", device="cpu", needs=needs)
 
 
 # ------------------------------------------------------------------------------------------

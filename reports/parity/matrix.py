@@ -18,12 +18,16 @@ sum). Verdicts of an oracle comparison, in the spirit of ``torch._dynamo.utils.s
 fp64_ref=...)``:
 
 ``agrees``            ``max_rel <= tol``, and no worse than eager (below);
-``worse than eager``  within ``tol`` but ``err > MULTIPLE * s * err_eager + tol / 10``: the
+``worse than eager``  within ``tol`` but ``err > MULTIPLE * s * err_eager + 16 * eps``: the
                       configuration's error exceeds ``MULTIPLE`` (3) times eager's error against
                       the same oracle; ``s = eps_config / eps_eager`` scales eager's error to the
-                      configuration's precision (1 unless it computes in fewer bits), and
-                      ``tol / 10`` (dynamo's floor) keeps an eager error of 0 from making one
-                      rounding "worse";
+                      configuration's precision (1 unless it computes in fewer bits), and the
+                      floor ``16 * eps`` (the tolerance of one operation, k = 1, in the
+                      configuration's precision; dynamo adds tol/10 for the same purpose) keeps
+                      an eager error of 0 from making a few roundings "worse". The floor does
+                      not grow with k: for bfloat16 the tolerance ``16 * sqrt(k) * 2**-7``
+                      exceeds 1 once k >= 64 and says nothing, and this rule (with the bits)
+                      is what still judges such a run;
 ``disagrees``         ``max_rel > tol`` (or NaN/inf in other places, or another shape).
 
 Each record also carries ``ratio`` (configuration error ÷ eager error against the oracle; inf
@@ -267,14 +271,15 @@ def run_case(case, cfg: Configuration, dtype="float32", seed=0, oracle=None, fre
 # Judging
 # ------------------------------------------------------------------------------------------
 
-def judge_verdict(err: float, within_tol: bool, tol: float, base_err: float | None,
+def judge_verdict(err: float, within_tol: bool, floor: float, base_err: float | None,
                   scale: float = 1.0) -> str:
-    """``agrees`` / ``worse than eager`` / ``disagrees`` (see the module docstring)."""
+    """``agrees`` / ``worse than eager`` / ``disagrees`` (see the module docstring): ``floor``
+    is 16·eps of the configuration's precision, ``scale`` eps_config / eps_eager."""
     if not within_tol:
         return "disagrees"
     if base_err is None or not math.isfinite(base_err):
         return "agrees"
-    return "worse than eager" if err > MULTIPLE * scale * base_err + tol / 10 else "agrees"
+    return "worse than eager" if err > MULTIPLE * scale * base_err + floor else "agrees"
 
 
 def _ratio(err: float, base_err: float) -> float:
@@ -315,7 +320,8 @@ def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
         base_err = None
         if base_run is not None:
             base_err = compare(name, q, base_run.oracle[q], base_run.values[q], tol).max_rel
-        verdict = judge_verdict(rec.max_rel, rec.passed, tol.rtol, base_err, 1.0 if base_run is None else scale)
+        verdict = judge_verdict(rec.max_rel, rec.passed, case.tol_factor * prec.eps, base_err,
+                                1.0 if base_run is None else scale)
         ratio = math.nan if base_err is None else _ratio(rec.max_rel, base_err)
         records.append(replace(rec, verdict=verdict, compared_with="oracle", ratio=ratio, **extra))
         if base_run is not None:
