@@ -185,7 +185,7 @@ def summaries(result: MatrixResult) -> list[dict]:
             "first_s": statistics.median(t[0] for t in times) if times else math.nan,
             "max_first_s": max(t[0] for t in times) if times else math.nan,
             "second_s": statistics.median(t[1] for t in times) if times else math.nan,
-            "total_s": sum(a + b for a, b in times),
+            "total_s": sum(a + (b if math.isfinite(b) else 0.0) for a, b in times),
             "skipped": sorted({c.note for c in mine if c.verdict == "skipped"}),
             "failed": [c for c in mine if c.verdict == "failed"]})
     return out

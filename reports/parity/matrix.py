@@ -368,11 +368,13 @@ class MatrixResult:
     cases: list = field(default_factory=list)
 
 
-def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=None) -> MatrixResult:
+def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=None,
+               twice=True) -> MatrixResult:
     """Every case of ``cases`` (default :func:`matrix_cases`) under every configuration, in
     every dtype. Baselines that are not among ``configs`` run too, unreported. ``baselines``
     (name -> Configuration) replaces registry entries as baselines (the CPU dry run of the CUDA
-    entries judges them against ``on_cpu(cuda)``)."""
+    entries judges them against ``on_cpu(cuda)``). ``twice=False`` runs each configuration
+    once (no determinism check: ``deterministic`` stays empty)."""
     baselines = dict(baselines or {})
     cases = matrix_cases() if cases is None else list(cases)
     log = log or (lambda *a: None)
@@ -403,7 +405,7 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     continue
                 run1 = first_run(cfg)
                 run2 = None
-                if not isinstance(run1, Exception):
+                if twice and not isinstance(run1, Exception):
                     try:
                         run2 = run_case(case, cfg, dtype, seed, oracle, fresh=False)
                     except Exception as exc:
@@ -417,8 +419,9 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                 if isinstance(base_run, Exception):
                     base_run = None
                 result.records += _judge(case, cfg, dtype, run1, run2, base_cfg, base_run)
-                result.seconds[(case.id, cfg.name, dtype.name)] = (run1.seconds, run2.seconds)
-                log(f"  {case.id} {cfg.name} {dtype.name}: {run1.seconds:.2f} s + {run2.seconds:.2f} s")
+                second = run2.seconds if run2 else math.nan
+                result.seconds[(case.id, cfg.name, dtype.name)] = (run1.seconds, second)
+                log(f"  {case.id} {cfg.name} {dtype.name}: {run1.seconds:.2f} s + {second:.2f} s")
     return result
 
 
