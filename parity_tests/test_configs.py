@@ -226,34 +226,6 @@ def test_cli_unknown_configuration_is_one_line(capsys):
     assert "\n" not in err
 
 
-def test_a_failing_run_is_recorded_and_the_others_go_on(monkeypatch):
-    """A configuration whose run raises (here: its patch breaks the layer, standing in for a
-    compile error) gives one 'failed' record with the first line of the error; the next
-    configuration still runs."""
-    def broken_patch():
-        from contextlib import contextmanager
-
-        @contextmanager
-        def ctx():
-            original = torch.nn.functional.relu
-
-            def fail(*a, **k):
-                raise RuntimeError("kernel exploded\nsecond line")
-            torch.nn.functional.relu = fail
-            try:
-                yield
-            finally:
-                torch.nn.functional.relu = original
-        return ctx()
-    broken = C.Configuration("broken", "test", patch=broken_patch)
-    relu = elementwise_case("Relu")
-    result = run_matrix([broken, C.by_name("threads-1")], [relu], ["float32"])
-    failed = [r for r in result.records if r.configuration == "broken"]
-    assert len(failed) == 1 and failed[0].verdict == "failed"
-    assert failed[0].note == "RuntimeError: kernel exploded"
-    assert all(r.passed for r in result.records if r.configuration == "threads-1")
-
-
 @pytest.mark.compile
 def test_a_compile_error_is_recorded():
     def backend(gm, example_inputs):
@@ -293,3 +265,64 @@ def test_records_and_csv():
     assert not set(CONFIGURATION_FIELDS) & set(records_to_frame(plain).columns)
     assert set(CONFIGURATION_FIELDS) <= set(records_to_frame(result.records).columns)
     assert all(math.isfinite(b) or b == math.inf for b in frame.bits)
+
+
+# ------------------------------------------------------------------------------------------
+# The report: the Configurations section and configurations.csv
+# ------------------------------------------------------------------------------------------
+
+def _broken_relu():
+    from contextlib import contextmanager
+
+    @contextmanager
+    def ctx():
+        original = torch.nn.functional.relu
+
+        def fail(*a, **k):
+            raise RuntimeError("kernel exploded\nsecond line")
+        torch.nn.functional.relu = fail
+        try:
+            yield
+        finally:
+            torch.nn.functional.relu = original
+    return ctx()
+
+
+def test_a_failing_run_is_recorded_and_the_others_go_on():
+    """A configuration whose run raises (its patch breaks the layer, standing in for a compile
+    error) gives one 'failed' record with the first line of the error; the next one still runs."""
+    broken = C.Configuration("broken", "test", patch=_broken_relu)
+    result = run_matrix([broken, C.by_name("threads-1")], [elementwise_case("Relu")], ["float32"])
+    failed = [r for r in result.records if r.configuration == "broken"]
+    assert len(failed) == 1 and failed[0].verdict == "failed"
+    assert failed[0].note == "RuntimeError: kernel exploded"
+    assert all(r.passed for r in result.records if r.configuration == "threads-1")
+
+
+def test_the_report_section_and_csv(tmp_path):
+    """Every kind of cell reaches the page and configurations.csv: agrees, disagrees (with its
+    first diverging layer), failed (with its error), not run (with its reason)."""
+    from html import unescape
+
+    from reports import report as REPORT
+    from reports.configurations import split_matrix_records
+    from reports.html import page
+
+    relu = elementwise_case("Relu")
+    broken = C.Configuration("broken", "test", patch=_broken_relu)
+    result = run_matrix([C.by_name("threads-1"), SPOILED, broken] + CUDA[:1], [CONV, relu], ["float32"])
+    plain, matrix = split_matrix_records(result.records + run_layer_case(relu, "float32"))
+    assert len(plain) == 2 and matrix.records == result.records
+    inputs = REPORT.ReportInputs(records=plain, sweeps=[], environment=[("date (UTC)", "x")], catalog=[],
+                                 im2col={}, matrix=matrix)
+    html = unescape(str(page.render_section("configurations", inputs)))
+    assert '<td class="cfg disagrees"' in html and "✗ 12." in html             # spoiled conv, ~TF32's bits
+    assert '<td class="cfg agrees"' in html and "✓ exact" in html              # Relu is exact
+    assert "RuntimeError: kernel exploded" in html and "second line" not in html
+    assert "no CUDA device here" in html and "cuda" in html
+    assert "bit-identical in all" in html
+    names = REPORT.write_report_files(tmp_path, inputs)
+    assert "configurations.csv" in names
+    frame = __import__("pandas").read_csv(tmp_path / "configurations.csv")
+    assert set(frame.verdict) == {"agrees", "disagrees", "failed", "skipped"}
+    assert (tmp_path / "index.html").read_text(encoding="utf-8").count('<section id="configurations">') == 1

@@ -10,7 +10,6 @@ The running and judging is ``reports.parity.matrix``; the registry ``reports.par
 from __future__ import annotations
 
 import math
-import statistics
 import sys
 import time
 
@@ -18,10 +17,11 @@ import pandas as pd
 
 from .errors import UsageError
 from .parity import configs as C
-from .parity.matrix import NOT_APPLICABLE, MatrixResult, cells, matrix_cases, record_case_id, run_matrix
+from .parity.cells import cells, divergence_text, is_not_applicable, record_case_id, summaries
+from .parity.matrix import MatrixResult, matrix_cases, run_matrix
 
 __all__ = ["CSV_COLUMNS", "configurations_frame", "format_matrix", "cmd_parity_configs",
-           "report_configs", "report_cases", "report_matrix", "summaries", "divergence_text",
+           "report_configs", "report_cases", "report_matrix",
            "cheap_cases", "representative_cases", "REPORT_DEFAULT", "matrix_line", "split_matrix_records"]
 
 #: configurations.csv, one row per (case, configuration, dtype, quantity, compared_with).
@@ -133,7 +133,7 @@ def split_matrix_records(records) -> tuple[list, MatrixResult | None]:
         return plain, None
     names = list(dict.fromkeys(r.configuration for r in mine))
     configs = [_known(n) for n in names]
-    return plain, MatrixResult(mine, configs=configs)
+    return plain, MatrixResult(mine, configs=configs, about=[C.describe(c) for c in configs])
 
 
 def _known(name: str):
@@ -141,54 +141,6 @@ def _known(name: str):
         return C.by_name(name)
     except KeyError:                 # a test's own configuration (a CPU dry run, a spoiled kernel)
         return C.Configuration(name, "a configuration made by a test, not in the registry")
-
-
-# ------------------------------------------------------------------------------------------
-# Summaries
-# ------------------------------------------------------------------------------------------
-
-def divergence_text(cell, records) -> str:
-    """Where a cell stops agreeing: ``Conv1 (forward)``, ``Pool1 (backward: Relu1.grad)``, or
-    the quantity of a layer case. A ``<layer>.grad`` record is the gradient arriving at that
-    layer, computed by the backward of the layer after it."""
-    q = cell.first_divergence
-    if not q:
-        return ""
-    if q.endswith(".out"):
-        return f"{q[:-4]} (forward)"
-    if q.endswith(".grad"):
-        order = [r.quantity[:-4] for r in records if r.quantity.endswith(".out")
-                 and r.configuration == cell.config and r.dtype == cell.dtype
-                 and record_case_id(r) == cell.case_id and r.compared_with == "oracle"]
-        layer = q[:-5]
-        after = order[order.index(layer) + 1] if layer in order and order.index(layer) + 1 < len(order) else "the loss"
-        return f"{after} (backward: {q})"
-    return q
-
-
-def summaries(result: MatrixResult) -> list[dict]:
-    """One dict per configuration: worst bits, verdict counts, determinism, times, skip reasons."""
-    all_cells = cells(result.records)
-    out = []
-    for cfg in result.configs:
-        mine = [c for c in all_cells.values() if c.config == cfg.name]
-        ran = [c for c in mine if c.verdict not in ("skipped", "failed")]
-        worst = min(ran, key=lambda c: c.bits) if ran else None
-        nondet = [c for c in ran if c.deterministic == "no"]
-        worst_nd = max(nondet, key=lambda c: c.run_diff) if nondet else None
-        times = [v for (cid, name, d), v in result.seconds.items() if name == cfg.name]
-        out.append({
-            "config": cfg, "cells": len(mine), "ran": len(ran),
-            "counts": {v: sum(c.verdict == v for c in mine) for v in
-                       ("agrees", "worse than eager", "disagrees", "failed", "skipped")},
-            "worst": worst, "nondeterministic": nondet, "worst_nondeterministic": worst_nd,
-            "first_s": statistics.median(t[0] for t in times) if times else math.nan,
-            "max_first_s": max(t[0] for t in times) if times else math.nan,
-            "second_s": statistics.median(t[1] for t in times) if times else math.nan,
-            "total_s": sum(a + (b if math.isfinite(b) else 0.0) for a, b in times),
-            "skipped": sorted({c.note for c in mine if c.verdict == "skipped"}),
-            "failed": [c for c in mine if c.verdict == "failed"]})
-    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -202,11 +154,10 @@ def _cell_text(cell) -> str:
     if cell is None:
         return ""
     if cell.verdict == "skipped":
-        return "n/a" if cell.note.startswith(NOT_APPLICABLE) else "skip"
+        return "n/a" if is_not_applicable(cell) else "skip"
     if cell.verdict == "failed":
         return "ERROR"
-    bits = "exact" if math.isinf(cell.bits) else f"{cell.bits:.1f}"
-    return f"{_SHORT[cell.verdict]} {bits}" + ("*" if cell.deterministic == "no" else "")
+    return f"{_SHORT[cell.verdict]} {_bits(cell.bits)}" + ("*" if cell.deterministic == "no" else "")
 
 
 def _bits(b: float) -> str:
@@ -216,37 +167,37 @@ def _bits(b: float) -> str:
 def format_matrix(result: MatrixResult) -> str:
     """The matrix as text: a row per (case, dtype), a column per configuration that ran."""
     table = cells(result.records)
-    shown = [c for c in result.configs if any(k[1] == c.name and v.verdict != "skipped" for k, v in table.items())]
+    about = {a["name"]: a for a in result.about}
+    names = [a["name"] for a in result.about]
+    shown = [n for n in names if any(k[1] == n and v.verdict != "skipped" for k, v in table.items())]
     lines = ["Each cell: the verdict against the float64 oracle and the worst bits of agreement "
              "(−log2 max_rel) over every quantity;",
              "ok = agrees, WORSE = worse than eager, FAIL = disagrees, * = the two runs were not "
              "bit-identical, n/a = not applicable in that dtype.", ""]
-    widths = [max(len(c.name), 9) for c in shown]
-    lines.append("dtype    " + " ".join(f"{c.name:<{w}}" for c, w in zip(shown, widths)) + "  case")
+    widths = [max(len(n), 9) for n in shown]
+    lines.append("dtype    " + " ".join(f"{n:<{w}}" for n, w in zip(shown, widths)) + "  case")
     rows: dict = {}
     for (case_id, config, dtype), cell in table.items():
         rows.setdefault((case_id, dtype), {})[config] = cell
     for (case_id, dtype), row in rows.items():
-        lines.append(f"{dtype:<8} " + " ".join(f"{_cell_text(row.get(c.name)):<{w}}" for c, w in zip(shown, widths))
+        lines.append(f"{dtype:<8} " + " ".join(f"{_cell_text(row.get(n)):<{w}}" for n, w in zip(shown, widths))
                      + f"  {case_id}")
     lines.append("")
-    lines.append("Per configuration (precision it computes in; worst bits; determinism; wall time of "
-                 "the first and second run, median over cells):")
-    for s in summaries(result):
-        cfg = s["config"]
+    lines.append("Per configuration (precision; verdicts; worst bits; determinism; wall time of the first "
+                 "run, which includes compiling, and of the second, medians over cells):")
+    for s in summaries(result.records, names, result.seconds):
         if not s["ran"]:
             continue
-        w = s["worst"]
-        prec = "; ".join(f"{d} runs in {C.precision_of(cfg, d).name} (p={C.precision_of(cfg, d).bits})"
-                         for d in cfg.dtypes)
+        a, w = about[s["config"]], s["worst"]
         counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items() if n)
-        det = (f"bit-identical run to run in all {s['ran']} cells" if not s["nondeterministic"] else
-               f"NOT bit-identical in {len(s['nondeterministic'])} of {s['ran']} cells, largest difference "
-               f"{s['worst_nondeterministic'].run_diff:.2e} ({s['worst_nondeterministic'].case_id} "
-               f"{s['worst_nondeterministic'].dtype} {s['worst_nondeterministic'].nondeterministic})")
-        lines.append(f"  {cfg.name}: {cfg.what}. {prec[0].upper() + prec[1:]}. {counts}. Worst {_bits(w.bits)} bits "
-                     f"({w.case_id} {w.dtype} {w.worst}). {det}. First run {s['first_s']:.2f} s (max "
-                     f"{s['max_first_s']:.1f} s), second {s['second_s']:.2f} s, total {s['total_s']:.1f} s.")
+        wn = s["worst_nondeterministic"]
+        det = (f"bit-identical run to run in all {s['checked']} cells" if not wn else
+               f"NOT bit-identical in {len(s['nondeterministic'])} of {s['checked']} cells, largest difference "
+               f"{wn.run_diff:.2e} ({wn.case_id} {wn.dtype} {wn.nondeterministic})")
+        lines.append(f"  {a['name']}: {a['what']}. {a['precision'][0].upper() + a['precision'][1:]}. {counts}. "
+                     f"Worst {_bits(w.bits)} bits ({w.case_id} {w.dtype} {w.worst}). {det}. First run "
+                     f"{s['first_s']:.2f} s (max {s['max_first_s']:.1f} s), second {s['second_s']:.2f} s, "
+                     f"total {s['total_s']:.1f} s.")
     bad = [c for c in table.values() if c.verdict in ("worse than eager", "disagrees")]
     if bad:
         lines += ["", "Not agreeing (first diverging layer, in execution order):"]
@@ -256,7 +207,7 @@ def format_matrix(result: MatrixResult) -> str:
     failed = [c for c in table.values() if c.verdict == "failed"]
     if failed:
         lines += ["", "Failed to run:"] + [f"  {c.config} {c.dtype} {c.case_id}: {c.note}" for c in failed]
-    skipped = {}
+    skipped: dict = {}
     for c in table.values():
         if c.verdict == "skipped":
             skipped.setdefault(c.config, set()).add(c.note)

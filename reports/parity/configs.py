@@ -45,7 +45,8 @@ from .records import Tolerance
 
 __all__ = ["Precision", "PRECISIONS", "Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
            "resolve", "applied", "autocast", "compiled", "unavailable", "not_applicable",
-           "precision_of", "config_tolerance", "on_cpu", "round_to_tf32", "to_memory_format", "ALL"]
+           "precision_of", "config_tolerance", "on_cpu", "round_to_tf32", "to_memory_format", "describe",
+           "ALL"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -328,11 +329,12 @@ def by_name(name: str) -> Configuration:
 
 
 def resolve(spec: str, option: str = "--config") -> list[Configuration]:
-    """``"eager,compile"`` or ``"all"`` -> configurations, in registry order of ``all`` and in
-    the given order otherwise; an unknown name raises :class:`UsageError` naming the known ones."""
-    names = [n.strip() for n in str(spec).split(",") if n.strip()]
-    if names == ["all"]:
-        return list(ALL)
+    """``"eager,compile"``, ``"all"`` or ``"all,spoiled-conv-tf32"`` -> configurations, in the
+    given order (``all``: every one but the test-only ones, in registry order), each once; an
+    unknown name raises :class:`UsageError` naming the known ones."""
+    names = []
+    for n in (n.strip() for n in str(spec).split(",")):
+        names += [c.name for c in ALL] if n == "all" else [n] if n else []
     known = [c.name for c in CONFIGS]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
@@ -403,6 +405,17 @@ def precision_of(cfg: Configuration, dtype) -> Precision:
     if cfg.computes_in and dtype == "float32":
         return PRECISIONS[cfg.computes_in]
     return PRECISIONS[dtype]
+
+
+def describe(cfg: Configuration) -> dict:
+    """The configuration as plain data for the terminal and the page: name, what, sets, undo,
+    device, precision (per dtype, in words), dtypes, baseline, reason (why it cannot run here,
+    or "")."""
+    precision = "; ".join(f"{d} runs compute in {precision_of(cfg, d).name} (p={precision_of(cfg, d).bits})"
+                          for d in cfg.dtypes)
+    return {"name": cfg.name, "what": cfg.what, "sets": cfg.sets, "undo": cfg.undo, "device": cfg.device,
+            "precision": precision, "dtypes": ", ".join(cfg.dtypes), "baseline": cfg.baseline or "",
+            "reason": unavailable(cfg) or "", "test_only": cfg.test_only}
 
 
 def on_cpu(cfg: Configuration) -> Configuration:

@@ -51,9 +51,10 @@ from torch_impl import apply_dropout_mask
 from torch_impl.transfer import export_grads
 
 from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
-from .configs import (Configuration, applied, autocast, by_name, compiled, config_tolerance,
+from .configs import (Configuration, applied, autocast, by_name, compiled, config_tolerance, describe,
                       not_applicable, precision_of, to_memory_format, unavailable)
 from .harness import DTYPES, _check_masks, _ref_trace
+from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
 from .records import Record, Tolerance, _config_str, compare
 
 __all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict",
@@ -63,10 +64,6 @@ __all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", 
 #: "worse than eager" beyond this multiple of eager's error (dynamo's same() uses 2, and 3 for
 #: some models; 3 here).
 MULTIPLE = 3.0
-#: Cell verdicts, best first.
-VERDICT_ORDER = ("agrees", "worse than eager", "disagrees", "failed", "skipped")
-#: The note of a skipped record that is not applicable (rather than unable to run here) starts so.
-NOT_APPLICABLE = "not applicable"
 #: Network cases with more input values per image than this are full-size (ImageNet-shaped).
 FULL_SIZE_INPUT = 10_000
 
@@ -366,6 +363,7 @@ class MatrixResult:
     seconds: dict = field(default_factory=dict)     # (case id, config, dtype) -> (run 1, run 2) seconds
     configs: list = field(default_factory=list)
     cases: list = field(default_factory=list)
+    about: list = field(default_factory=list)        # configs.describe() of each configuration
 
 
 def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=None,
@@ -378,7 +376,7 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
     baselines = dict(baselines or {})
     cases = matrix_cases() if cases is None else list(cases)
     log = log or (lambda *a: None)
-    result = MatrixResult([], configs=list(configs), cases=cases)
+    result = MatrixResult([], configs=list(configs), cases=cases, about=[describe(c) for c in configs])
     for case in cases:
         for dtype in dtypes:
             dtype = np.dtype(dtype)
@@ -423,60 +421,3 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                 result.seconds[(case.id, cfg.name, dtype.name)] = (run1.seconds, second)
                 log(f"  {case.id} {cfg.name} {dtype.name}: {run1.seconds:.2f} s + {second:.2f} s")
     return result
-
-
-# ------------------------------------------------------------------------------------------
-# Cells: one per (case, configuration, dtype)
-# ------------------------------------------------------------------------------------------
-
-@dataclass
-class Cell:
-    case_id: str
-    config: str
-    dtype: str
-    verdict: str
-    bits: float = math.nan              # worst bits of agreement with the oracle
-    headroom: float = math.nan          # worst headroom against the oracle
-    worst: str = ""                     # the quantity with the fewest bits
-    deterministic: str = ""             # "yes", "no" or "" (not run)
-    run_diff: float = math.nan          # largest run-to-run difference
-    nondeterministic: str = ""          # the quantity with the largest run-to-run difference
-    first_divergence: str = ""          # first layer (trace) or quantity that does not agree
-    note: str = ""                      # why skipped, the error of a failure
-    ratio: float = math.nan             # worst error ratio to eager
-
-
-def record_case_id(r: Record) -> str:
-    import json
-
-    cfg = json.loads(r.config) if r.config else {}
-    return f"{r.case}[{' '.join(f'{k}={v}' for k, v in cfg.items())}]" if cfg else r.case
-
-
-def cells(records) -> dict:
-    """(case id, config, dtype) -> :class:`Cell`, in order of first appearance."""
-    groups: dict = {}
-    for r in records:
-        if r.configuration:
-            groups.setdefault((record_case_id(r), r.configuration, r.dtype), []).append(r)
-    out = {}
-    for key, recs in groups.items():
-        oracle = [r for r in recs if r.compared_with == "oracle"]
-        if len(oracle) == 1 and oracle[0].verdict in ("skipped", "failed"):
-            out[key] = Cell(*key, verdict=oracle[0].verdict, note=oracle[0].note)
-            continue
-        verdict = max((r.verdict for r in oracle), key=VERDICT_ORDER.index)
-        worst = min(oracle, key=lambda r: r.bits)
-        det = [r for r in oracle if r.deterministic]
-        nondet = max(det, key=lambda r: r.run_diff) if det else None
-        diverging = next((r for r in oracle if r.group == "trace" and r.verdict != "agrees"), None)
-        diverging = diverging or next((r for r in oracle if r.verdict != "agrees"), None)
-        ratios = [r.ratio for r in oracle if not math.isnan(r.ratio)]
-        out[key] = Cell(*key, verdict=verdict, bits=worst.bits, headroom=min(r.headroom for r in oracle),
-                        worst=worst.quantity,
-                        deterministic=("no" if any(r.deterministic == "no" for r in det) else "yes") if det else "",
-                        run_diff=nondet.run_diff if nondet else math.nan,
-                        nondeterministic=nondet.quantity if nondet and nondet.run_diff else "",
-                        first_divergence=diverging.quantity if diverging else "",
-                        ratio=max(ratios) if ratios else math.nan)
-    return out
