@@ -95,7 +95,8 @@ class Record:
 
     def describe(self) -> str:
         """One readable line, used in assertion messages and on the terminal."""
-        return (f"{self.case} [{self.dtype}] {self.quantity}: max_abs={self.max_abs:.3e} "
+        where = f" under {self.configuration} vs {self.compared_with}" if self.configuration else ""
+        return (f"{self.case} [{self.dtype}{where}] {self.quantity}: max_abs={self.max_abs:.3e} "
                 f"max_rel={self.max_rel:.3e} tol={self.tol:.1e} headroom={self.headroom:.3g} "
                 f"-> {self.verdict.upper()}" + (f" ({self.note})" if self.note else "")
                 + f" config={self.config}")
