@@ -140,6 +140,16 @@ def test_autocast_net_finding():
         assert cell.first_divergence == "" or cell.first_divergence.endswith(".grad"), cell
 
 
+def test_channels_last_dropout_draws_another_mask():
+    """With the same seed, nn.Dropout on a channels_last input draws its random numbers in memory
+    order, so the mask differs from eager's: the run agrees with the oracle (given its own mask)
+    and differs from eager — the matrix says which side is right."""
+    dropout = next(c for c in LAYER_CASES if c.layer == "Dropout" and c.config["mode"] == "train")
+    result = run_matrix([C.by_name("channels_last")], [dropout], ["float32"], twice=False)
+    cell = cells(result.records)[(dropout.id, "channels_last", "float32")]
+    assert cell.verdict == "agrees" and cell.differs_from_eager and cell.eager_first == "output", cell
+
+
 # ------------------------------------------------------------------------------------------
 # Set and undo; the CUDA entries on the CPU
 # ------------------------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def _cell_text(cell) -> str:
         return "n/a" if is_not_applicable(cell) else "skip"
     if cell.verdict == "failed":
         return "ERROR"
-    return f"{_SHORT[cell.verdict]} {_bits(cell.bits)}" + ("*" if cell.deterministic == "no" else "")
+    return (f"{_SHORT[cell.verdict]} {_bits(cell.bits)}" + ("*" if cell.deterministic == "no" else "")
+            + ("≠" if cell.differs_from_eager else ""))
 
 
 def _bits(b: float) -> str:
@@ -173,7 +174,8 @@ def format_matrix(result: MatrixResult) -> str:
     lines = ["Each cell: the verdict against the float64 oracle and the worst bits of agreement "
              "(−log2 max_rel) over every quantity;",
              "ok = agrees, WORSE = worse than eager, FAIL = disagrees, * = the two runs were not "
-             "bit-identical, n/a = not applicable in that dtype.", ""]
+             "bit-identical, ≠ = agrees with the oracle but differs from eager beyond both tolerances,",
+             "n/a = not applicable in that dtype.", ""]
     widths = [max(len(n), 9) for n in shown]
     lines.append("dtype    " + " ".join(f"{n:<{w}}" for n, w in zip(shown, widths)) + "  case")
     rows: dict = {}
@@ -204,6 +206,11 @@ def format_matrix(result: MatrixResult) -> str:
         for c in bad:
             lines.append(f"  {c.config} {c.dtype} {c.case_id}: {c.verdict}, worst {c.worst} "
                          f"{_bits(c.bits)} bits; first: {divergence_text(c, result.records)}")
+    differ = [c for c in table.values() if c.differs_from_eager]
+    if differ:
+        lines += ["", "Agreeing with the oracle but differing from eager beyond both tolerances:"]
+        lines += [f"  {c.config} {c.dtype} {c.case_id}: first {c.eager_first}, {_bits(c.eager_bits)} bits of "
+                  f"agreement with eager" for c in differ]
     failed = [c for c in table.values() if c.verdict == "failed"]
     if failed:
         lines += ["", "Failed to run:"] + [f"  {c.config} {c.dtype} {c.case_id}: {c.note}" for c in failed]

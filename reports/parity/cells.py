@@ -38,6 +38,15 @@ class Cell:
     first_divergence: str = ""          # first trace record (or quantity) that does not agree
     note: str = ""                      # why skipped, the error of a failure
     ratio: float = math.nan             # worst error ratio to eager
+    eager: str = ""                     # against eager: "agrees", "disagrees" ("" not compared)
+    eager_bits: float = math.nan        # worst bits of agreement with eager
+    eager_first: str = ""               # first quantity that disagrees with eager
+
+    @property
+    def differs_from_eager(self) -> bool:
+        """Agrees with the oracle but not with eager: both are right within their precision and
+        took different paths (another dropout mask, say), or eager is the one that is off."""
+        return self.eager == "disagrees" and self.verdict not in ("disagrees", "failed", "skipped")
 
 
 def is_not_applicable(cell: Cell) -> bool:
@@ -69,13 +78,18 @@ def cells(records) -> dict:
         diverging = next((r for r in oracle if r.group == "trace" and r.verdict != "agrees"), None)
         diverging = diverging or next((r for r in oracle if r.verdict != "agrees"), None)
         ratios = [r.ratio for r in oracle if not math.isnan(r.ratio)]
+        eager = [r for r in recs if r.compared_with == "eager"]
+        off = next((r for r in eager if not r.passed), None)
         out[key] = Cell(*key, verdict=verdict, bits=worst.bits, headroom=min(r.headroom for r in oracle),
                         worst=worst.quantity,
                         deterministic=("no" if any(r.deterministic == "no" for r in det) else "yes") if det else "",
                         run_diff=nondet.run_diff if nondet else math.nan,
                         nondeterministic=nondet.quantity if nondet and nondet.run_diff else "",
                         first_divergence=diverging.quantity if diverging else "",
-                        ratio=max(ratios) if ratios else math.nan)
+                        ratio=max(ratios) if ratios else math.nan,
+                        eager=("disagrees" if off else "agrees") if eager else "",
+                        eager_bits=min(r.bits for r in eager) if eager else math.nan,
+                        eager_first=off.quantity if off else "")
     return out
 
 
@@ -114,6 +128,7 @@ def summaries(records, names, seconds=None) -> list[dict]:
         out.append({
             "config": name, "cells": len(mine), "ran": len(ran),
             "counts": {v: sum(c.verdict == v for c in mine) for v in VERDICT_ORDER},
+            "differs_from_eager": [c for c in mine if c.differs_from_eager],
             "worst": min(ran, key=lambda c: c.bits) if ran else None,
             "checked": sum(c.deterministic in ("yes", "no") for c in ran),
             "nondeterministic": nondet,

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -116,13 +117,21 @@ def _threads(n: int) -> Flag:
 
 
 def _deterministic_flag(on: bool) -> Flag:
-    """torch.use_deterministic_algorithms(on); the previous mode *and* its warn_only are restored."""
+    """torch.use_deterministic_algorithms(on); the previous mode *and* its warn_only are restored.
+
+    The public function also sets Inductor's own ``deterministic`` flag, and imports Inductor
+    (and Dynamo) to do so: 2-14 s on 2 cores. Until Inductor is imported nothing compiled can
+    run, so the flag for the eager kernels alone (``torch._C._set_deterministic_algorithms``,
+    what the public function calls) is set; once it is imported, the public function."""
     def get():
         return torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
 
     def set_(v):
         mode, warn_only = v if isinstance(v, tuple) else (v, False)
-        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+        if "torch._inductor.config" in sys.modules:
+            torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+        else:
+            torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
     return Flag(f"torch.use_deterministic_algorithms({on})", get, set_, (on, False))
 
 

@@ -31,7 +31,8 @@ def _cell(cell) -> dict | None:
         return {"cls": "failed", "text": "error", "title": cell.note}
     cls, mark = _LOOK[cell.verdict]
     bits = _bits(cell.bits)
-    text = f"{mark} {bits}" + ("" if bits == "exact" else " bits") + (" *" if cell.deterministic == "no" else "")
+    text = (f"{mark} {bits}" + ("" if bits == "exact" else " bits") + (" *" if cell.deterministic == "no" else "")
+            + (" ≠ eager" if cell.differs_from_eager else ""))
     title = (f"{cell.verdict}; worst quantity {cell.worst} ({bits} bits); headroom "
              f"{'inf' if math.isinf(cell.headroom) else f'{cell.headroom:.3g}'}"
              + ("" if math.isnan(cell.ratio) else f"; worst error ratio to eager {cell.ratio:.3g}")
@@ -81,6 +82,10 @@ def configurations_context(inputs) -> dict | None:
                  "headroom": fmt_headroom(c.headroom), "ratio": sci(c.ratio),
                  "first": divergence_text(c, records)}
                 for c in table.values() if c.verdict in ("worse than eager", "disagrees")]
+    findings += [{"config": c.config, "dtype": c.dtype, "case": c.case_id, "verdict": "differs from eager",
+                  "cls": "worse", "worst": c.eager_first, "bits": _bits(c.eager_bits), "headroom": fmt_headroom(c.headroom),
+                  "ratio": sci(c.ratio), "first": f"{c.eager_first} (agrees with the oracle: {_bits(c.bits)} bits)"}
+                 for c in table.values() if c.differs_from_eager]
     not_run: dict = {}
     for c in table.values():
         if c.verdict == "skipped":
