@@ -336,3 +336,31 @@ def test_the_report_section_and_csv(tmp_path):
     frame = __import__("pandas").read_csv(tmp_path / "configurations.csv")
     assert set(frame.verdict) == {"agrees", "disagrees", "failed", "skipped"}
     assert (tmp_path / "index.html").read_text(encoding="utf-8").count('<section id="configurations">') == 1
+
+
+def test_a_failed_baseline_is_said():
+    """A configuration whose baseline fails is still judged against the oracle; its records say
+    why there is no ratio and no comparison with eager."""
+    broken = C.Configuration("broken", "test", patch=_broken_relu)
+    mine = C.Configuration("mine", "test", baseline="broken")
+    result = run_matrix([mine], [elementwise_case("Relu")], ["float32"], baselines={"broken": broken},
+                        twice=False)
+    assert {r.compared_with for r in result.records} == {"oracle"}
+    assert all(r.passed and "baseline broken failed: RuntimeError: kernel exploded" in r.note
+               for r in result.records)
+
+
+def test_training_under_a_configuration():
+    """train_lockstep(config=...): the twin in channels_last on one thread, float64 against the
+    float64 reference step by step; the curves name the configuration; the flags come back."""
+    from reports.mnist.training import train_lockstep, training_records
+
+    rng = np.random.default_rng(0)
+    data = ((rng.random((20, 1, 12, 12)), rng.integers(0, 10, 20)),      # small images: a fast test
+            (rng.random((10, 1, 12, 12)), rng.integers(0, 10, 10)))
+    cfg = replace(C.by_name("channels_last"), name="channels_last+threads-1", flags=C.by_name("threads-1").flags)
+    threads = torch.get_num_threads()
+    result = train_lockstep(data, batch_size=10, steps=3, dtype="float64", config=cfg, progress=False)
+    assert set(result.curves.config) == {"channels_last+threads-1"} and set(result.epochs.config) == {cfg.name}
+    check(training_records(result))                   # the float64 lockstep tolerances
+    assert torch.get_num_threads() == threads

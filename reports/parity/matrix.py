@@ -414,9 +414,12 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     continue
                 base_cfg = (baselines.get(cfg.baseline) or by_name(cfg.baseline)) if cfg.baseline else None
                 base_run = first_run(base_cfg) if base_cfg else None
-                if isinstance(base_run, Exception):
-                    base_run = None
-                result.records += _judge(case, cfg, dtype, run1, run2, base_cfg, base_run)
+                judged_alone = isinstance(base_run, Exception)
+                records = _judge(case, cfg, dtype, run1, run2, base_cfg, None if judged_alone else base_run)
+                if judged_alone:                  # no ratio and no eager comparison: say why
+                    why = f"baseline {base_cfg.name} failed: {first_line(base_run)}"
+                    records = [replace(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
+                result.records += records
                 second = run2.seconds if run2 else math.nan
                 result.seconds[(case.id, cfg.name, dtype.name)] = (run1.seconds, second)
                 log(f"  {case.id} {cfg.name} {dtype.name}: {run1.seconds:.2f} s + {second:.2f} s")
