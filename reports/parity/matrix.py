@@ -372,7 +372,8 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
     every dtype. Baselines that are not among ``configs`` run too, unreported. ``baselines``
     (name -> Configuration) replaces registry entries as baselines (the CPU dry run of the CUDA
     entries judges them against ``on_cpu(cuda)``). ``twice=False`` runs each configuration
-    once (no determinism check: ``deterministic`` stays empty)."""
+    once (no determinism check: ``deterministic`` stays empty); a collection of names, only
+    those twice."""
     baselines = dict(baselines or {})
     cases = matrix_cases() if cases is None else list(cases)
     log = log or (lambda *a: None)
@@ -403,7 +404,8 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     continue
                 run1 = first_run(cfg)
                 run2 = None
-                if twice and not isinstance(run1, Exception):
+                repeat = twice if isinstance(twice, bool) else cfg.name in twice
+                if repeat and not isinstance(run1, Exception):
                     try:
                         run2 = run_case(case, cfg, dtype, seed, oracle, fresh=False)
                     except Exception as exc:
