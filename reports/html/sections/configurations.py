@@ -84,7 +84,8 @@ def configurations_context(inputs) -> dict | None:
                 for c in table.values() if c.verdict in ("worse than eager", "disagrees")]
     findings += [{"config": c.config, "dtype": c.dtype, "case": c.case_id, "verdict": "differs from eager",
                   "cls": "worse", "worst": c.eager_first, "bits": _bits(c.eager_bits), "headroom": fmt_headroom(c.headroom),
-                  "ratio": sci(c.ratio), "first": f"{c.eager_first} (agrees with the oracle: {_bits(c.bits)} bits)"}
+                  "ratio": sci(c.ratio), "first": f"{c.eager_first} (agrees with the oracle: "
+                           + ("exactly)" if math.isinf(c.bits) else f"{_bits(c.bits)} bits)")}
                  for c in table.values() if c.differs_from_eager]
     not_run: dict = {}
     for c in table.values():
