@@ -53,7 +53,7 @@ from torch_impl.transfer import export_grads
 from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
 from .configs import (Configuration, applied, autocast, by_name, compiled, config_tolerance, describe,
                       not_applicable, precision_of, to_memory_format, unavailable)
-from .harness import DTYPES, _check_masks, _ref_trace
+from .harness import DTYPES, _check_masks, _ref_trace, quiet_torch_notes
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
 from .records import Record, Tolerance, _config_str, compare
 
@@ -256,10 +256,11 @@ def run_case(case, cfg: Configuration, dtype="float32", seed=0, oracle=None, fre
     if cfg.compile and fresh:
         torch._dynamo.reset()
     t0 = time.perf_counter()
-    if isinstance(case, NetCase):
-        run = _net_run(case, cfg, dtype, seed, oracle)
-    else:
-        run = _layer_run(case, cfg, dtype, seed)
+    with quiet_torch_notes():
+        if isinstance(case, NetCase):
+            run = _net_run(case, cfg, dtype, seed, oracle)
+        else:
+            run = _layer_run(case, cfg, dtype, seed)
     run.seconds = time.perf_counter() - t0
     return run
 
