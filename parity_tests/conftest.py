@@ -29,6 +29,15 @@ def check(records):
     return records
 
 
+def check_against_oracle(records):
+    """Assert the oracle records (every one logged for --parity-report). The comparisons with
+    eager are logged, not asserted: when both runs agree with the oracle they agree with each
+    other within the sum of the tolerances, unless the two runs drew different random numbers
+    (dropout under compile or channels_last: see test_channels_last_dropout_draws_another_mask)."""
+    RECORD_LOG.extend(r for r in records if r.compared_with == "eager")
+    return check([r for r in records if r.compared_with != "eager"])
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -18,7 +18,7 @@ from reports.parity.cases import LAYER_CASES, NET_CASES
 from reports.parity.harness import DTYPES
 from reports.parity.matrix import cells, run_matrix
 
-from .conftest import check
+from .conftest import check_against_oracle
 
 CUDA = [c for c in C.ALL if c.device == "cuda"]
 CASES = LAYER_CASES + [c for c in NET_CASES if not c.slow_dtypes]
@@ -38,7 +38,7 @@ def test_case_on_cuda(cfg, case, dtype):
     if reason:
         pytest.skip(f"{cfg.name}: {reason}")
     result = run_matrix([cfg], [case], [dtype])
-    check(result.records)
+    check_against_oracle(result.records)      # a GPU draws other dropout masks than eager on the CPU
     cell = cells(result.records)[(case.id, cfg.name, dtype)]
     assert cell.first_divergence == "", cell
     if cfg.claims_deterministic:
