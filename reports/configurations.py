@@ -176,17 +176,19 @@ def format_matrix(result: MatrixResult) -> str:
              "ok = agrees, WORSE = worse than eager, FAIL = disagrees, * = the two runs were not "
              "bit-identical, ≠ = agrees with the oracle but differs from eager beyond both tolerances,",
              "n/a = not applicable in that dtype.", ""]
-    widths = [max(len(n), 9) for n in shown]
-    lines.append("dtype    " + " ".join(f"{n:<{w}}" for n, w in zip(shown, widths)) + "  case")
-    rows: dict = {}
-    for (case_id, config, dtype), cell in table.items():
-        rows.setdefault((case_id, dtype), {})[config] = cell
-    for (case_id, dtype), row in rows.items():
-        lines.append(f"{dtype:<8} " + " ".join(f"{_cell_text(row.get(n)):<{w}}" for n, w in zip(shown, widths))
-                     + f"  {case_id}")
-    lines.append("")
-    lines.append("Per configuration (precision; verdicts; worst bits; determinism; wall time of the first "
-                 "run, which includes compiling, and of the second, medians over cells):")
+    if not shown:
+        lines = ["No configuration could run here (reasons below)."]
+    else:
+        widths = [max(len(n), 9) for n in shown]
+        lines.append("dtype    " + " ".join(f"{n:<{w}}" for n, w in zip(shown, widths)) + "  case")
+        rows: dict = {}
+        for (case_id, config, dtype), cell in table.items():
+            rows.setdefault((case_id, dtype), {})[config] = cell
+        for (case_id, dtype), row in rows.items():
+            lines.append(f"{dtype:<8} " + " ".join(f"{_cell_text(row.get(n)):<{w}}" for n, w in zip(shown, widths))
+                         + f"  {case_id}")
+        lines += ["", "Per configuration (precision; verdicts; worst bits; determinism; wall time of the first "
+                      "run, which includes compiling, and of the second, medians over cells):"]
     for s in summaries(result.records, names, result.seconds):
         if not s["ran"]:
             continue
