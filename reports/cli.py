@@ -1,7 +1,8 @@
 """The ``cnn-parity`` command line.
 
-    cnn-parity parity [--dtype float64|float32|both] [--seed S] [--csv FILE] [--all]
-        run every registered parity case and print the table (one row per case and dtype)
+    cnn-parity parity [--dtype float64|float32|both] [--seed S] [--csv FILE] [--all] [--config NAME,...|all]
+        run every registered parity case and print the table (one row per case and dtype);
+        with --config, the configuration matrix (reports/configurations.py)
     cnn-parity report [--out DIR] [--data-dir DIR] [--epochs N] [--dtype ...] [--seed S] [--quick]
         write the CSV files and the self-contained HTML report (reports/report.py)
     cnn-parity explain im2col [--pad P] [--stride S]
@@ -68,6 +69,10 @@ def cmd_parity(args) -> int:
 
     if args.csv:
         _check_writable_file(args.csv)
+    if args.config:                          # the configuration matrix (reports/configurations.py)
+        from .configurations import cmd_parity_configs
+
+        return cmd_parity_configs(args, DTYPE_CHOICES[args.dtype])
     _check_device(args.device)
     records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
     print(_environment_line(args.device))
@@ -118,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write every comparison record to FILE")
     p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
     p.add_argument("--device", default="cpu", help="where the torch twins run: cpu (default), cuda, cuda:1, ...")
+    p.add_argument("--config", metavar="NAME[,NAME...]|all", default=None,
+                   help="run the cases under these configurations (eager, compile, channels_last, no-mkldnn, "
+                        "threads-1, deterministic, autocast-bf16, autocast-fp16, cuda, cuda-tf32, ...) and "
+                        "print the matrix; --csv then writes configurations.csv's columns")
     p.set_defaults(func=cmd_parity)
     # Other subcommands live beside the code they run; each module adds its own parser here.
     for module in _subcommand_modules():

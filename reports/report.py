@@ -7,6 +7,7 @@ Both write the same files into ``DIR`` (default ``reports/out/``):
 
 ``layers.csv``           every comparison record except the sweeps (one row per case, quantity, dtype)
 ``sweeps.csv``           the property sweeps: each configuration tried, with its errors
+``configurations.csv``   the configuration matrix: each case under each configuration (when it ran)
 ``training_curves.csv``  lockstep training, one row per step per framework (when training ran)
 ``training_epochs.csv``  accuracy per epoch per framework (when training ran)
 ``speed.csv``            a copy of the benchmark results the speed section shows (when there are any)
@@ -119,6 +120,7 @@ class ReportInputs:
     im2col: dict = field(default_factory=lambda: im2col_example())   # the im2col section's worked example
     opinfo: object | None = None                    # a reports.parity.opinfo.CorpusRun (None: not run)
     opinfo_note: str = ""                           # how the corpus was run, or why it was not
+    matrix: object | None = None                    # reports.parity.matrix.MatrixResult (configurations)
 
 
 # ------------------------------------------------------------------------------------------
@@ -392,7 +394,8 @@ def run_opinfo(*, seed=0, dtypes=("float64", "float32"), quick=False, log=None):
 
 
 def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
-                   training=None, sweeps=None, log=None, benchmarks=None, opinfo=None) -> ReportInputs:
+                   training=None, sweeps=None, log=None, benchmarks=None, opinfo=None,
+                   configs=None) -> ReportInputs:
     """Compute everything the CLI report shows.
 
     opinfo: ``None`` runs the OpInfo corpus (a seeded subset with ``quick``, see
@@ -403,6 +406,8 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     sweeps: examples per sweep (default 40, 10 with ``quick``).
     benchmarks: the speed section's results — ``None``: the default file (see
     :func:`load_benchmarks`), a path, a :class:`BenchmarkResults`, or ``False`` (no section).
+    configs: the configuration matrix — ``None`` or ``"none"``: none; ``"default"``, ``"all"`` or
+    names (see ``reports.configurations.report_matrix``).
     """
     log = log or (lambda *a: None)
     bench = resolve_benchmarks(benchmarks)
@@ -448,6 +453,10 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
                           environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
                           training_note=note, speed=bench, opinfo=corpus, opinfo_note=corpus_note)
+    if configs is not None:
+        from .configurations import report_matrix
+
+        inputs.matrix = report_matrix(configs, quick=quick, dtypes=dtypes, seed=seed, log=log, settings=settings)
     return _add_training_and_environment(inputs, trained, seed, settings)
 
 
@@ -477,7 +486,9 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
     """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``),
     with the speed section of the default benchmark results (``benchmarks`` as in
     :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
-    records = list(records)
+    from .configurations import split_matrix_records
+
+    records, matrix = split_matrix_records(records)
     settings = dict(settings or {})
     bench = resolve_benchmarks(benchmarks)
     if bench is not None:
@@ -489,7 +500,8 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
                           training_note="This report shows the comparisons the test session asserted; "
                                         "training curves are made by cnn-parity report.", speed=bench,
                           opinfo=corpus, opinfo_note="The OpInfo samples the test session ran (the default tier: "
-                                                     "a seeded subset; pytest -m opinfo: every sample)." if corpus else "")
+                                                     "a seeded subset; pytest -m opinfo: every sample)." if corpus else "",
+                          matrix=matrix)
     return _add_training_and_environment(inputs, training, seed, settings)
 
 
@@ -516,6 +528,11 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
     names.append("layers.csv")
     _to_csv(sweeps_frame(inputs.sweeps), folder / "sweeps.csv")
     names.append("sweeps.csv")
+    if inputs.matrix is not None:
+        from .configurations import configurations_frame
+
+        _to_csv(configurations_frame(inputs.matrix.records), folder / "configurations.csv")
+        names.append("configurations.csv")
     if inputs.curves is not None:
         _to_csv(inputs.curves, folder / "training_curves.csv")
         names.append("training_curves.csv")
@@ -579,6 +596,11 @@ def add_subcommand(sub):
                    help="benchmark results for the speed section, as written by `python -m benchmarks` "
                         "(default: benchmarks/results/latest.csv of the repository, if it exists); "
                         "the report never runs the benchmarks itself")
+    p.add_argument("--configs", metavar="NAME[,NAME...]|all|none", default="default",
+                   help="the configuration matrix (configurations.csv and its section): by default every CPU "
+                        "configuration except compile, on every layer case and the SimpleConvNets (--quick: one "
+                        "case per layer kind and the smallest SimpleConvNet); names or all: those, on every "
+                        "case but the full-size AlexNets; none: leave it out")
     p.set_defaults(func=cmd_report)
 
 
@@ -591,6 +613,9 @@ def cmd_report(args) -> int:
         bench = load_benchmarks(args.benchmarks)
     except BenchmarkError as exc:
         raise SystemExit(f"cnn-parity report: --benchmarks: {exc}") from None
+    from .configurations import report_configs
+
+    report_configs(args.configs)                 # an unknown name: one line, before any work
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -603,7 +628,7 @@ def cmd_report(args) -> int:
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
                                     training=False if args.no_training else None, log=log,
-                                    benchmarks=bench)
+                                    benchmarks=bench, configs=args.configs)
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
         raise SystemExit(f"cnn-parity report: cannot write the report: {exc}") from None
@@ -612,6 +637,12 @@ def cmd_report(args) -> int:
     n_fail = sum(not r.passed for r in recs)
     print(f"{len(recs)} comparisons, {len(recs) - n_fail} pass, {n_fail} fail "
           f"({time.perf_counter() - start:.0f} s)")
+    if inputs.matrix is not None:
+        from .configurations import matrix_line
+
+        line, bad = matrix_line(inputs.matrix)
+        print(line)
+        n_fail += bad
     for name in names:
         print(f"wrote {out / name}")
     return 0 if n_fail == 0 else 1

@@ -31,6 +31,7 @@ from torch_impl.transfer import export_params, load_params
 
 from ..files import OutputError, check_creatable, replace_files
 from ..parity.records import Record, Tolerance, compare
+from .configured import ConfiguredTwin
 
 __all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "training_records",
            "write_training_csvs"]
@@ -99,8 +100,8 @@ def _param_rel_diff(ref_params: dict, twin) -> float:
     return worst
 
 
-def _accuracy_torch(twin, x, t, batch_size):
-    return twin.accuracy(torch.from_numpy(x), torch.from_numpy(t), batch_size=batch_size)
+def _accuracy_torch(runner, x, t, batch_size):
+    return runner.accuracy(x, t, batch_size)
 
 
 def _batches(rng, n, batch_size, sampling):
@@ -117,7 +118,7 @@ def _batches(rng, n, batch_size, sampling):
 
 def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size=100, epochs=1,
                    steps=None, dtype="float64", seed=0, sampling="permutation", param_every=10,
-                   eval_batch_size=500, train_eval_limit=None, progress=None) -> TrainingResult:
+                   eval_batch_size=500, train_eval_limit=None, progress=None, config=None) -> TrainingResult:
     """Train the reference net and its torch twin in lockstep; see the module docstring.
 
     data: ((x_train, t_train), (x_test, t_test)) as from ``reports.mnist.data.load_mnist`` (x in
@@ -125,6 +126,8 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     (the last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar on a
     terminal by default, nothing otherwise. ``train_eval_limit``: the per-epoch train accuracy
     uses only the first that many training images (the test accuracy always uses all).
+    ``config``: a ``reports.parity.configs.Configuration`` the twin trains under (see
+    ``reports.mnist.configured``; None: eager on the CPU); the curves then get a ``config`` column.
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
@@ -144,6 +147,7 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     # Dropout masks come from their own stream, so adding dropout never changes the batches.
     mask_rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     ref, twin = NETS[net](x_train.shape[1:], dtype, rng)
+    runner = ConfiguredTwin(twin, config)
     has_dropout = bool(getattr(ref, "dropout_shapes", None))
     ref_opt = OPTIMIZERS[optimizer](lr=lr)
     torch_cls = getattr(torch.optim, TORCH_EQUIVALENT[optimizer]["torch_class"].rsplit(".", 1)[1])
@@ -156,6 +160,8 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     bar = _progress_bar(total, progress)
 
     meta = {"net": net, "optimizer": optimizer, "dtype": dtype.name}
+    if config is not None:
+        meta["config"] = config.name
     curves, epoch_rows, timing = [], [], []
     step = 0
     param_diff = float("nan")
@@ -174,12 +180,11 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
             loss_ref = float(ref.last_layer.loss)
             ref_opt.update(ref.params, grads)
             t1 = time.perf_counter()
-            torch_opt.zero_grad()
-            if has_dropout:
-                extra = {"masks": {k: torch.from_numpy(m) for k, m in masks.items()}}
-            loss_t = twin.loss(torch.from_numpy(xb), torch.from_numpy(tb), **extra)
-            loss_t.backward()
-            torch_opt.step()
+            with runner.active():
+                torch_opt.zero_grad()
+                loss_t = runner.loss(xb, tb, masks)
+                loss_t.backward()
+                torch_opt.step()
             t2 = time.perf_counter()
 
             loss_torch = float(loss_t.item())
@@ -199,7 +204,7 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
         train_eval = (x_train[:train_eval_limit], t_train[:train_eval_limit])
-        epoch_rows += _epoch_accuracy(meta, epoch, ref, twin, train_eval, (x_test, t_test), eval_batch_size)
+        epoch_rows += _epoch_accuracy(meta, epoch, ref, runner, train_eval, (x_test, t_test), eval_batch_size)
     if bar is not None:
         bar.close()
 
@@ -257,10 +262,10 @@ def training_records(result: TrainingResult) -> list[Record]:
     return recs
 
 
-def _epoch_accuracy(meta, epoch, ref, twin, train, test, batch_size):
+def _epoch_accuracy(meta, epoch, ref, runner, train, test, batch_size):
     rows = []
     accs = {"reference": (ref.accuracy(*train, batch_size=batch_size), ref.accuracy(*test, batch_size=batch_size)),
-            "torch": (_accuracy_torch(twin, *train, batch_size), _accuracy_torch(twin, *test, batch_size))}
+            "torch": (_accuracy_torch(runner, *train, batch_size), _accuracy_torch(runner, *test, batch_size))}
     for fw, (train_acc, test_acc) in accs.items():
         rows.append({**meta, "framework": fw, "epoch": epoch, "train_acc": train_acc, "test_acc": test_acc})
     return rows
@@ -314,11 +319,16 @@ def add_subcommand(sub):
                    "(default: the embedded 10,000/2,000 sample)")
     p.add_argument("--download", action="store_true", help="let torchvision download MNIST")
     p.add_argument("--out", metavar="DIR", default="reports/training_out")
+    p.add_argument("--config", metavar="NAME", default=None,
+                   help="train the twin under this configuration (compile, channels_last, autocast-bf16, ...; "
+                        "see cnn-parity parity --config); the curves get a config column")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
     from .data import describe_source, load_mnist
+
+    config = _train_config(args.config, args.dtype)
 
     try:
         out = str(check_creatable(args.out))
@@ -326,12 +336,13 @@ def cmd_train(args) -> int:
         raise SystemExit(f"cnn-parity train: --out {args.out}: {exc}") from None
     data = load_mnist(args.data_dir, download=args.download)
     print(f"data: {describe_source(args.data_dir, download=args.download)}; net {args.net}, "
-          f"optimizer {args.optimizer} lr {args.lr}, batch {args.batch_size}, {args.dtype}, seed {args.seed}",
+          f"optimizer {args.optimizer} lr {args.lr}, batch {args.batch_size}, {args.dtype}, seed {args.seed}"
+          + (f", configuration {config.name} ({config.sets})" if config else ""),
           file=sys.stderr)
     result = train_lockstep(data, net=args.net, optimizer=args.optimizer, lr=args.lr,
                             batch_size=args.batch_size, epochs=args.epochs, steps=args.steps,
                             dtype=args.dtype, seed=args.seed, sampling=args.sampling,
-                            param_every=args.param_every)
+                            param_every=args.param_every, config=config)
     for path in write_training_csvs(result, out):
         print(f"wrote {path}")
     print(result.epochs.to_string(index=False))
@@ -341,3 +352,21 @@ def cmd_train(args) -> int:
     print(f"median seconds per step: reference {s['reference_median_step_s']:.4f}, "
           f"torch {s['torch_median_step_s']:.4f}")
     return 0
+
+
+def _train_config(name, dtype):
+    """``--config NAME`` -> one runnable configuration (None without the option); a name that is
+    unknown, a list, or a configuration that cannot run here or in ``dtype`` is a usage error."""
+    if name is None:
+        return None
+    from ..errors import UsageError
+    from ..parity import configs as C
+
+    configs = C.resolve(name)
+    if len(configs) != 1:
+        raise UsageError(f"--config {name}: train takes one configuration; give one name")
+    reason = C.unavailable(configs[0]) or C.not_applicable(configs[0], dtype)
+    if reason:
+        raise UsageError(f"--config {name}: cannot train under it here with --dtype {dtype} ({reason}); "
+                         f"choose another configuration or dtype")
+    return configs[0]

@@ -7,9 +7,12 @@
 ``harness``  runs a case in a dtype and returns its records (``run_layer_case``, ``run_net_case``,
              ``all_parity_records``, the book's known answers)
 ``catalog``  the book-vs-PyTorch convention differences, each with a ``measure()``
+``configs``  the registry of configurations (eager, compile, channels_last, ..., the CUDA entries):
+             what each sets and how it is undone, the precision it computes in
+``matrix``   runs the cases under configurations, judged against the float64 oracle and eager
 ``opinfo``   PyTorch's own OpInfo test samples through the reference (a private torch module)
 
 Uses ``reference`` and ``torch_impl``; nothing else of ``reports``.
 """
 
-__all__ = ["records", "cases", "net_cases", "harness", "catalog", "opinfo"]
+__all__ = ["records", "cases", "net_cases", "harness", "catalog", "opinfo", "configs", "cells", "matrix"]
