@@ -4,13 +4,21 @@ import pytest
 from reports.parity.cases import LAYER_CASES
 from reports.parity.harness import DTYPES, run_layer_case
 
-from .conftest import check
+from .conftest import assert_dtype_preserved, check
+
+# The exact quantities each layer's case must compare: a twin whose ``book_params`` were empty
+# would silently drop every parameter gradient, and a subset check would not notice.
+PARAMETER_LAYERS = {"Convolution": ("W", "b"), "Affine": ("W", "b")}
+
+
+def expected_quantities(layer: str) -> set:
+    return {"output", "dx"} | {"d" + p for p in PARAMETER_LAYERS.get(layer, ())}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.id)
 def test_layer_parity(case, dtype):
     records = check(run_layer_case(case, dtype))
-    quantities = {r.quantity for r in records}
-    assert {"output", "dx"} <= quantities
-    assert all(r.dtype == dtype for r in records), "dtype must be preserved end to end"
+    quantities = [r.quantity for r in records]
+    assert sorted(quantities) == sorted(expected_quantities(case.layer)), quantities
+    assert_dtype_preserved(records, dtype)

@@ -10,7 +10,7 @@ factories with configurations they draw.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -35,7 +35,7 @@ __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "poo
 # Inputs
 # ------------------------------------------------------------------------------------------
 
-INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu")
+INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu", "nan", "extreme")
 
 
 def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> np.ndarray:
@@ -44,8 +44,20 @@ def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> 
     ties     values in {−1, 0, 1}: many equal maxima inside pooling windows;
     equal    every value the same (each window is one big tie);
     negative all < 0 (a max-pool padded with 0 instead of −inf would return 0);
-    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer.
+    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer;
+    nan      standard normal with one NaN in each (n, c) plane of a 4-D input (its centre), so
+             that NaN must propagate (max pooling: NaN is the maximum of its windows). One per
+             plane: with two NaNs in one max-pool window torch sends the gradient to the last
+             of them and the reference to the first, a known difference not tested here;
+    extreme  standard normal × 1000: exp() of such values overflows in float64 (> 709) and
+             float32 (> 88), so a log-sum-exp without the max shift turns into inf/NaN.
     """
+    if kind == "nan":
+        x = rng.standard_normal(shape)
+        x[(..., shape[-2] // 2, shape[-1] // 2) if len(shape) >= 2 else (shape[-1] // 2,)] = np.nan
+        return np.ascontiguousarray(x, dtype=dtype)
+    if kind == "extreme":
+        return np.ascontiguousarray(1000.0 * rng.standard_normal(shape), dtype=dtype)
     if kind == "normal":
         x = rng.standard_normal(shape)
     elif kind == "ties":
@@ -102,14 +114,23 @@ def _twin(module, params: dict, dtype) -> torch.nn.Module:
     return load_params(module, params) if params else module
 
 
-def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False):
-    """Convolution(W (FN, C, FH, FW), b (FN,), stride, pad) vs nn.Conv2d."""
-    config = dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=stride, pad=pad, kind=kind)
+def _with_method(config: dict, method: str) -> dict:
+    """The case's configuration; ``method`` is named only when it is not the default "fast"
+    (so the ids of the fast-path cases stay what they were)."""
+    return config if method == "fast" else {**config, "method": method}
+
+
+def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False,
+              method="fast"):
+    """Convolution(W (FN, C, FH, FW), b (FN,), stride, pad) vs nn.Conv2d; ``method="book"``
+    runs the reference's im2col/col2im path instead of the fast path."""
+    config = _with_method(dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=stride, pad=pad,
+                               kind=kind), method)
 
     def build(rng, dtype):
         params = {"W": _normal(rng, (FN, C, FH, FW), dtype, 1 / np.sqrt(C * FH * FW)),
                   "b": _normal(rng, (FN,), dtype)}
-        ref = R.Convolution(params["W"], params["b"], stride, pad, strict=strict)
+        ref = R.Convolution(params["W"], params["b"], stride, pad, strict=strict, method=method)
         twin = T.convolution(FN, C, FH, FW, stride=stride, pad=pad, dtype=dtype)
         return ref, _twin(twin, params, dtype)
 
@@ -120,12 +141,13 @@ def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="norma
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
 
 
-def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal"):
+def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", method="fast"):
     """Pooling (max) vs nn.MaxPool2d; padding is −inf in both."""
-    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad, kind=kind)
+    config = _with_method(dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad, kind=kind),
+                          method)
 
     def build(rng, dtype):
-        return R.Pooling(ph, pw, stride, pad), T.pooling(ph, pw, stride=stride, pad=pad)
+        return R.Pooling(ph, pw, stride, pad, method=method), T.pooling(ph, pw, stride=stride, pad=pad)
 
     # max is exact; the only sums are overlapping windows adding gradients in col2im
     reduction = -(-ph // stride) * -(-pw // stride)
@@ -134,13 +156,13 @@ def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal"):
 
 
 def avgpool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, count_include_pad=True,
-                 kind="normal"):
+                 kind="normal", method="fast"):
     """AvgPooling vs nn.AvgPool2d, in either count_include_pad convention."""
-    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad,
-                  count_include_pad=count_include_pad, kind=kind)
+    config = _with_method(dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad,
+                               count_include_pad=count_include_pad, kind=kind), method)
 
     def build(rng, dtype):
-        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad),
+        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad, method=method),
                 T.avg_pooling(ph, pw, stride=stride, pad=pad, count_include_pad=count_include_pad))
 
     return LayerCase("AvgPooling", config, build,
@@ -169,12 +191,19 @@ def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0, kind="normal"):
                      lambda rng, dtype: {"x": scale * make_input(rng, shape, dtype, kind)}, 1)
 
 
-def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0):
-    """SoftmaxWithLoss vs nn.CrossEntropyLoss (mean over the batch)."""
+def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0, kind="normal"):
+    """SoftmaxWithLoss vs nn.CrossEntropyLoss (mean over the batch). ``kind`` (see
+    :func:`make_input`; named in the configuration when not "normal"): "extreme" gives scores
+    whose exp() overflows."""
     config = dict(N=N, C=C, labels="one-hot" if one_hot else "indices", scale=scale)
+    if kind != "normal":
+        config["kind"] = kind
 
     def inputs(rng, dtype):
-        x = _normal(rng, (N, C), dtype, scale)
+        if kind == "normal":
+            x = _normal(rng, (N, C), dtype, scale)
+        else:
+            x = (scale * make_input(rng, (N, C), np.float64, kind)).astype(dtype)
         t = rng.integers(0, C, size=N)
         if one_hot:
             t = np.eye(C, dtype=dtype)[t]
@@ -279,6 +308,24 @@ LAYER_CASES: list[LayerCase] = [
     dropout_case(p=0.2, train=False),
     lrn_case(),
     lrn_case(shape=(2, 6, 3, 3), size=4, alpha=2.0, beta=0.75, k=2.0),   # even size: asymmetric window
+]
+
+
+# Cases added so that every bug of the bug zoo (``reports.parity.bugs``) is caught: each reaches
+# a code path, or an input, that the cases above do not.
+LAYER_CASES += [
+    # the book's im2col/col2im path, with overlapping windows (col2im must add) and padding
+    conv_case(method="book"),
+    pool_case(H=9, W=7, ph=3, pw=3, stride=2, pad=1, method="book"),
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=False, method="book"),
+    # a large input: the fast convolution goes through it a few images at a time (more than
+    # CHUNK_BYTES = 16 MiB of windows: 2 blocks in float32, 3 in float64). Tagged "large":
+    # the fast-vs-book tests leave it out (the book's path on it costs seconds)
+    replace(conv_case(N=6, C=8, H=64, W=64, FN=2, FH=5, FW=5, stride=1, pad=2), tags=("large",)),
+    # NaN must propagate through max pooling (one NaN per channel image)
+    pool_case(H=6, W=6, ph=2, pw=2, stride=2, pad=0, kind="nan"),
+    # scores whose exp() overflows: a log-sum-exp without the max shift gives inf/NaN
+    softmax_loss_case(N=4, C=5, scale=1.0, kind="extreme"),
 ]
 
 
