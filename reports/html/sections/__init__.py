@@ -1,0 +1,13 @@
+"""The page's sections, as context functions: each turns the report's inputs into the values its
+template (``reports/html/templates/sections/<id>.html``) lays out, or None to leave the section out.
+
+``common``       display names, chart styles, record grouping, cards and record rows
+``comparisons``  verdict, layers, nets: the parity records
+``training``     training curves, accuracy per epoch, first-layer filters
+``speed``        the benchmark results (read from a separate run)
+``about``        the book-vs-PyTorch catalog, im2col step by step, the environment
+
+The order of the page and the sections' titles are declared once, in ``reports.html.page.SECTIONS``.
+"""
+
+__all__ = ["common", "comparisons", "training", "speed", "about"]
