@@ -229,3 +229,65 @@ def test_weakest_catch_is_the_smallest_ratio_among_the_failures():
     assert "forward right, gradients wrong (dW)" in result.symptom
     assert result.failing_dtypes in ("float64 only", "float64 and float32")
 
+
+
+# ------------------------------------------------------------------------------------------
+# The report's bug zoo section: reads the latest results, plants nothing
+# ------------------------------------------------------------------------------------------
+
+def _results_csv(folder, missed=False):
+    rows = [bugzoo.BugResult("clean", "baseline", verdict="pass", records=10, checks="parity",
+                             symptom="all 10 comparisons pass"),
+            bugzoo.BugResult("conv_<flip>", "conv", where="reference.layers.Convolution.forward",
+                             models="a true convolution", verdict="caught", records=10, failed=3,
+                             first_case="Convolution", first_quantity="output", first_dtype="float64",
+                             first_max_rel=0.25, first_tol=4e-14, weakest_ratio=12.5,
+                             weakest="Convolution dx (float32)", symptom="forward wrong (output)"),
+            bugzoo.BugResult("nan_blind", "harness", where="reports.parity.records.compare",
+                             models="blind to NaN", verdict="missed" if missed else "caught", records=32,
+                             failed=0 if missed else 4, symptom="the harness's self-check fails")]
+    path = folder / "bugs.csv"
+    bugzoo.results_frame(rows, date="2026-01-02 03:04 UTC").to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def _page(results):
+    from reports.html import page
+    from reports.report import ReportInputs
+
+    return page.render_html(ReportInputs(records=[], sweeps=[], environment=[], bugzoo=results), files=[])
+
+
+def test_the_report_section_shows_each_bug_the_rate_and_the_baseline(tmp_path):
+    results = bugzoo.load_bug_results(_results_csv(tmp_path, missed=True))
+    assert results.frame is not None and results.made == "2026-01-02 03:04 UTC"
+    html = _page(results)
+    section = html[html.index('<section id="bugzoo">'):]
+    section = section[:section.index("</section>")]
+    assert "1 / 2" in section and "Missed: nan_blind" in section and "made 2026-01-02 03:04 UTC" in section
+    assert "conv_&lt;flip&gt;" in section and "<flip>" not in section          # text is escaped
+    assert "forward wrong (output)" in section and "12.5×" in section and "yes/no check" not in section
+    assert section.index("Convolution") < section.index("The harness itself")  # the harness group last
+    assert "all 10 comparisons pass" in section
+
+
+def test_the_report_section_says_how_to_make_missing_results(tmp_path):
+    results = bugzoo.load_bug_results(tmp_path / "bugs.csv")
+    assert results.frame is None and results.problem == "missing"
+    assert "cnn-parity bugs --csv" in _page(results)
+    (tmp_path / "bugs.csv").write_text("name,group\nx,y\n")
+    bad = bugzoo.load_bug_results(tmp_path / "bugs.csv")
+    assert bad.frame is None and "missing columns" in bad.problem
+    assert "cannot be used" in _page(bad)
+
+
+def test_the_report_copies_the_results_it_shows(tmp_path):
+    from reports import report
+
+    results = bugzoo.load_bug_results(_results_csv(tmp_path))
+    inputs = report.report_from_records([], bugzoo=results, benchmarks=False)
+    (tmp_path / "out").mkdir()
+    names = report.write_report_files(tmp_path / "out", inputs)
+    assert "bugs.csv" in names
+    assert (tmp_path / "out" / "bugs.csv").read_bytes() == (tmp_path / "bugs.csv").read_bytes()
+    assert inputs.settings["bug zoo results"].endswith("(read, not run by this report)")

@@ -5,7 +5,6 @@ import torch
 
 import reference as R
 import torch_impl
-from torch_impl import layers as T
 
 # Central differences with h = 1e-5 in float64: truncation O(h²) ≈ 1e-10 and rounding
 # O(eps/h) ≈ 2e-11, relative to O(1) gradients. Measured errors are ≈ 1e-10; 1e-7 leaves ~1000×.

@@ -28,8 +28,8 @@ from reports.html import page as report_html
 from reports.cli import main
 from reports.parity.records import Tolerance, compare
 
-SECTIONS = ["verdict", "layers", "nets", "training", "accuracy", "filters", "speed", "catalog", "im2col",
-            "environment"]
+SECTIONS = ["verdict", "layers", "nets", "training", "accuracy", "filters", "speed", "catalog", "bugzoo",
+            "im2col", "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
 
 

@@ -38,7 +38,7 @@ from .parity.bugs import CATALOG, bug_by_name
 from .parity.records import Record, first_divergence
 
 __all__ = ["SUITES", "DEFAULT_RESULTS", "BugResult", "run_checks", "run_bug", "run_baseline", "run_catalog",
-           "results_frame", "format_results", "add_subcommand"]
+           "results_frame", "format_results", "BugZooResults", "load_bug_results", "add_subcommand"]
 
 SUITES = ("selfcheck", "parity", "optimizer", "lockstep")
 DTYPES = ("float64", "float32")
@@ -233,21 +233,34 @@ def symptom(failures, divergence: str) -> str:
         worst = max(rest, key=lambda r: (r.max_rel if math.isfinite(r.max_rel) else 1e300))
         if math.isfinite(worst.max_rel):
             parts.append(f"largest error max_rel {worst.max_rel:.1e} ({worst.case} {worst.quantity}, tol {worst.tol:.1e})")
-        cases = sorted({r.case + (" " + _short(r.config) if r.group in ("layer", "net", "trace") else "")
-                        for r in rest})
-        if len(cases) <= 2:
-            parts.append("only in " + " and ".join(cases))
+        names = sorted({r.case for r in rest})
+        configs = {(r.case, r.config) for r in rest if r.group in ("layer", "net", "trace")}
+        parts.append(f"in {len(configs) or len({(r.case, r.config) for r in rest})} case configuration(s) of "
+                     + ", ".join(names[:5]) + (", …" if len(names) > 5 else ""))
+        common = _common_settings(configs)
+        if common:
+            parts.append("every one with " + " ".join(f"{k}={v}" for k, v in common))
     if divergence:
         parts.append(f"first divergence at {divergence}")
     parts.append(f"caught in {_dtypes_words(failures)}")
     return "; ".join(parts)
 
 
-def _short(config: str) -> str:
-    try:
-        return "[" + " ".join(f"{k}={v}" for k, v in json.loads(config).items()) + "]"
-    except ValueError:
-        return config
+#: Case settings worth naming when every failing case shares them ("only on the negative inputs").
+TELLING = ("method", "kind", "pad", "count_include_pad", "mode", "c3_table", "variant", "labels", "size")
+
+
+def _common_settings(configs) -> list:
+    """The telling (key, value) settings that all failing case configurations share."""
+    items = None
+    for _, config in configs:
+        try:
+            found = {(k, str(v)) for k, v in json.loads(config).items()
+                     if k in TELLING and (k, str(v)) not in (("kind", "normal"), ("mode", "train"))}
+        except ValueError:
+            return []
+        items = found if items is None else items & found
+    return sorted(items or [])
 
 
 def summarize(name, group, records, baseline_failing=frozenset(), seconds=0.0, bug=None) -> BugResult:
@@ -366,6 +379,56 @@ def format_results(results) -> str:
     lines.append(f"\ndetection rate: {caught}/{len(bugs)} caught"
                  + (f"; missed: {', '.join(r.name for r in bugs if not r.caught)}" if caught < len(bugs) else ""))
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# The latest results, for the report (it reads them; it never plants a bug itself)
+# ------------------------------------------------------------------------------------------
+
+#: The columns the report's bug zoo section needs (all of :data:`CSV_COLUMNS`).
+RESULT_NUMERIC = ["records", "failed", "first_max_rel", "first_tol", "weakest_ratio", "seconds"]
+
+
+@dataclass
+class BugZooResults:
+    """The results of a ``cnn-parity bugs --csv`` run, as the report reads them.
+
+    ``frame`` is None when there are none (``problem`` says why: "missing", or the file's fault);
+    ``data`` is the file's bytes (copied into the report as ``bugs.csv``); ``made`` is when the run
+    was made (its ``date`` column)."""
+
+    path: Path
+    frame: pd.DataFrame | None = None
+    data: bytes = b""
+    made: str = ""
+    problem: str = ""
+
+    def display_path(self) -> str:
+        """The file as the page names it: relative to the repository when inside it."""
+        try:
+            return str(self.path.relative_to(DEFAULT_RESULTS.parents[2]))
+        except ValueError:
+            return str(self.path)
+
+
+def load_bug_results(path=None) -> BugZooResults:
+    """The bug zoo results the report shows: ``path``, by default :data:`DEFAULT_RESULTS`. A missing
+    or malformed file is not an error: the result has no frame and says why."""
+    from .benchmark_results import BenchmarkError, _read_results_csv
+
+    path = Path(path or DEFAULT_RESULTS).expanduser().resolve()
+    out = BugZooResults(path=path)
+    if not path.exists():
+        out.problem = "missing"
+        return out
+    try:
+        out.frame, out.data = _read_results_csv(path, CSV_COLUMNS, RESULT_NUMERIC, "a bug zoo results file")
+    except BenchmarkError as exc:
+        out.problem = str(exc)
+        return out
+    dates = [d for d in out.frame["date"].astype(str).unique() if d]
+    out.made = ", ".join(dates)
+    return out
 
 
 # ------------------------------------------------------------------------------------------

@@ -6,8 +6,11 @@
 ``harness``  runs a case in a dtype and returns its records (``run_layer_case``, ``run_net_case``,
              ``all_parity_records``, the book's known answers)
 ``catalog``  the book-vs-PyTorch convention differences, each with a ``measure()``
+``optim``    the optimizers against torch.optim: trajectories as records (tests and bug zoo share it)
+``selfcheck`` the harness's own known answers: inputs ``compare()`` must fail or pass
+``bugs``     the bug zoo: realistic bugs declared as data, each plantable in-process
 
 Uses ``reference`` and ``torch_impl``; nothing else of ``reports``.
 """
 
-__all__ = ["records", "cases", "harness", "catalog"]
+__all__ = ["records", "cases", "harness", "catalog", "optim", "selfcheck", "bugs"]
