@@ -285,9 +285,40 @@ def test_the_report_copies_the_results_it_shows(tmp_path):
     from reports import report
 
     results = bugzoo.load_bug_results(_results_csv(tmp_path))
-    inputs = report.report_from_records([], bugzoo=results, benchmarks=False)
+    settings = {}
+    assert report._bug_results(results, settings) is results and report._bug_results(False, settings) is None
+    assert settings["bug zoo results"].endswith("(read, not run by this report)")
     (tmp_path / "out").mkdir()
-    names = report.write_report_files(tmp_path / "out", inputs)
-    assert "bugs.csv" in names
+    inputs = report.ReportInputs(records=[], sweeps=[], environment=[], bugzoo=results)
+    assert "bugs.csv" in report.write_report_files(tmp_path / "out", inputs)
     assert (tmp_path / "out" / "bugs.csv").read_bytes() == (tmp_path / "bugs.csv").read_bytes()
-    assert inputs.settings["bug zoo results"].endswith("(read, not run by this report)")
+
+
+# ------------------------------------------------------------------------------------------
+# cnn-parity parity --seeds (the false-alarm check)
+# ------------------------------------------------------------------------------------------
+
+def test_seed_lists():
+    from reports.seeds import parse_seeds
+
+    assert parse_seeds("0-19") == list(range(20))
+    assert parse_seeds("3, 1,1") == [1, 3] and parse_seeds("0-2,10") == [0, 1, 2, 10]
+
+
+@pytest.mark.parametrize("text", ["0-x", "5-2", "a", "-3", ""])
+def test_bad_seed_lists_are_usage_errors(capsys, text):
+    assert main(["parity", "--seeds", text]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cnn-parity parity: --seeds") and "--seeds 0-19" in err
+
+
+def test_the_seed_summary_names_the_worst_headroom_over_all_seeds():
+    from reports.parity.records import compare
+    from reports.seeds import format_seeds
+
+    a = np.array([1.0, 2.0])
+    by_seed = {0: [compare("X", "out", a, a * (1 + 1e-15), 1e-13)], 1: [compare("Y", "dx", a, a * (1 + 1e-14), 1e-13)],
+               2: [compare("Z", "dW", a, a * 1.1, 1e-13)]}
+    text = format_seeds(by_seed)
+    assert "3 seeds (0–2), 3 comparisons, 1 fail" in text and "FAIL seed 2: Z" in text
+    assert "worst headroom over all seeds" in text and "seed 2, Z dW" in text

@@ -36,7 +36,7 @@ def parse_seeds(text: str) -> list[int]:
             raise UsageError(f"--seeds {text}: {part!r} is not a seed or a range; write e.g. "
                              "--seeds 0-19 or --seeds 0,3,7") from None
     if any(s < 0 for s in seeds):
-        raise UsageError(f"--seeds {text}: seeds must be ≥ 0")
+        raise UsageError(f"--seeds {text}: seeds must be ≥ 0; write e.g. --seeds 0-19")
     return sorted(set(seeds))
 
 
