@@ -15,8 +15,15 @@ def expected_quantities(layer: str) -> set:
     return {"output", "dx"} | {"d" + p for p in PARAMETER_LAYERS.get(layer, ())}
 
 
+def _layer_params():
+    """Every registered layer case; a "large" one (seconds: the blocked path of a large input,
+    tested in the default tier by test_fast_path with a small CHUNK_BYTES) goes to the slow tier."""
+    return [pytest.param(case, id=case.id, marks=[pytest.mark.slow] if "large" in case.tags else [])
+            for case in LAYER_CASES]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", _layer_params())
 def test_layer_parity(case, dtype):
     records = check(run_layer_case(case, dtype))
     quantities = [r.quantity for r in records]
