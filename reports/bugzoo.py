@@ -218,7 +218,10 @@ def symptom(failures, divergence: str) -> str:
     if checks:
         parts.append("the harness's self-check fails: " + "; ".join(
             sorted({f"{r.quantity} ({r.note.split(': ', 1)[-1]})" for r in checks}))[:300])
-    rest = [r for r in failures if r.quantity != "error" and r.group != "selfcheck"]
+    optim = [r for r in failures if r.group in ("optimizer", "training")]
+    if optim:
+        parts.append(_optimizer_words(optim))
+    rest = [r for r in failures if r.quantity != "error" and r.group not in ("selfcheck", "optimizer", "training")]
     if rest:
         fwd = sorted({r.quantity for r in rest if _is_forward(r.quantity)})
         bwd = sorted({r.quantity for r in rest if not _is_forward(r.quantity)} - {"error"})
@@ -244,6 +247,27 @@ def symptom(failures, divergence: str) -> str:
         parts.append(f"first divergence at {divergence}")
     parts.append(f"caught in {_dtypes_words(failures)}")
     return "; ".join(parts)
+
+
+def _optimizer_words(records) -> str:
+    """Optimizer trajectories and lockstep training records in words: which optimizers drift,
+    whether only with torch's sqrt (bit-exact) or as shipped, and the lockstep's largest drift."""
+    words = []
+    traj = [r for r in records if r.group == "optimizer"]
+    if traj:
+        names = sorted({r.case.removeprefix("optim.") for r in traj})
+        exact_only = all(r.quantity.endswith("(torch's sqrt)") or r.tol == 0 for r in traj)
+        worst = max(traj, key=lambda r: r.max_rel if math.isfinite(r.max_rel) else 1e300)
+        words.append(f"the {', '.join(names)} trajectories drift from torch.optim's"
+                     + (" (only the bit-exact comparisons see it)" if exact_only else "")
+                     + f", by up to max_rel {worst.max_rel:.1e} ({worst.case} {worst.quantity}, tol {worst.tol:.1e})")
+    steps = [r for r in records if r.group == "training"]
+    if steps:
+        worst = max(steps, key=lambda r: r.max_rel / r.tol if r.tol > 0 else math.inf)
+        opts = sorted({json.loads(r.config).get("optimizer", "?") for r in steps})
+        words.append(f"lockstep training with {', '.join(opts)} parts from torch ({worst.quantity}: "
+                     f"{worst.max_rel:.1e}, tol {worst.tol:.1e}, {worst.dtype})")
+    return "; ".join(words)
 
 
 #: Case settings worth naming when every failing case shares them ("only on the negative inputs").
