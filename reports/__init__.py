@@ -12,9 +12,11 @@ those after it (``parity_tests/test_layout.py`` checks it):
 
 Above all of them: ``reports.environment`` (versions and machine), ``reports.benchmark_results``
 (reads the benchmark CSVs), ``reports.report`` (runs everything and writes the report folder),
-``reports.explain`` (the im2col walkthrough), ``reports.bugzoo`` (``cnn-parity bugs``: plants the
-bug catalog and runs the checks), ``reports.seeds`` (``parity --seeds``: the false-alarm check)
-and ``reports.cli`` (the ``cnn-parity`` command).
+``reports.explain`` (the im2col walkthrough), ``reports.opinfo_cmd`` (``cnn-parity opinfo``),
+``reports.bugzoo`` (``cnn-parity bugs``: plants the bug catalog and runs the checks),
+``reports.seeds`` (``parity --seeds``: the false-alarm check) and ``reports.cli`` (the
+``cnn-parity`` command).
 """
 
-__all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain", "bugzoo", "seeds", "cli"]
+__all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain",
+           "opinfo_cmd", "bugzoo", "seeds", "cli"]

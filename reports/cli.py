@@ -6,6 +6,8 @@
         write the CSV files and the self-contained HTML report (reports/report.py)
     cnn-parity explain im2col [--pad P] [--stride S]
         the book's 4×4 convolution example, step by step (reports/explain.py)
+    cnn-parity opinfo [--op NAME] [--dtype ...] [--csv FILE]
+        PyTorch's own OpInfo samples through the reference (reports/opinfo_cmd.py)
 """
 from __future__ import annotations
 
@@ -148,10 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommand_modules():
     """Modules that provide ``add_subcommand(subparsers)`` (setting ``func`` to the handler)."""
-    from . import bugzoo, explain, report
+    from . import bugzoo, explain, opinfo_cmd, report
     from .mnist import training
 
-    return [training, report, explain, bugzoo]
+    return [training, report, explain, opinfo_cmd, bugzoo]
 
 
 def main(argv=None) -> int:

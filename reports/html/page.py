@@ -29,7 +29,7 @@ import jinja2
 from markupsafe import Markup
 
 from .format import fmt_headroom, sci
-from .sections import about, bugzoo, comparisons, speed, training
+from .sections import about, bugzoo, comparisons, corpus, speed, training
 
 __all__ = ["Section", "SECTIONS", "section", "render_html", "render_section", "environment", "sci", "fmt_headroom"]
 
@@ -59,6 +59,7 @@ SECTIONS = [
     Section("verdict", "Verdict", "Verdict", comparisons.verdict_context),
     Section("layers", "Layers", "Layers: forward and gradient errors", comparisons.layers_context),
     Section("nets", "Networks", "Networks: where errors grow, layer by layer", comparisons.nets_context),
+    Section("opinfo", "OpInfo", "PyTorch's own test samples (OpInfo) through the reference", corpus.opinfo_context),
     Section("training", "Training", "Training curves", training.training_context),
     Section("accuracy", "Accuracy", "Accuracy per epoch", training.accuracy_context),
     Section("filters", "Filters", "First-layer filters", training.filters_context),

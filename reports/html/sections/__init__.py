@@ -3,6 +3,7 @@ template (``reports/html/templates/sections/<id>.html``) lays out, or None to le
 
 ``common``       display names, chart styles, record grouping, cards and record rows
 ``comparisons``  verdict, layers, nets: the parity records
+``corpus``       PyTorch's OpInfo samples through the reference (issue 12)
 ``training``     training curves, accuracy per epoch, first-layer filters
 ``speed``        the benchmark results (read from a separate run)
 ``bugzoo``       the bug zoo results (read from a separate ``cnn-parity bugs`` run)
@@ -11,4 +12,4 @@ template (``reports/html/templates/sections/<id>.html``) lays out, or None to le
 The order of the page and the sections' titles are declared once, in ``reports.html.page.SECTIONS``.
 """
 
-__all__ = ["common", "comparisons", "training", "speed", "bugzoo", "about"]
+__all__ = ["common", "comparisons", "corpus", "training", "speed", "bugzoo", "about"]

@@ -13,6 +13,7 @@ from .. import charts
 from ..charts import COLORS, HLine, Series
 from ..format import fmt_headroom, join, sci, short_config
 from .common import DTYPE_STYLE, FW_NAME, Card, case_labels, group_cases, record_row, worst
+from .corpus import opinfo_card, opinfo_records
 from .training import loss_diffs
 
 __all__ = ["verdict_context", "layers_context", "nets_context"]
@@ -24,12 +25,13 @@ MAX_FAILS_SHOWN = 200
 def verdict_context(inputs) -> dict:
     records = dedupe(inputs.records)
     sweeps = dedupe(inputs.sweeps)
+    corpus = opinfo_records(inputs)
     cases = {}
     for r in records:
         cases.setdefault((r.case, r.config, r.dtype), []).append(r.passed)
     n_cases, n_case_pass = len(cases), sum(all(v) for v in cases.values())
-    fails = [r for r in records + sweeps if not r.passed]
-    total = len(records) + len(sweeps)
+    fails = [r for r in records + sweeps + corpus if not r.passed]
+    total = len(records) + len(sweeps) + len(corpus)
     finite = [r for r in records if math.isfinite(r.headroom)]
     least = min(finite, key=lambda r: r.headroom) if finite else None
     labels = case_labels(list(group_cases(records)))
@@ -47,6 +49,8 @@ def verdict_context(inputs) -> dict:
         n_bad = len({(r.case, r.config) for r in sweeps if not r.passed})
         cards.append(Card("Property sweep", f"{n_cfg - n_bad} / {n_cfg}",
                           f"random layer configurations pass ({len(sweeps):,} comparisons)"))
+    if opinfo_card(inputs) is not None:
+        cards.append(opinfo_card(inputs))
     has_curves = inputs.curves is not None and len(inputs.curves)
     if has_curves:
         pairs = tuple((dtype, sci(float(loss_diffs(grp)["rel"].max())))
@@ -58,6 +62,7 @@ def verdict_context(inputs) -> dict:
         "state": "none" if not total else "fail" if fails else "pass",
         "total": f"{total:,}", "n_cases": n_cases, "n_fails": len(fails),
         "n_sweep_configs": len(group_cases(sweeps)),
+        "n_opinfo_samples": len(getattr(inputs, "opinfo", None).results) if opinfo_card(inputs) else 0,
         "cards": cards,
         "fails": [record_row(r) for r in fails[:MAX_FAILS_SHOWN]],
         "left_out": left_out if left_out and left_out != "nothing" else "",
@@ -118,7 +123,8 @@ def _known_table(known):
         row = []
         for col in columns:
             r = cells.get(col)
-            row.append(None if r is None else (r.passed, "exact" if r.passed else f"off by {r.max_abs:.3g}"))
+            row.append(None if r is None else (r.passed, ("exact" if r.max_abs == 0 else "within a few ulps")
+                                               if r.passed else f"off by {r.max_abs:.3g}"))
         rows.append({"example": example, "cells": row})
     heads = ["Example"] + [f"{d} · {FW_NAME.get(fw, fw) or 'result'}" for d, fw in columns]
     return {"heads": heads, "rows": rows}
