@@ -54,7 +54,8 @@ def test_catalog_is_declared_once_as_data():
 FAST = {
     "col2im_assigns": lambda c: _name(c) == "Convolution" and c.config.get("method") == "book",
     "conv_kernel_flipped": lambda c: _name(c) == "Convolution" and c.config == conv_case().config,
-    "maxpool_zero_padding": lambda c: _name(c) == "Pooling" and c.config["kind"] == "negative",
+    "maxpool_zero_padding": lambda c: _name(c) == "Pooling" and c.config["kind"] == "negative"
+    and "ceil_mode" not in c.config,
     "maxpool_nan_dropped": lambda c: _name(c) == "Pooling" and c.config["kind"] == "nan",
     "softmax_no_max_shift": lambda c: _name(c) == "SoftmaxWithLoss" and c.config.get("kind") == "extreme",
     "lrn_backward_not_mirrored": lambda c: _name(c) == "LRN" and c.config["size"] % 2 == 0,
@@ -70,7 +71,7 @@ def test_the_clean_baseline_of_the_fast_subset_passes():
     baseline, records = bugzoo.run_baseline(("selfcheck", "parity"), ("float64",),
                                             select=lambda c: any(select(c) for select in chosen))
     assert baseline.verdict == "pass", baseline.symptom
-    assert len({(r.case, r.config) for r in records if r.group != "selfcheck"}) == len(chosen)
+    assert len({(r.case, r.config) for r in records if r.group != "selfcheck"}) >= len(chosen)
 
 
 @pytest.mark.parametrize("name", FAST)

@@ -6,13 +6,17 @@ from reports.parity.harness import DTYPES, run_layer_case
 
 from .conftest import assert_dtype_preserved, check
 
-# The exact quantities each layer's case must compare: a twin whose ``book_params`` were empty
-# would silently drop every parameter gradient, and a subset check would not notice.
-PARAMETER_LAYERS = {"Convolution": ("W", "b"), "Affine": ("W", "b")}
+# The exact quantities each case must compare: a twin whose ``book_params`` were empty would
+# silently drop every parameter gradient, and a subset check would not notice.
+PARAMETER_LAYERS = {"Convolution": ("W", "b"), "Affine": ("W", "b"), "Linear": ("W", "b")}
 
 
-def expected_quantities(layer: str) -> set:
-    return {"output", "dx"} | {"d" + p for p in PARAMETER_LAYERS.get(layer, ())}
+def expected_quantities(case) -> set:
+    params = [p for p in PARAMETER_LAYERS.get(case.layer, ()) if not (p == "b" and case.config.get("bias") is False)]
+    extra = {"indices"} if case.layer == "Pooling" else set()           # max pooling's indices, exactly
+    if case.config.get("labels") == "probabilities":
+        extra.add("dt")                                                 # the gradient of the targets
+    return {"output", "dx"} | {"d" + p for p in params} | extra
 
 
 def _layer_params():
@@ -27,5 +31,5 @@ def _layer_params():
 def test_layer_parity(case, dtype):
     records = check(run_layer_case(case, dtype))
     quantities = [r.quantity for r in records]
-    assert sorted(quantities) == sorted(expected_quantities(case.layer)), quantities
+    assert sorted(quantities) == sorted(expected_quantities(case)), quantities
     assert_dtype_preserved(records, dtype)

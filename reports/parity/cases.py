@@ -49,9 +49,7 @@ def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> 
     negative all < 0 (a max-pool padded with 0 instead of −inf would return 0);
     relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer;
     nan      standard normal with one NaN in each (n, c) plane of a 4-D input (its centre), so
-             that NaN must propagate (max pooling: NaN is the maximum of its windows). One per
-             plane: with two NaNs in one max-pool window torch sends the gradient to the last
-             of them and the reference to the first, a known difference not tested here;
+             that NaN must propagate (max pooling: NaN is the maximum of its windows);
     extreme  standard normal × 1000: exp() of such values overflows in float64 (> 709) and
              float32 (> 88), so a log-sum-exp without the max shift turns into inf/NaN.
     """

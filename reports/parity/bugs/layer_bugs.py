@@ -7,12 +7,11 @@ assigning instead of adding) repeat the original with one line changed, marked `
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 import reference.layers as L
 import reference.util as U
+from reference.checks import check_pair
 
 from .planting import all_of, around, patched, temporarily, with_argument
 
@@ -32,16 +31,17 @@ def im2col_channels_last(original):
 
 def col2im_assigning(original):
     # MODIFIED COPY of reference.util.col2im: overlapping windows are assigned, not added.
-    def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0, *, dilation=1):
+        (sh, sw), (ph, pw) = check_pair(stride, "stride"), check_pair(pad, "pad", minimum=0)
+        dh, dw = check_pair(dilation, "dilation")
         N, C, H, W = input_shape
-        out_h = U.conv_output_size(H, filter_h, stride, pad)
-        out_w = U.conv_output_size(W, filter_w, stride, pad)
+        out_h, out_w = U._output_shape(input_shape, filter_h, filter_w, (sh, sw), (ph, pw), (dh, dw))
         col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
-        img = np.zeros((N, C, H + 2 * pad + stride - 1, W + 2 * pad + stride - 1), dtype=col.dtype)
+        img = np.zeros((N, C, H + 2 * ph + sh - 1, W + 2 * pw + sw - 1), dtype=col.dtype)
         for y in range(filter_h):
             for x in range(filter_w):
-                img[:, :, y:y + stride * out_h:stride, x:x + stride * out_w:stride] = col[:, :, y, x, :, :]  # BUG: was +=
-        return img[:, :, pad:H + pad, pad:W + pad]
+                img[:, :, y * dh:y * dh + sh * out_h:sh, x * dw:x * dw + sw * out_w:sw] = col[:, :, y, x]  # BUG: was +=
+        return img[:, :, ph:H + ph, pw:W + pw]
     return col2im
 
 
@@ -57,31 +57,22 @@ def unfold_window_transposed(original):
 
 def fold_assigning(original):
     # MODIFIED COPY of reference.util.fold: overlapping windows are assigned, not added.
-    def fold(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    def fold(col, input_shape, filter_h, filter_w, stride=1, pad=0, *, dilation=1):
+        stride, (ph, pw) = check_pair(stride, "stride"), check_pair(pad, "pad", minimum=0)
+        dilation = check_pair(dilation, "dilation")
         N, C, H, W = input_shape
-        out_h = U.conv_output_size(H, filter_h, stride, pad)
-        out_w = U.conv_output_size(W, filter_w, stride, pad)
+        out_h, out_w = U._output_shape(input_shape, filter_h, filter_w, stride, (ph, pw), dilation)
         col = col.reshape(N, C, filter_h * filter_w, out_h, out_w)
-        img = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=col.dtype)
-        for k, s in enumerate(U.window_slices(filter_h, filter_w, stride, out_h, out_w)):
+        img = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=col.dtype)
+        for k, s in enumerate(U.window_slices(filter_h, filter_w, stride, out_h, out_w, dilation)):
             img[s] = col[:, :, k]                                # BUG: was +=
-        return img[:, :, pad:H + pad, pad:W + pad] if pad else img
+        return img[:, :, ph:H + ph, pw:W + pw] if ph or pw else img
     return fold
 
 
 def output_size_ceil(original):
-    sig = inspect.signature(original)
-
-    def conv_output_size(*args, **kwargs):
-        out = original(*args, **kwargs)
-        strict = sig.bind(*args, **kwargs)
-        strict.arguments["strict"] = True
-        try:
-            original(*strict.args, **strict.kwargs)
-        except ValueError:          # (H + 2P − FH) is not divisible by the stride
-            return out + 1          # BUG: rounds up (ceil) instead of down
-        return out
-    return conv_output_size
+    # BUG: the output size rounded up (ceil), as PyTorch's ceil_mode=True, for every layer
+    return with_argument(original, "ceil_mode", lambda value: True)
 
 
 def pad_bottom_right(original):
@@ -98,7 +89,7 @@ def pad_bottom_right(original):
 # ---------------------------------------------------------------------------------------------
 
 def conv_no_bias(forward, self, x, *args, **kwargs):
-    with temporarily(self, b=np.zeros_like(self.b)):               # BUG: the bias is never added
+    with temporarily(self, b=None):                                # BUG: the bias is never added
         return forward(self, x, *args, **kwargs)
 
 
@@ -109,13 +100,14 @@ def conv_flipped(forward, self, x, *args, **kwargs):
 
 def conv_dw_mean(backward_params, self, dout):
     backward_params(self, dout)
-    self.dW = self.dW / self.dW.dtype.type(dout.shape[0])          # BUG: averaged over the batch
+    self.dW = self.dW / self.dW.dtype.type(max(dout.shape[0], 1))  # BUG: averaged over the batch
 
 
 def conv_db_mean(backward_params, self, dout):
     backward_params(self, dout)
     n = dout.shape[0] * dout.shape[2] * dout.shape[3]
-    self.db = self.db / self.db.dtype.type(n)                      # BUG: averaged over N·OH·OW
+    if self.db is not None:
+        self.db = self.db / self.db.dtype.type(max(n, 1))          # BUG: averaged over N·OH·OW
 
 
 def conv_last_block_only():
@@ -143,7 +135,8 @@ def conv_float64(forward, self, x, *args, **kwargs):
     if x.dtype != np.float32:
         return forward(self, x, *args, **kwargs)
     # BUG: float32 computed and returned in float64 (the book's np.zeros upcasts)
-    with temporarily(self, W=self.W.astype(np.float64), b=self.b.astype(np.float64)):
+    b = None if self.b is None else self.b.astype(np.float64)
+    with temporarily(self, W=self.W.astype(np.float64), b=b):
         return forward(self, x.astype(np.float64), *args, **kwargs)
 
 
@@ -222,11 +215,14 @@ def softmax_grad_times_n(backward, self, dout=1):
 
 
 def softmax_no_shift(forward, self, x, t):
-    forward(self, x, t)                     # checks, and keeps t as one-hot in self.t
+    loss = forward(self, x, t)              # checks; keeps the weighted targets (tw), the scale
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         log_y = x - np.log(np.exp(x).sum(axis=1, keepdims=True))    # BUG: no max shift
-        self.y = np.exp(log_y)
-        self.loss = x.dtype.type(-np.sum(self.t * log_y) / x.shape[0])
+        if np.isfinite(log_y).all():        # no overflow: the same numbers up to rounding
+            return loss
+        self.y, self._log_y = np.exp(log_y), log_y
+        losses = -np.sum(self.tw * log_y, axis=1)
+        self.loss = losses if self.reduction == "none" else x.dtype.type(losses.sum() * self.scale)
     return self.loss
 
 
