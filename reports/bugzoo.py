@@ -212,8 +212,9 @@ def symptom(failures, divergence: str) -> str:
     parts = []
     errors = [r for r in failures if r.quantity == "error"]
     if errors:
-        parts.append(f"raises {errors[0].note.split(':')[0]} in {len(errors)} case run(s) "
-                     f"(first: {errors[0].case}: {errors[0].note[len(errors[0].note.split(':')[0]) + 2:][:90]})")
+        kind, _, message = errors[0].note.partition(": ")
+        message = message if len(message) <= 120 else message[:119].rsplit(" ", 1)[0] + " …"
+        parts.append(f"raises {kind} in {len(errors)} case run(s) (first: {errors[0].case}: {message})")
     checks = [r for r in failures if r.group == "selfcheck"]
     if checks:
         parts.append("the harness's self-check fails: " + "; ".join(
