@@ -38,6 +38,17 @@ def check_against_oracle(records):
     return check([r for r in records if r.compared_with != "eager"])
 
 
+def assert_dtype_preserved(records, dtype):
+    """float32 in, float32 out — on both sides. ``Record.dtype`` is the reference array's dtype;
+    the torch array's is checked by ``compare()``, which notes (and fails) any difference between
+    the two (``parity_tests/test_records.py``)."""
+    dtype = str(dtype)
+    wrong_ref = [r.describe() for r in records if r.dtype != dtype]
+    wrong_torch = [r.describe() for r in records if "dtype mismatch" in r.note]
+    assert not wrong_ref, f"the reference did not keep {dtype}: " + "; ".join(wrong_ref)
+    assert not wrong_torch, f"torch did not keep {dtype}: " + "; ".join(wrong_torch)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

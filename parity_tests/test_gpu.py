@@ -32,12 +32,36 @@ def _params():
             for cfg in CUDA for case in CASES for dtype in DTYPES]
 
 
+@pytest.fixture
+def cuda_modules(monkeypatch):
+    """The devices of the twin's parameters after it is moved: part of the proof that the twin
+    really ran on CUDA (a fallback to the CPU would pass parity too)."""
+    import torch
+
+    seen = {"params": []}
+    real_to = torch.nn.Module.to
+
+    def module_to(self, *args, **kwargs):
+        moved = real_to(self, *args, **kwargs)
+        seen["params"] += [p.device.type for p in moved.parameters()]
+        return moved
+
+    monkeypatch.setattr(torch.nn.Module, "to", module_to)
+    return seen
+
+
 @pytest.mark.parametrize("cfg,case,dtype", _params())
-def test_case_on_cuda(cfg, case, dtype):
+def test_case_on_cuda(cfg, case, dtype, cuda_modules):
     reason = C.unavailable(cfg) or C.not_applicable(cfg, dtype)
     if reason:
         pytest.skip(f"{cfg.name}: {reason}")
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
     result = run_matrix([cfg], [case], [dtype])
+    assert torch.cuda.max_memory_allocated() > 0                 # CUDA memory was really used
+    if cuda_modules["params"]:        # the twin's parameters were moved to the GPU (eager's stay on the CPU)
+        assert "cuda" in cuda_modules["params"], cuda_modules["params"]
     check_against_oracle(result.records)      # a GPU draws other dropout masks than eager on the CPU
     cell = cells(result.records)[(case.id, cfg.name, dtype)]
     assert cell.first_divergence == "", cell

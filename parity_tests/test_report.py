@@ -29,7 +29,7 @@ from reports.cli import main
 from reports.parity.records import Tolerance, compare
 
 SECTIONS = ["verdict", "layers", "nets", "opinfo", "training", "accuracy", "filters", "speed", "catalog",
-            "im2col", "environment"]
+            "bugzoo", "im2col", "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
 
 

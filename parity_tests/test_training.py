@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from reports.mnist.data import full_mnist_dir, load_mnist
-from reports.mnist.training import train_lockstep, training_records, write_training_csvs
+from reports.mnist.training import LOCKSTEP_TOL, train_lockstep, training_records, write_training_csvs
 
 from .conftest import check
 
@@ -24,8 +24,8 @@ def test_float64_lockstep_200_steps(small_data, optimizer, lr):
     records = check(training_records(result))
     ref = result.curves[result.curves.framework == "reference"]
     assert len(ref) == 200 and ref.step.tolist() == list(range(1, 201))
-    assert ref.loss_rel_diff.max() <= 1e-9                       # every step
-    assert result.final_param_rel_diff <= 1e-8
+    assert ref.loss_rel_diff.max() <= LOCKSTEP_TOL["float64"]["loss"].rtol       # every step
+    assert result.final_param_rel_diff <= LOCKSTEP_TOL["float64"]["params"].rtol
     assert records[0].quantity == "loss per step (steps 1–200)"
     accs = result.epochs.set_index("framework")
     assert accs.loc["reference", "test_acc"] == accs.loc["torch", "test_acc"]
@@ -41,7 +41,9 @@ def test_lenet5_and_alexnet_mnist_lockstep_float64(small_data, net):
     result = train_lockstep(data, net=net, optimizer="adam", lr=0.001, batch_size=10, steps=40,
                             dtype="float64", param_every=10, progress=False)
     check(training_records(result))
-    assert result.curves.loss_rel_diff.max() <= 1e-9 and result.final_param_rel_diff <= 1e-8
+    tol = LOCKSTEP_TOL["float64"]
+    assert result.curves.loss_rel_diff.max() <= tol["loss"].rtol
+    assert result.final_param_rel_diff <= tol["params"].rtol
 
 
 def test_alexnet_mnist_float32_first_steps_in_lockstep(small_data):
@@ -123,7 +125,7 @@ def test_csv_schema(small_data, tmp_path):
 def test_book_sampling_with_replacement_still_lockstep(small_data):
     result = train_lockstep(small_data, optimizer="sgd", lr=0.05, batch_size=20, steps=15,
                             sampling="replacement", progress=False)
-    assert result.curves.loss_rel_diff.max() <= 1e-9
+    assert result.curves.loss_rel_diff.max() <= LOCKSTEP_TOL["float64"]["loss"].rtol
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -74,6 +74,8 @@ def cmd_parity(args) -> int:
 
         return cmd_parity_configs(args, DTYPE_CHOICES[args.dtype])
     _check_device(args.device)
+    if args.seeds is not None:
+        return _cmd_parity_seeds(args)
     records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
     print(_environment_line(args.device))
     print(format_table(records, show_all=args.all))
@@ -81,6 +83,25 @@ def cmd_parity(args) -> int:
         records_to_frame(records).to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     return 0 if all(r.passed for r in records) else 1
+
+
+def _cmd_parity_seeds(args) -> int:
+    """``parity --seeds``: the false-alarm check (``reports.seeds``)."""
+    from .parity.records import records_to_frame
+    from .seeds import format_seeds, parse_seeds, run_seeds
+
+    seeds = parse_seeds(args.seeds)
+    by_seed = run_seeds(seeds, DTYPE_CHOICES[args.dtype], args.device,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(_environment_line(args.device))
+    print(format_seeds(by_seed))
+    if args.csv:
+        import pandas as pd
+
+        frames = [records_to_frame(recs).assign(seed=seed) for seed, recs in by_seed.items()]
+        pd.concat(frames, ignore_index=True).to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0 if all(r.passed for recs in by_seed.values() for r in recs) else 1
 
 
 def _check_device(device: str) -> None:
@@ -120,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parity", help="run every parity case and print the table")
     p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", metavar="LIST", help="the false-alarm check: every case and the property sweep "
+                   "under each seed of LIST (e.g. 0-19 or 0,3,7); worst headroom over all seeds")
     p.add_argument("--csv", metavar="FILE", help="also write every comparison record to FILE")
     p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
     p.add_argument("--device", default="cpu", help="where the torch twins run: cpu (default), cuda, cuda:1, ...")
@@ -136,10 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommand_modules():
     """Modules that provide ``add_subcommand(subparsers)`` (setting ``func`` to the handler)."""
-    from . import explain, opinfo_cmd, report
+    from . import bugzoo, explain, opinfo_cmd, report
     from .mnist import training
 
-    return [training, report, explain, opinfo_cmd]
+    return [training, report, explain, opinfo_cmd, bugzoo]
 
 
 def main(argv=None) -> int:

@@ -12,6 +12,7 @@ Both write the same files into ``DIR`` (default ``reports/out/``):
 ``training_epochs.csv``  accuracy per epoch per framework (when training ran)
 ``speed.csv``            a copy of the benchmark results the speed section shows (when there are any)
 ``speed_memory.csv``     a copy of the benchmarks' peak-memory results (when there are any)
+``bugs.csv``             a copy of the bug zoo results the bug zoo section shows (when there are any)
 ``opinfo.csv``           PyTorch's OpInfo samples through the reference: one row per sample and
                          quantity, a ``reason`` for a sample not run, the torch version (when run)
 ``environment.csv``      versions, BLAS, CPU/GPU, threads, seed, dtype flags, git commit, date
@@ -27,7 +28,9 @@ Speed
 The report never times anything. Its speed section renders the results file of a separate
 benchmark run (``python -m benchmarks``): ``--benchmarks FILE``, by default the repository's
 ``benchmarks/results/latest.csv`` (and ``memory.csv`` beside it). :func:`load_benchmarks` reads
-and checks it; without the default file the section says how to make one.
+and checks it; without the default file the section says how to make one. The bug zoo section
+likewise reads the latest ``cnn-parity bugs --csv benchmarks/results/bugs.csv`` results
+(``reports.bugzoo.load_bug_results``): planting every bug takes minutes, so the report never does.
 
 How the pieces fit
 ------------------
@@ -115,6 +118,7 @@ class ReportInputs:
     timing: dict | None = None                      # {(net, dtype, framework): median seconds per step}
     training_note: str = ""                         # why training is absent, or how it was run
     speed: BenchmarkResults | None = None           # benchmark results (None: no speed section)
+    bugzoo: object | None = None                    # reports.bugzoo.BugZooResults (None: no bug zoo section)
     source: str = "cnn-parity report"               # what produced the records
     settings: dict = field(default_factory=dict)
     im2col: dict = field(default_factory=lambda: im2col_example())   # the im2col section's worked example
@@ -395,7 +399,7 @@ def run_opinfo(*, seed=0, dtypes=("float64", "float32"), quick=False, log=None):
 
 def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
                    training=None, sweeps=None, log=None, benchmarks=None, opinfo=None,
-                   configs=None) -> ReportInputs:
+                   configs=None, bugzoo=None) -> ReportInputs:
     """Compute everything the CLI report shows.
 
     opinfo: ``None`` runs the OpInfo corpus (a seeded subset with ``quick``, see
@@ -408,6 +412,8 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     :func:`load_benchmarks`), a path, a :class:`BenchmarkResults`, or ``False`` (no section).
     configs: the configuration matrix — ``None`` or ``"none"``: none; ``"default"``, ``"all"`` or
     names (see ``reports.configurations.report_matrix``).
+    bugzoo: the bug zoo section's results — ``None``: the default file, a ``BugZooResults``, or
+    ``False`` (no section).
     """
     log = log or (lambda *a: None)
     bench = resolve_benchmarks(benchmarks)
@@ -452,12 +458,27 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
                                      else f"{corpus.subset} samples per entry and dtype"))
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
                           environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
-                          training_note=note, speed=bench, opinfo=corpus, opinfo_note=corpus_note)
+                          training_note=note, speed=bench, opinfo=corpus, opinfo_note=corpus_note,
+                          bugzoo=_bug_results(bugzoo, settings))
     if configs is not None:
         from .configurations import report_matrix
 
         inputs.matrix = report_matrix(configs, quick=quick, dtypes=dtypes, seed=seed, log=log, settings=settings)
     return _add_training_and_environment(inputs, trained, seed, settings)
+
+
+def _bug_results(bugzoo, settings):
+    """The bug zoo section's results: ``None`` the default file (``benchmarks/results/bugs.csv``,
+    written by ``cnn-parity bugs --csv``), ``False`` none, or a ``BugZooResults``. Read, never run."""
+    from .bugzoo import BugZooResults, load_bug_results
+
+    if bugzoo is False:
+        return None
+    results = bugzoo if isinstance(bugzoo, BugZooResults) else load_bug_results()
+    settings["bug zoo results"] = (f"{results.display_path()} (read, not run by this report)" if results.frame
+                                   is not None else f"none ({results.display_path()} does not exist)"
+                                   if results.problem == "missing" else f"none ({results.problem})")
+    return results
 
 
 def _add_training_and_environment(inputs, training, seed, settings):
@@ -482,7 +503,7 @@ def _environment(seed, settings, timing):
 
 
 def report_from_records(records, *, seed=None, source="pytest parity_tests", settings=None,
-                        training: dict | None = None, benchmarks=None) -> ReportInputs:
+                        training: dict | None = None, benchmarks=None, bugzoo=None) -> ReportInputs:
     """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``),
     with the speed section of the default benchmark results (``benchmarks`` as in
     :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
@@ -501,7 +522,7 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
                                         "training curves are made by cnn-parity report.", speed=bench,
                           opinfo=corpus, opinfo_note="The OpInfo samples the test session ran (the default tier: "
                                                      "a seeded subset; pytest -m opinfo: every sample)." if corpus else "",
-                          matrix=matrix)
+                          matrix=matrix, bugzoo=_bug_results(bugzoo, settings))
     return _add_training_and_environment(inputs, training, seed, settings)
 
 
@@ -552,6 +573,9 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
 
         _to_csv(opinfo_frame(inputs.opinfo), folder / "opinfo.csv")
         names.append("opinfo.csv")
+    if inputs.bugzoo is not None and inputs.bugzoo.frame is not None:
+        (folder / "bugs.csv").write_bytes(inputs.bugzoo.data)        # the results the section shows
+        names.append("bugs.csv")
     _to_csv(pd.DataFrame(inputs.environment, columns=["key", "value"]), folder / "environment.csv")
     names.append("environment.csv")
     html = report_html.render_html(inputs, files=names + ["index.html"])

@@ -11,8 +11,12 @@
              what each sets and how it is undone, the precision it computes in
 ``matrix``   runs the cases under configurations, judged against the float64 oracle and eager
 ``opinfo``   PyTorch's own OpInfo test samples through the reference (a private torch module)
+``optim``    the optimizers against torch.optim: trajectories as records (tests and bug zoo share it)
+``selfcheck`` the harness's own known answers: inputs ``compare()`` must fail or pass
+``bugs``     the bug zoo: realistic bugs declared as data, each plantable in-process
 
 Uses ``reference`` and ``torch_impl``; nothing else of ``reports``.
 """
 
-__all__ = ["records", "cases", "net_cases", "harness", "catalog", "opinfo", "configs", "cells", "matrix"]
+__all__ = ["records", "cases", "net_cases", "harness", "catalog", "opinfo", "configs", "cells", "matrix", "optim",
+           "selfcheck", "bugs"]

@@ -10,7 +10,7 @@ factories with configurations they draw.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -38,7 +38,7 @@ __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "poo
 # Inputs
 # ------------------------------------------------------------------------------------------
 
-INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu")
+INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu", "nan", "extreme")
 
 
 def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> np.ndarray:
@@ -47,8 +47,18 @@ def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> 
     ties     values in {−1, 0, 1}: many equal maxima inside pooling windows;
     equal    every value the same (each window is one big tie);
     negative all < 0 (a max-pool padded with 0 instead of −inf would return 0);
-    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer.
+    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer;
+    nan      standard normal with one NaN in each (n, c) plane of a 4-D input (its centre), so
+             that NaN must propagate (max pooling: NaN is the maximum of its windows);
+    extreme  standard normal × 1000: exp() of such values overflows in float64 (> 709) and
+             float32 (> 88), so a log-sum-exp without the max shift turns into inf/NaN.
     """
+    if kind == "nan":
+        x = rng.standard_normal(shape)
+        x[(..., shape[-2] // 2, shape[-1] // 2) if len(shape) >= 2 else (shape[-1] // 2,)] = np.nan
+        return np.ascontiguousarray(x, dtype=dtype)
+    if kind == "extreme":
+        return np.ascontiguousarray(1000.0 * rng.standard_normal(shape), dtype=dtype)
     if kind == "normal":
         x = rng.standard_normal(shape)
     elif kind == "ties":
@@ -124,18 +134,20 @@ def _out_size(size, k, stride, pad, dilation=1, ceil_mode=False) -> int:
 
 
 def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False, *,
-              groups=1, dilation=1, bias=True):
+              groups=1, dilation=1, bias=True, method="fast"):
     """Convolution(W (FN, C/groups, FH, FW), b (FN,) or None, stride, pad, groups, dilation) vs
-    nn.Conv2d. stride, pad, dilation: an int or an (h, w) pair; pad also "same" or "valid"."""
+    nn.Conv2d. stride, pad, dilation: an int or an (h, w) pair; pad also "same" or "valid".
+    ``method="book"`` runs the reference's im2col/col2im path instead of the fast path."""
     config = dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=stride, pad=pad, kind=kind,
-                  **_options(groups=(groups, 1), dilation=(dilation, 1), bias=(bias, True)))
+                  **_options(groups=(groups, 1), dilation=(dilation, 1), bias=(bias, True),
+                             method=(method, "fast")))
 
     def build(rng, dtype):
         params = {"W": _normal(rng, (FN, C // groups, FH, FW), dtype, 1 / np.sqrt(C // groups * FH * FW))}
         if bias:
             params["b"] = _normal(rng, (FN,), dtype)
-        ref = R.Convolution(params["W"], params.get("b"), stride, pad, strict=strict, groups=groups,
-                            dilation=dilation)
+        ref = R.Convolution(params["W"], params.get("b"), stride, pad, strict=strict, method=method,
+                            groups=groups, dilation=dilation)
         twin = T.convolution(FN, C, FH, FW, stride=stride, pad=pad, dtype=dtype, groups=groups,
                              dilation=dilation, bias=bias)
         return ref, _twin(twin, params, dtype)
@@ -156,14 +168,14 @@ def _exact(name, quantity, ref_value, torch_value, config, dtype):
 
 
 def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", *, dilation=1,
-              ceil_mode=False):
+              ceil_mode=False, method="fast"):
     """Pooling (max) vs nn.MaxPool2d; padding is −inf in both. Also compares ``flat_indices()``
     with torch's ``return_indices=True`` (exactly)."""
     config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad, kind=kind,
-                  **_options(dilation=(dilation, 1), ceil_mode=(ceil_mode, False)))
+                  **_options(dilation=(dilation, 1), ceil_mode=(ceil_mode, False), method=(method, "fast")))
 
     def build(rng, dtype):
-        return (R.Pooling(ph, pw, stride, pad, dilation=dilation, ceil_mode=ceil_mode),
+        return (R.Pooling(ph, pw, stride, pad, method=method, dilation=dilation, ceil_mode=ceil_mode),
                 T.pooling(ph, pw, stride=stride, pad=pad, dilation=dilation, ceil_mode=ceil_mode))
 
     def extra(ref, module, inputs, x_t, tol):
@@ -180,14 +192,15 @@ def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", *,
 
 
 def avgpool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, count_include_pad=True,
-                 kind="normal", *, ceil_mode=False, divisor_override=None):
+                 kind="normal", *, ceil_mode=False, divisor_override=None, method="fast"):
     """AvgPooling vs nn.AvgPool2d, in either count_include_pad convention."""
     config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad,
                   count_include_pad=count_include_pad, kind=kind,
-                  **_options(ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None)))
+                  **_options(ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None),
+                             method=(method, "fast")))
 
     def build(rng, dtype):
-        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad,
+        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad, method=method,
                              ceil_mode=ceil_mode, divisor_override=divisor_override),
                 T.avg_pooling(ph, pw, stride=stride, pad=pad, count_include_pad=count_include_pad,
                               ceil_mode=ceil_mode, divisor_override=divisor_override))
@@ -244,17 +257,18 @@ def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0, kind="normal"):
 
 
 def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0, *, reduction="mean", weight=False,
-                      ignore_index=None, probabilities=False):
+                      ignore_index=None, probabilities=False, kind="normal"):
     """SoftmaxWithLoss vs nn.CrossEntropyLoss (by default the mean over the batch).
 
     ``weight=True``: random class weights in [0.5, 2); ``ignore_index``: that class is left out
     (some labels are set to it); ``probabilities=True``: targets are random probability rows,
-    whose gradient (``dt``) is compared too; ``reduction``: "mean", "sum" or "none".
+    whose gradient (``dt``) is compared too; ``reduction``: "mean", "sum" or "none"; ``kind``
+    (see :func:`make_input`): "extreme" gives scores whose exp() overflows.
     """
     labels = "probabilities" if probabilities else "one-hot" if one_hot else "indices"
     config = dict(N=N, C=C, labels=labels, scale=scale,
                   **_options(reduction=(reduction, "mean"), weight=(weight, False),
-                             ignore_index=(ignore_index, None)))
+                             ignore_index=(ignore_index, None), kind=(kind, "normal")))
     targets = {}                                   # the torch target of the last forward
 
     def build(rng, dtype):
@@ -265,7 +279,10 @@ def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0, *, reduction="mean", 
         return R.SoftmaxWithLoss(**options), T.softmax_with_loss(**options)
 
     def inputs(rng, dtype):
-        x = _normal(rng, (N, C), dtype, scale)
+        if kind == "normal":
+            x = _normal(rng, (N, C), dtype, scale)
+        else:
+            x = (scale * make_input(rng, (N, C), np.float64, kind)).astype(dtype)
         t = rng.integers(0, C, size=N)
         if ignore_index is not None:
             t[::3] = ignore_index                  # every third sample is left out
@@ -465,6 +482,24 @@ LAYER_CASES += [
     softmax_loss_case(N=0, C=4),                                         # 0/0: NaN in both
     lrn_case(shape=(0, 1, 2), size=1),
     elementwise_case("Sigmoid", shape=(1, 0, 3)),
+]
+
+
+# Cases added so that every bug of the bug zoo (``reports.parity.bugs``) is caught: each reaches
+# a code path, or an input, that the cases above do not.
+LAYER_CASES += [
+    # the book's im2col/col2im path, with overlapping windows (col2im must add) and padding
+    conv_case(method="book"),
+    pool_case(H=9, W=7, ph=3, pw=3, stride=2, pad=1, method="book"),
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=False, method="book"),
+    # a large input: the fast convolution goes through it a few images at a time (more than
+    # CHUNK_BYTES = 16 MiB of windows: 2 blocks in float32, 3 in float64). Tagged "large":
+    # the fast-vs-book tests leave it out (the book's path on it costs seconds)
+    replace(conv_case(N=6, C=8, H=64, W=64, FN=2, FH=5, FW=5, stride=1, pad=2), tags=("large",)),
+    # NaN must propagate through max pooling (one NaN per channel image)
+    pool_case(H=6, W=6, ph=2, pw=2, stride=2, pad=0, kind="nan"),
+    # scores whose exp() overflows: a log-sum-exp without the max shift gives inf/NaN
+    softmax_loss_case(N=4, C=5, scale=1.0, kind="extreme"),
 ]
 
 

@@ -7,9 +7,10 @@ template (``reports/html/templates/sections/<id>.html``) lays out, or None to le
 ``corpus``       PyTorch's OpInfo samples through the reference (issue 12)
 ``training``     training curves, accuracy per epoch, first-layer filters
 ``speed``        the benchmark results (read from a separate run)
+``bugzoo``       the bug zoo results (read from a separate ``cnn-parity bugs`` run)
 ``about``        the book-vs-PyTorch catalog, im2col step by step, the environment
 
 The order of the page and the sections' titles are declared once, in ``reports.html.page.SECTIONS``.
 """
 
-__all__ = ["common", "comparisons", "configurations", "corpus", "training", "speed", "about"]
+__all__ = ["common", "comparisons", "configurations", "corpus", "training", "speed", "bugzoo", "about"]
