@@ -27,11 +27,37 @@ def check(records):
     """Assert that every record passes; the message lists each failing record in full."""
     records = list(records)
     assert records, "the harness returned no records: nothing was compared"
-    RECORD_LOG.extend(records)
-    _TAGGED.extend([_TEST_INDEX["current"]] * len(records))
+    log_records(records)
     failed = [r for r in records if not r.passed]
     assert not failed, "parity failures:\n" + "\n".join(r.describe() for r in failed)
     return records
+
+
+def log_records(records):
+    """Keep records for --parity-report, tagged with the test that made them (see below)."""
+    records = list(records)
+    RECORD_LOG.extend(records)
+    _TAGGED.extend([_TEST_INDEX["current"]] * len(records))
+
+
+def check_against_oracle(records):
+    """Assert the oracle records (every one logged for --parity-report). The comparisons with
+    eager are logged, not asserted: when both runs agree with the oracle they agree with each
+    other within the sum of the tolerances, unless the two runs drew different random numbers
+    (dropout under compile or channels_last: see test_channels_last_dropout_draws_another_mask)."""
+    log_records([r for r in records if r.compared_with == "eager"])
+    return check([r for r in records if r.compared_with != "eager"])
+
+
+def assert_dtype_preserved(records, dtype):
+    """float32 in, float32 out — on both sides. ``Record.dtype`` is the reference array's dtype;
+    the torch array's is checked by ``compare()``, which notes (and fails) any difference between
+    the two (``parity_tests/test_records.py``)."""
+    dtype = str(dtype)
+    wrong_ref = [r.describe() for r in records if r.dtype != dtype]
+    wrong_torch = [r.describe() for r in records if "dtype mismatch" in r.note]
+    assert not wrong_ref, f"the reference did not keep {dtype}: " + "; ".join(wrong_ref)
+    assert not wrong_torch, f"torch did not keep {dtype}: " + "; ".join(wrong_torch)
 
 
 @pytest.fixture
@@ -61,6 +87,10 @@ def pytest_addoption(parser):
                      help="after the run, write the comparison report (CSV + index.html) of every "
                           "record the tests asserted into DIR (replaced whole, atomically; works "
                           "with -n / pytest-xdist)")
+    parser.addoption("--config", metavar="NAME[,NAME...]|all", default=None,
+                     help="run the configuration tests (parity_tests/test_configs.py) under these "
+                          "configurations on every case of the matrix, instead of the cheap CPU "
+                          "configurations on a representative subset (see reports/parity/configs.py)")
 
 
 def _is_worker(config) -> bool:
@@ -68,6 +98,15 @@ def _is_worker(config) -> bool:
 
 
 def pytest_configure(config):
+    spec = config.getoption("--config", default=None)
+    if spec:
+        from reports.errors import UsageError
+        from reports.parity.configs import resolve
+
+        try:                                   # an unknown name: one line, before any test runs
+            resolve(spec)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     workers = getattr(config.option, "numprocesses", None)
     if workers and not _is_worker(config):
         # Each worker gets its share of the cores (at least one thread), for torch and NumPy's

@@ -128,6 +128,10 @@ LIGHT_ERRORS = [
     (["parity", "--dtype", "float16"], "parity", "invalid choice: 'float16'"),
     (["explain", "im2col", "--pad", "5"], "explain", "invalid choice: 5 (choose from 0, 1, 2)"),
     (["explain", "fft"], "explain", "invalid choice: 'fft'"),
+    (["parity", "--seeds", "3-1"], "parity", "--seeds 3-1: '3-1' is not a seed or a range; write e.g. --seeds 0-19"),
+    (["opinfo", "--csv", "NOWHERE/x.csv"], "opinfo", "does not exist; create it first"),
+    (["opinfo", "--subset", "0"], "opinfo", "--subset: '0' is not a whole number ≥ 1"),
+    (["bugs", "--csv", "NOWHERE/bugs.csv"], "bugs", "does not exist; create it first"),
 ]
 
 
@@ -219,7 +223,7 @@ def _subparsers():
 
 def test_every_option_has_help_and_its_default():
     parser, commands = _subparsers()
-    assert set(commands) == {"parity", "train", "report", "explain"}
+    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert sub.epilog and sub.epilog.startswith("examples:") and f"cnn-parity {name}" in sub.epilog

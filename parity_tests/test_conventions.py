@@ -12,7 +12,9 @@ MEASURED = {d.key: d.measure() for d in CATALOG}
 
 def test_catalog_is_complete():
     assert {"pool_padding", "dropout_scaling", "loss_epsilon", "lrn_alpha", "output_rounding",
-            "avgpool_padding", "dtype", "adam_eps", "momentum_form"} <= set(MEASURED)
+            "avgpool_padding", "dtype", "adam_eps", "momentum_form", "pool_ceil_mode",
+            "avgpool_ceil_divisor", "weighted_mean", "same_padding", "maxpool_nan",
+            "maxpool_dilation_outside"} <= set(MEASURED)
 
 
 def test_adam_eps_book_vs_torch():
@@ -80,6 +82,66 @@ def test_avgpool_divisor_both_conventions():
     m = MEASURED["avgpool_padding"]
     assert m["torch"] == m["reference"] == pytest.approx(4 / 9, abs=1e-15)
     assert m["exclude_pad"] == 1.0
+
+
+def test_pool_ceil_mode_rounds_up_but_drops_a_window_in_the_padding():
+    m = MEASURED["pool_ceil_mode"]
+    assert m["book"] == 2                                    # floor((5 − 2)/2) + 1
+    assert m["torch"] == m["reference"] == 3                 # ceil((5 − 2)/2) + 1
+    assert m["rounded_up_pad_1"] == 3                        # ceil((3 + 2 − 2)/2) + 1 ...
+    assert m["torch_pad_1"] == m["reference_pad_1"] == 2     # ... but window 3 would start in the padding
+
+
+def test_avgpool_ceil_window_counts_only_the_padded_input():
+    m = MEASURED["avgpool_ceil_divisor"]
+    assert m["torch"] == m["reference"] == 1.0               # one pixel, divided by 1
+    assert m["divide_by_window"] == 0.25                     # divided by FH·FW = 4
+
+
+def test_weighted_mean_divides_by_the_weights_or_by_n():
+    m = MEASURED["weighted_mean"]
+    log2 = math.log(2)
+    assert m["torch"] == pytest.approx(log2, rel=1e-15) and m["reference"] == pytest.approx(log2, rel=1e-15)
+    # the same targets as one-hot rows: (1 + 3 + 3)·log 2 divided by N = 3, not by Σw = 7
+    assert m["torch_one_hot"] == pytest.approx(7 * log2 / 3, rel=1e-15)
+    assert m["reference_one_hot"] == pytest.approx(m["torch_one_hot"], rel=1e-15)
+
+
+def test_same_padding_puts_the_odd_pixel_at_the_end():
+    m = MEASURED["same_padding"]
+    assert m["torch"] == m["reference"] == 0 + 1 + 4 + 5    # x[0:2, 0:2]: no padding before
+    assert m["odd_pixel_first"] == 0.0                       # padding first: only x[0, 0]
+
+
+def test_maxpool_gradient_goes_to_the_last_nan():
+    m = MEASURED["maxpool_nan"]
+    assert m["book"] == 0                                    # np.argmax: the first NaN
+    assert m["torch"] == m["reference"] == 2                 # the last NaN (row 1, column 0)
+
+
+def test_maxpool_window_outside_the_input_is_refused():
+    m = MEASURED["maxpool_dilation_outside"]
+    assert m["reference"] == "ValueError"
+    # torch 2.14: −inf and an index past the input (or, in a fixed torch, an error) — never a
+    # valid index: if this fails, torch has changed; update the catalog entry
+    assert not m["torch_index_inside"]
+
+
+def test_maxpool_minus_inf_window_picks_its_first_element_inside_like_torch():
+    """An all −inf input: each window reports its first element inside the input (torch's search
+    starts there and takes only greater values), not a padding cell, in both paths."""
+    import torch
+    import torch.nn.functional as F
+
+    x = np.full((1, 1, 3, 3), -np.inf)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    out, index = F.max_pool2d(xt, 3, 1, 1, return_indices=True)
+    out.backward(torch.ones_like(out))
+    for method in ("fast", "book"):
+        pool = R.Pooling(3, 3, stride=1, pad=1, method=method)
+        pool.forward(x)
+        np.testing.assert_array_equal(pool.flat_indices(), index.numpy())
+        np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 3, 3))), xt.grad.numpy())
 
 
 def test_dtype_preserved_unlike_the_book():

@@ -40,5 +40,9 @@ def test_cli(capsys, args, last_grid):
 
 
 def test_cli_rejects_a_bad_pad(capsys):
-    with pytest.raises(SystemExit):
+    """A usage error: exit status 2 (not 0, not 1) and a message naming the option and the value."""
+    with pytest.raises(SystemExit) as info:
         main(["explain", "im2col", "--pad", "5"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--pad" in err and "5" in err and "0, 1, 2" in err, err

@@ -21,15 +21,18 @@ from hypothesis import given, settings
 import reference as R
 from reference import util as U
 from reference import alexnet as RA
-from reports.parity.cases import LAYER_CASES, make_input
+from reports.parity.cases import LAYER_CASES, avgpool_case, conv_case, pool_case
 from reports.parity.harness import DTYPES, case_tolerance, run_layer_case
 from reports.parity.records import compare, reduction_tolerance
 
 from . import strategies as S
-from .conftest import check
+from .conftest import assert_dtype_preserved, check
 
 TWO_PATH_LAYERS = ("Convolution", "Pooling", "AvgPooling")
-TWO_PATH_CASES = [c for c in LAYER_CASES if c.layer in TWO_PATH_LAYERS]
+# The fast-path cases of the registry (its book-path cases are already the book's path; a
+# "large" case would cost seconds on the book's path)
+TWO_PATH_CASES = [c for c in LAYER_CASES if c.layer in TWO_PATH_LAYERS
+                  and c.config.get("method", "fast") == "fast" and "large" not in c.tags]
 
 
 def book_variant(case):
@@ -48,14 +51,14 @@ def fast_vs_book_records(ref, x, dout, tol, name, config=None):
     records = [compare(name, "output", ref.forward(x), book.forward(x), tol, config=config, group="fast-vs-book"),
                compare(name, "dx", ref.backward(dout), book.backward(dout), tol, config=config, group="fast-vs-book")]
     for attr in ("dW", "db"):
-        if hasattr(ref, attr):
+        if getattr(ref, attr, None) is not None:
             records.append(compare(name, attr, getattr(ref, attr), getattr(book, attr), tol,
                                    config=config, group="fast-vs-book"))
     return records
 
 
-def _run_both(ref, x, dout):
-    book = copy.deepcopy(ref)
+def _run_both(ref, x, dout, book=None):
+    book = copy.deepcopy(ref) if book is None else book
     ref.method, book.method = "fast", "book"
     return (ref.forward(x), ref.backward(dout)), (book.forward(x), book.backward(dout))
 
@@ -67,8 +70,7 @@ def _run_both(ref, x, dout):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", TWO_PATH_CASES, ids=lambda c: c.id)
 def test_book_path_still_matches_torch(case, dtype):
-    records = check(run_layer_case(book_variant(case), dtype))
-    assert all(r.dtype == dtype for r in records)
+    assert_dtype_preserved(check(run_layer_case(book_variant(case), dtype)), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -86,51 +88,57 @@ def test_fast_matches_book(case, dtype):
 # Hypothesis sweeps (no torch: cheap), the same strategies as test_sweeps.py
 # ------------------------------------------------------------------------------------------
 
+def _sweep_layer(case, rng, dtype):
+    """The reference layer and input of a drawn case (its torch twin is not used here)."""
+    ref, _ = case.build(rng, np.dtype(dtype))
+    return ref, case.inputs(rng, np.dtype(dtype))["x"]
+
+
 @settings(max_examples=60)
 @given(config=S.conv_configs())
 def test_conv_fast_vs_book_sweep(config):
-    c = config
+    """Includes groups, dilation, per-axis stride/pad, "same"/"valid" and no bias."""
+    case = conv_case(**config)
     rng = np.random.default_rng(1)
     for dtype in (np.float64, np.float32):
-        W = rng.standard_normal((c["FN"], c["C"], c["FH"], c["FW"])).astype(dtype)
-        b = rng.standard_normal(c["FN"]).astype(dtype)
-        ref = R.Convolution(W, b, c["stride"], c["pad"])
-        x = make_input(rng, (c["N"], c["C"], c["H"], c["W"]), dtype, c["kind"])
+        ref, x = _sweep_layer(case, rng, dtype)
         dout = rng.standard_normal(ref.forward(x).shape).astype(dtype)
-        k = max(c["C"] * c["FH"] * c["FW"], c["N"] * dout.shape[2] * dout.shape[3], c["FN"] * c["FH"] * c["FW"])
-        check(fast_vs_book_records(ref, x, dout, reduction_tolerance(dtype, k), "Convolution", c))
+        check(fast_vs_book_records(ref, x, dout, case_tolerance(case, dtype), "Convolution", config))
 
 
 @settings(max_examples=60)
 @given(config=S.pool_configs())
 def test_maxpool_fast_equals_book_sweep(config):
-    """Max pooling selects, it does not round: both paths agree to the bit (ties included)."""
-    c = config
+    """Max pooling selects, it does not round: both paths agree to the bit (ties, dilation and
+    ceil mode included), and so do their ``flat_indices``."""
+    case = pool_case(**config)
     rng = np.random.default_rng(2)
     for dtype in (np.float64, np.float32):
-        ref = R.Pooling(c["ph"], c["pw"], c["stride"], c["pad"])
-        x = make_input(rng, (c["N"], c["C"], c["H"], c["W"]), dtype, c["kind"])
+        ref, x = _sweep_layer(case, rng, dtype)
         dout = rng.standard_normal(ref.forward(x).shape).astype(dtype)
-        (y_f, dx_f), (y_b, dx_b) = _run_both(ref, x, dout)
+        book = copy.deepcopy(ref)
+        (y_f, dx_f), (y_b, dx_b) = _run_both(ref, x, dout, book)
         assert y_f.dtype == dx_f.dtype == dtype
         np.testing.assert_array_equal(y_f, y_b)
         np.testing.assert_array_equal(dx_f, dx_b)
+        np.testing.assert_array_equal(ref.flat_indices(), book.flat_indices())
 
 
 @settings(max_examples=60)
-@given(config=S.pool_configs(kinds=("normal",)), count_include_pad=S.st.booleans())
-def test_avgpool_fast_vs_book_sweep(config, count_include_pad):
+@given(config=S.avgpool_configs())
+def test_avgpool_fast_vs_book_sweep(config):
     """The gradient is bit-identical (same shares added in the same order); the forward sum may
-    round differently for windows of 8 or more (NumPy's pairwise sum in the book's path)."""
-    c = config
+    round differently for windows of 8 or more (NumPy's pairwise sum in the book's path).
+    Includes ceil mode and divisor_override."""
+    case = avgpool_case(**config)
     rng = np.random.default_rng(3)
     for dtype in (np.float64, np.float32):
-        ref = R.AvgPooling(c["ph"], c["pw"], c["stride"], c["pad"], count_include_pad=count_include_pad)
-        x = make_input(rng, (c["N"], c["C"], c["H"], c["W"]), dtype, "normal")
+        ref, x = _sweep_layer(case, rng, dtype)
         dout = rng.standard_normal(ref.forward(x).shape).astype(dtype)
         (y_f, dx_f), (y_b, dx_b) = _run_both(ref, x, dout)
         check([compare("AvgPooling", "output", y_f, y_b,
-                       reduction_tolerance(dtype, c["ph"] * c["pw"]), config=c, group="fast-vs-book")])
+                       reduction_tolerance(dtype, config["ph"] * config["pw"]), config=config,
+                       group="fast-vs-book")])
         np.testing.assert_array_equal(dx_f, dx_b)
         assert y_f.dtype == dx_f.dtype == dtype
 

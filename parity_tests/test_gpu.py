@@ -1,39 +1,69 @@
-"""The same parity cases with the torch twins on a CUDA device (skipped where there is none).
+"""The parity cases on a CUDA device, under every CUDA configuration of the registry
+(reports/parity/configs.py); skipped, with the reason, where there is no GPU.
 
-On a GPU, float32 convolutions and matrix products may use TF32 (about 10 mantissa bits) when
-``torch.backends.cudnn.allow_tf32`` / ``torch.backends.cuda.matmul.allow_tf32`` are on; the
-float32 tolerances here are for true float32, so TF32 is switched off for these tests and the
-flags are restored afterwards. float64 is the oracle on any device.
+Each configuration is judged at the precision it really computes in: ``cuda`` is true float32
+(TF32 off), ``cuda-tf32`` runs with the default flags — cuDNN convolutions in TF32, 10 mantissa
+bits — and is judged at TF32's precision, so its cells show what a user with default flags gets
+(its bits and its ratio to true float32) instead of hiding it; ``cuda-deterministic`` must be
+bit-identical from run to run; the AMP entries are judged at bfloat16/float16 precision.
+float64 is the oracle on any device. ``cuda-compile`` carries the ``compile`` marker.
+
+The CPU dry run of the same entries (flags, autocast, runner; ``device="cpu"``) is in
+test_configs.py, so none of this code runs only on a GPU.
 """
 import pytest
-import torch
 
+from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES
-from reports.parity.harness import DTYPES, first_divergence, run_layer_case, run_net_case
+from reports.parity.harness import DTYPES
+from reports.parity.matrix import cells, run_matrix
 
-from .conftest import check
+from .conftest import check_against_oracle
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")]
+CUDA = [c for c in C.ALL if c.device == "cuda"]
+CASES = LAYER_CASES + [c for c in NET_CASES if not c.slow_dtypes]
 
-
-@pytest.fixture(autouse=True)
-def true_float32():
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+pytestmark = pytest.mark.gpu
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.id)
-def test_layer_parity_on_cuda(case, dtype):
-    records = check(run_layer_case(case, dtype, device="cuda"))
-    assert records[0].dtype == dtype
+def _params():
+    return [pytest.param(cfg, case, dtype, id=f"{cfg.name}-{case.id}-{dtype}",
+                         marks=[pytest.mark.compile] if cfg.compile else [])
+            for cfg in CUDA for case in CASES for dtype in DTYPES]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", [c for c in NET_CASES if not c.slow_dtypes], ids=lambda c: c.id)
-def test_net_parity_on_cuda(case, dtype):
-    records = check(run_net_case(case, dtype, device="cuda"))
-    assert first_divergence(records) is None
+@pytest.fixture
+def cuda_modules(monkeypatch):
+    """The devices of the twin's parameters after it is moved: part of the proof that the twin
+    really ran on CUDA (a fallback to the CPU would pass parity too)."""
+    import torch
+
+    seen = {"params": []}
+    real_to = torch.nn.Module.to
+
+    def module_to(self, *args, **kwargs):
+        moved = real_to(self, *args, **kwargs)
+        seen["params"] += [p.device.type for p in moved.parameters()]
+        return moved
+
+    monkeypatch.setattr(torch.nn.Module, "to", module_to)
+    return seen
+
+
+@pytest.mark.parametrize("cfg,case,dtype", _params())
+def test_case_on_cuda(cfg, case, dtype, cuda_modules):
+    reason = C.unavailable(cfg) or C.not_applicable(cfg, dtype)
+    if reason:
+        pytest.skip(f"{cfg.name}: {reason}")
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    result = run_matrix([cfg], [case], [dtype])
+    assert torch.cuda.max_memory_allocated() > 0                 # CUDA memory was really used
+    if cuda_modules["params"]:        # the twin's parameters were moved to the GPU (eager's stay on the CPU)
+        assert "cuda" in cuda_modules["params"], cuda_modules["params"]
+    check_against_oracle(result.records)      # a GPU draws other dropout masks than eager on the CPU
+    cell = cells(result.records)[(case.id, cfg.name, dtype)]
+    assert cell.first_divergence == "", cell
+    if cfg.claims_deterministic:
+        assert cell.deterministic == "yes", cell

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from reports.parity.cases import NET_CASES, simple_convnet_case
+from reports.parity import harness
 from reports.parity.harness import DTYPES, first_divergence, run_net_case
 
-from .conftest import check
+from .conftest import assert_dtype_preserved, check
 
 
 def _net_params():
@@ -16,11 +17,31 @@ def _net_params():
             for dtype in DTYPES for case in NET_CASES]
 
 
+# Parameter layers per net (W1, b1 … Wn, bn): every one's gradient must be compared.
+NET_PARAMETER_LAYERS = {"SimpleConvNet": 3, "LeNet5": 5, "AlexNet": 8, "AlexNet-torchvision": 8}
+
+
+def expected_net_quantities(case) -> set:
+    """The exact "net" quantities of a case: loss, scores, dx and every parameter gradient (plus
+    torchvision's own forward for the torchvision case)."""
+    params = {f"d{p}{i}" for i in range(1, NET_PARAMETER_LAYERS[case.net] + 1) for p in "Wb"}
+    extra = {"scores (torchvision forward, eval)"} if case.net == "AlexNet-torchvision" else set()
+    return {"loss", "scores", "dx"} | params | extra
+
+
 @pytest.mark.parametrize("case,dtype", _net_params())
 def test_net_parity(case, dtype):
     records = check(run_net_case(case, dtype))
-    grads = {r.quantity for r in records if r.group == "net"}
-    assert {"dW1", "db1", "dW2", "db2", "dW3", "db3", "loss", "dx"} <= grads
+    net = [r.quantity for r in records if r.group == "net"]
+    assert sorted(net) == sorted(expected_net_quantities(case)), net
+    trace = [r.quantity for r in records if r.group == "trace"]
+    outs = [q.removesuffix(".out") for q in trace if q.endswith(".out")]
+    grads = [q.removesuffix(".grad") for q in trace if q.endswith(".grad")]
+    assert outs and len(set(outs)) == len(outs) and grads == outs[::-1] and len(trace) == 2 * len(outs)
+    spots = {r.quantity for r in records if r.group == "gradcheck"}
+    want = {q + " central diff" for q in expected_net_quantities(case) if q[:2] in ("dW", "db")}
+    assert spots == (want if case.gradcheck and dtype == "float64" else set())
+    assert_dtype_preserved([r for r in records if r.group != "gradcheck"], dtype)
     assert first_divergence(records) is None
 
 
@@ -56,9 +77,28 @@ def test_float32_trace_stays_close_to_float64_oracle():
     assert err < 1e-5, err
 
 
-def test_explicit_cpu_device_gives_the_same_records():
-    """The device plumbing (used by the gpu tests) changes nothing on the CPU."""
+def test_an_explicit_device_reaches_every_tensor_and_the_twin(monkeypatch):
+    """The device plumbing (used by the gpu tests): a device passed to ``run_net_case`` is the one
+    every input tensor is made on and the twin is moved to — checked with a ``torch.device``
+    object, which the default string "cpu" is not equal to — and on the CPU it changes no number."""
     case = NET_CASES[1]
-    a = run_net_case(case, "float32")
-    b = run_net_case(case, "float32", device="cpu")
-    assert [(r.quantity, r.max_abs) for r in a] == [(r.quantity, r.max_abs) for r in b]
+    default = run_net_case(case, "float32")
+    made, moved = [], []
+    real_to_torch, real_to = harness._to_torch, torch.nn.Module.to
+
+    def to_torch(x, requires_grad=False, device="cpu"):
+        t = real_to_torch(x, requires_grad, device)
+        made.append((device, t.device))
+        return t
+
+    def module_to(self, *args, **kwargs):
+        moved.extend(args)
+        return real_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(harness, "_to_torch", to_torch)
+    monkeypatch.setattr(torch.nn.Module, "to", module_to)
+    cpu = torch.device("cpu")
+    explicit = run_net_case(case, "float32", device=cpu)
+    assert made and all(asked is cpu and got == cpu for asked, got in made), made
+    assert any(arg is cpu for arg in moved), moved
+    assert [(r.quantity, r.max_abs) for r in explicit] == [(r.quantity, r.max_abs) for r in default]

@@ -1,34 +1,19 @@
 """Optimizers: the NumPy reference against torch.optim, step by step, and the book's variants.
 
-Each optimizer runs 50 steps on three parameter arrays with a fixed sequence of random
-gradients (scales cycling 1, 1e-6, 1e-3 over the steps; one array's gradients ~1e-8 at most,
-where √v̂ is of the order of Adam's eps and eps decides the step), in NumPy and in torch.optim;
-every parameter's whole trajectory (steps × shape) becomes one record.
-
-Tolerances (normwise, see ``reports.parity.records``)
----------------------------------------------
-- SGD, Momentum: 0 — bit-exact. The reference performs torch's operations in torch's order,
-  rounds Python-float hyperparameters to the dtype as torch does, and emulates torch's
-  fused multiply-add exactly (``reference.optimizer.fma``). Measured: 0 in both dtypes.
-- AdaGrad, Adam: ``steps · eps(dtype)``. Their only remaining difference is the square root:
-  torch's CPU ``sqrt`` (MKL's vector math in MKL builds) may return the neighbour of the
-  correctly rounded value (measured here: ~16 % of float32, ~1 % of float64 inputs, ±1 ulp).
-  A 1-ulp change of √v changes that step's update by ~1 ulp *of the update*, which can move
-  the rounding of p by at most 1 ulp(p); over T steps at most T ulps, normwise T·eps.
-  Measured, default hyperparameters: float64 0 (bit-exact); float32 0.10 eps (AdaGrad) and
-  0.05 eps (Adam), headroom ≈ 480 and ≈ 960. Larger lr / other betas: ≤ 0.77 eps
-  (headroom ≥ 65); the hypothesis sweep (6 steps, lr up to 1): ≤ 1.5 eps against 6 eps.
-  With torch's own sqrt substituted for the reference's, AdaGrad and Adam are bit-exact
-  too (``test_bit_exact_with_torch_sqrt``, and every sweep example): the ulp of sqrt is the
-  whole difference.
+The trajectories, their records and the parity tolerances (0 for SGD and Momentum, steps·eps
+for AdaGrad and Adam, with the reasons) are in ``reports.parity.optim``, shared with the bug
+zoo. Measured, default hyperparameters: float64 0 (bit-exact); float32 0.10 eps (AdaGrad) and
+0.05 eps (Adam), headroom ≈ 480 and ≈ 960. Larger lr / other betas: ≤ 0.77 eps (headroom ≥ 65);
+the hypothesis sweep (6 steps, lr up to 1): ≤ 1.5 eps against 6 eps. With torch's own sqrt
+substituted for the reference's, AdaGrad and Adam are bit-exact too
+(``test_bit_exact_with_torch_sqrt``, and every sweep example): the ulp of sqrt is the whole
+difference.
 
 The book's variants are compared with what their docstrings claim they equal; those
 tolerances are in ``rounding_tolerance``.
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
 import json
 import math
 
@@ -39,133 +24,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
-import reference.optimizer as O
 from reference.optimizer import (OPTIMIZERS, TORCH_EQUIVALENT, AdaGrad, Adam, BookAdaGrad,
                                  BookAdam, BookMomentum, Momentum, SGD, fma)
+from reports.parity.optim import (STEPS, TORCH_FORMS, make_problem, numpy_trajectory,
+                                  parity_tolerance, run_parity, torch_class, torch_sqrt,
+                                  torch_trajectory, trajectory_records)
 from reports.parity.records import Tolerance, compare, float_eps
 
-from .conftest import check
+from .conftest import assert_dtype_preserved, check
 
 DTYPES = ("float64", "float32")
-TORCH_FORMS = ("sgd", "momentum", "adagrad", "adam")
-SHAPES = ((3, 4), (17,), (2, 3, 5, 5))
-STEPS = 50
-GRAD_SCALES = (1.0, 1e-6, 1e-3)   # cycled; the tiny ones make eps matter
-
-
-# ---------------------------------------------------------------------------------------------
-# Running both sides
-# ---------------------------------------------------------------------------------------------
-
-def _torch_fuses_multiply_add() -> bool:
-    """Does this torch build's CPU ``add_(x, alpha=a)`` round once (fma) or twice?
-
-    Vectorised kernels compiled for AVX2/AVX-512/NEON use the fma instruction; a build running
-    its "default" kernels does not. The reference is run in the same mode (``fused=``).
-    """
-    rng = np.random.default_rng(123)
-    a, b = rng.standard_normal((2, 4096))
-    out = torch.from_numpy(a.copy()).add_(torch.from_numpy(b), alpha=-0.0123).numpy()
-    return bool(np.array_equal(out, fma(b, -0.0123, a)))
-
-
-TORCH_FUSED = _torch_fuses_multiply_add()
-
-
-def make_problem(dtype, seed=0, shapes=SHAPES, steps=STEPS, scales=GRAD_SCALES, key_scales=None):
-    """Random parameters (one array per shape) and a fixed sequence of gradient dicts.
-
-    The gradient of step t for parameter i is N(0, 1) · scales[t % len(scales)] · key_scales[i].
-    """
-    rng = np.random.default_rng(seed)
-    key_scales = key_scales or (1.0,) * len(shapes)
-    params = {f"W{i}": rng.standard_normal(s).astype(dtype) for i, s in enumerate(shapes)}
-    grads = [{k: (scales[t % len(scales)] * ks * rng.standard_normal(p.shape)).astype(dtype)
-              for ks, (k, p) in zip(key_scales, params.items())} for t in range(steps)]
-    return params, grads
-
-
-def numpy_trajectory(opt, params, grads, before_step=None):
-    """Run ``opt`` over the gradient sequence on copies; key -> array (steps, *shape)."""
-    params = {k: v.copy() for k, v in params.items()}
-    traj = {k: [] for k in params}
-    for t, g in enumerate(grads, start=1):
-        if before_step:
-            before_step(t, opt)
-        opt.update(params, g)
-        for k, v in params.items():
-            traj[k].append(v.copy())
-    return {k: np.stack(v) for k, v in traj.items()}
-
-
-def torch_class(name):
-    """The torch.optim class named by ``TORCH_EQUIVALENT[name]`` (a dotted path)."""
-    module, _, cls = TORCH_EQUIVALENT[name]["torch_class"].rpartition(".")
-    return getattr(importlib.import_module(module), cls)
-
-
-def torch_trajectory(name, kwargs, params, grads, before_step=None):
-    """The same run with ``torch.optim``; ``before_step(t, optimizer)`` may change a group."""
-    tparams = {k: torch.nn.Parameter(torch.from_numpy(v.copy())) for k, v in params.items()}
-    opt = torch_class(name)(list(tparams.values()), **kwargs)
-    traj = {k: [] for k in params}
-    for t, g in enumerate(grads, start=1):
-        if before_step:
-            before_step(t, opt)
-        for k, p in tparams.items():
-            p.grad = torch.from_numpy(g[k].copy())
-        opt.step()
-        for k, p in tparams.items():
-            traj[k].append(p.detach().numpy().copy())
-    return {k: np.stack(v) for k, v in traj.items()}, opt
-
-
-def trajectory_records(case, ref, other, tol, config, note=""):
-    return [compare(case, f"{k} trajectory", ref[k], other[k], tol, config=config,
-                    group="optimizer", note=note) for k in ref]
-
-
-def parity_tolerance(name, dtype, steps=STEPS) -> Tolerance:
-    eps = float_eps(dtype)
-    if name in ("sgd", "momentum"):
-        return Tolerance(0.0, "bit-exact: torch's operations in torch's order, scalars rounded "
-                              "to the dtype first, torch's fma emulated exactly")
-    return Tolerance(steps * eps, f"{np.dtype(dtype).name}: steps*eps = {steps}*{eps:.2e}; torch's "
-                                  "CPU sqrt may be 1 ulp off, moving p by <= 1 ulp per step")
-
-
-def make_optimizer(name, **kw):
-    cls = OPTIMIZERS[name]
-    if name in TORCH_FORMS:
-        kw.setdefault("fused", TORCH_FUSED)
-    return cls(**kw)
-
-
-@contextlib.contextmanager
-def torch_sqrt():
-    """Put torch's CPU sqrt in place of the reference's (to show it is the only difference)."""
-    saved = O._sqrt
-    O._sqrt = lambda a: torch.from_numpy(np.ascontiguousarray(a)).sqrt().numpy()
-    try:
-        yield
-    finally:
-        O._sqrt = saved
-
-
-# W1's gradients stay tiny (~1e-8 and below): there √v̂ ~ Adam's eps and eps decides the step
-PARITY_KEY_SCALES = (1.0, 1e-8, 1.0)
-
-
-def run_parity(name, dtype, kwargs=None, seed=0, shapes=SHAPES, steps=STEPS, scales=GRAD_SCALES,
-               key_scales=PARITY_KEY_SCALES):
-    kwargs = kwargs or {}
-    params, grads = make_problem(dtype, seed, shapes, steps, scales,
-                                 key_scales if len(key_scales) == len(shapes) else None)
-    opt = make_optimizer(name, **kwargs)
-    ref = numpy_trajectory(opt, params, grads)
-    tor, _ = torch_trajectory(name, opt.torch_kwargs(), params, grads)
-    config = {"optimizer": name, **kwargs, "steps": steps, "seed": seed, "fused": TORCH_FUSED}
-    return ref, tor, config, (params, grads, opt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +45,7 @@ def run_parity(name, dtype, kwargs=None, seed=0, shapes=SHAPES, steps=STEPS, sca
 def test_parity_with_torch_optim(name, dtype):
     ref, tor, config, _ = run_parity(name, dtype)
     records = check(trajectory_records(f"optim.{name}", ref, tor, parity_tolerance(name, dtype), config))
-    assert all(r.dtype == dtype for r in records), "dtype must be preserved"
+    assert_dtype_preserved(records, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -28,8 +28,8 @@ from reports.html import page as report_html
 from reports.cli import main
 from reports.parity.records import Tolerance, compare
 
-SECTIONS = ["verdict", "layers", "nets", "training", "accuracy", "filters", "speed", "catalog", "im2col",
-            "environment"]
+SECTIONS = ["verdict", "layers", "nets", "opinfo", "training", "accuracy", "filters", "speed", "catalog",
+            "bugzoo", "im2col", "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
 
 
@@ -171,6 +171,35 @@ def test_csv_files_and_columns(quick_report):
     assert env["seed"] == "0"
 
 
+def test_opinfo_csv_and_section(quick_report):
+    """--quick runs a seeded subset of PyTorch's OpInfo samples: opinfo.csv holds one row per
+    sample and quantity with the torch version, and the page shows the per-entry table."""
+    import torch
+
+    from reports.parity.opinfo import OPINFO_COLUMNS, OPS
+
+    out, inputs = quick_report
+    if inputs.opinfo is None:
+        pytest.skip(inputs.opinfo_note)
+    frame = pd.read_csv(out / "opinfo.csv", keep_default_na=False)
+    assert list(frame.columns) == OPINFO_COLUMNS
+    assert set(frame.torch_version) == {torch.__version__} and (frame.verdict == "pass").all()
+    assert len(frame.groupby(["op", "dtype", "sample"])) == REPORT.OPINFO_QUICK_SUBSET * 2 * len(OPS)
+    assert {"output", "grad input", "grad weight"} <= set(frame.quantity)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "PyTorch&#39;s own test samples (OpInfo) through the reference" in html
+    assert "cnn-parity opinfo --dtype both --csv opinfo.csv --subset 3" in html and 'href="opinfo.csv"' in html
+    assert html.count('<table class="opinfo">') == 2                      # one per dtype
+
+
+def test_opinfo_section_says_why_the_corpus_is_missing():
+    inputs = REPORT.ReportInputs(records=[], sweeps=[], environment=[], opinfo=None,
+                                 opinfo_note="The OpInfo corpus could not be run: no expecttest.")
+    html = report_html.render_section("opinfo", inputs)
+    assert "could not be run: no expecttest." in html and "<table" not in html
+    assert report_html.render_section("opinfo", REPORT.ReportInputs(records=[], sweeps=[], environment=[])) == ""
+
+
 def test_speed_csv_is_a_copy_of_the_default_benchmark_results(quick_report):
     out, inputs = quick_report
     if REPORT.DEFAULT_BENCHMARKS.is_file():
@@ -188,8 +217,12 @@ def test_same_seed_gives_byte_identical_csv(quick_report, tmp_path):
     first, _ = quick_report
     second = tmp_path / "again"
     REPORT.write_report(second, _quick_inputs())
-    for name in CSV_FILES:
+    for name in CSV_FILES + (["opinfo.csv"] if (first / "opinfo.csv").exists() else []):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
 
 
 def test_sweep_configs_are_seeded_and_valid():
@@ -197,12 +230,21 @@ def test_sweep_configs_are_seeded_and_valid():
     assert a == REPORT.draw_sweep_configs(3, 25)
     assert a != REPORT.draw_sweep_configs(4, 25)
     for factory, cfg, _ in a:
-        pad = cfg["pad"]
+        (dh, dw) = _pair(cfg.get("dilation", 1))
         if factory == "conv_case":
-            assert cfg["FH"] <= cfg["H"] + 2 * pad and cfg["FW"] <= cfg["W"] + 2 * pad
+            groups = cfg.get("groups", 1)
+            assert cfg["C"] % groups == 0 and cfg["FN"] % groups == 0
+            if cfg["pad"] == "same":
+                assert cfg["stride"] == 1
+                continue
+            ph, pw = (0, 0) if cfg["pad"] == "valid" else _pair(cfg["pad"])
+            assert dh * (cfg["FH"] - 1) + 1 <= cfg["H"] + 2 * ph and dw * (cfg["FW"] - 1) + 1 <= cfg["W"] + 2 * pw
         else:
-            assert pad <= cfg["ph"] // 2 and pad <= cfg["pw"] // 2
-            assert cfg["ph"] <= cfg["H"] + 2 * pad and cfg["pw"] <= cfg["W"] + 2 * pad
+            ph, pw = _pair(cfg["pad"])
+            assert ph <= cfg["ph"] // 2 and pw <= cfg["pw"] // 2
+            assert dh * (cfg["ph"] - 1) + 1 <= cfg["H"] + 2 * ph and dw * (cfg["pw"] - 1) + 1 <= cfg["W"] + 2 * pw
+    options = {k for _, cfg, _ in a for k in cfg}
+    assert {"groups", "dilation", "ceil_mode", "bias"} <= options, "the sweeps draw PyTorch's options too"
 
 
 @pytest.mark.skipif(not REPORT.training_available(), reason="reports.mnist.training (lockstep training) is not there")
@@ -290,7 +332,7 @@ def test_html_escapes_text():
     evil = "<script>alert('x')</script> & \"quotes\""
     html = report_html.render_html(_small_inputs(note=evil, case=evil))
     assert "<script" not in html
-    escaped = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;"
+    escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;quotes&#34;"     # markupsafe's escapes
     assert html.count(escaped) >= 3           # the case name (chart, table) and the note
 
 
@@ -452,7 +494,7 @@ def test_failed_build_keeps_the_previous_report(tmp_path, monkeypatch, exc):
 
     def explode(*args, **kwargs):
         raise exc
-    monkeypatch.setattr(report_html, "render_catalog", explode)     # a section renderer, mid-build
+    monkeypatch.setattr(report_html.section("catalog"), "context", explode)     # a section, mid-build
     with pytest.raises(type(exc)):
         REPORT.write_report(out, _small_inputs(note="new"))
     assert _snapshot(out) == before
@@ -538,7 +580,7 @@ def test_read_only_parent_fails_clearly_before_any_work(tmp_path, monkeypatch, c
 
 def test_missing_parents_are_created_and_removed_on_failure(tmp_path, monkeypatch):
     out = tmp_path / "a" / "b" / "report"
-    monkeypatch.setattr(report_html, "render_verdict", lambda *a: 1 / 0)
+    monkeypatch.setattr(report_html.section("verdict"), "context", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         REPORT.write_report(out, _small_inputs())
     assert os.listdir(tmp_path) == []

@@ -5,8 +5,8 @@ Imports NumPy and the standard library only. Read top-down: ``util`` (im2col, co
 ``lenet``, ``alexnet`` (the networks), ``gradient`` (numerical checks).
 """
 from .gradient import gradient_check, numerical_gradient
-from .layers import (LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, Sigmoid,
-                     SoftmaxWithLoss)
+from .layers import (LRN, AdaptiveAvgPooling, Affine, AvgPooling, Convolution, Dropout, Linear,
+                     Pooling, Relu, Sigmoid, SoftmaxWithLoss)
 from .network import Network
 from .simple_convnet import SimpleConvNet
 from .lenet import LeNet5, PartialConvolution
@@ -14,6 +14,6 @@ from .alexnet import AlexNet, Flatten
 from .util import col2im, conv_output_size, im2col
 
 __all__ = ["im2col", "col2im", "conv_output_size", "Convolution", "Pooling", "AvgPooling",
-           "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "LRN", "Network",
+           "AdaptiveAvgPooling", "Relu", "Sigmoid", "Affine", "Linear", "SoftmaxWithLoss", "Dropout", "LRN", "Network",
            "SimpleConvNet", "LeNet5", "PartialConvolution", "AlexNet", "Flatten",
            "numerical_gradient", "gradient_check"]

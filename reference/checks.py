@@ -64,10 +64,12 @@ def check_input_dim(input_dim) -> tuple:
     return tuple(check_positive_int(v, "input_dim") for v in input_dim)
 
 
-def check_labels(t, n: int, num_classes: int, name: str = "t") -> np.ndarray:
+def check_labels(t, n: int, num_classes: int, name: str = "t", ignore_index=None) -> np.ndarray:
     """Check labels for ``n`` samples and ``num_classes`` classes; return integer labels (N,).
 
-    ``t`` is either integer class indices shaped (N,) or a one-hot array shaped (N, C).
+    ``t`` is either integer class indices shaped (N,) or a one-hot (or class-probability) array
+    shaped (N, C). ``ignore_index``: a class index that is allowed although out of range (it
+    marks samples to leave out, PyTorch's ``ignore_index``).
     """
     if not isinstance(t, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of labels, got {type(t).__name__}")
@@ -84,7 +86,29 @@ def check_labels(t, n: int, num_classes: int, name: str = "t") -> np.ndarray:
     if not np.issubdtype(t.dtype, np.integer):
         raise TypeError(f"{name} class indices must be integers, got dtype {t.dtype}; "
                         f"use {name}.astype(np.int64)")
-    if n and (t.min() < 0 or t.max() >= num_classes):
-        bad = t[(t < 0) | (t >= num_classes)]
+    out_of_range = (t < 0) | (t >= num_classes)
+    if ignore_index is not None:
+        out_of_range &= t != ignore_index
+    if out_of_range.any():
+        bad = t[out_of_range]
         raise ValueError(f"{name} has labels out of range 0..{num_classes - 1}: {np.unique(bad)[:5].tolist()}")
     return t
+
+
+def check_pair(value, name: str, minimum: int = 1) -> tuple:
+    """An int or an (h, w) pair of ints, each ≥ ``minimum``, as an (h, w) tuple.
+
+    Strides, paddings and dilations take either form, as in PyTorch: ``2`` means ``(2, 2)``.
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+        pair = tuple(value)
+    else:
+        pair = (value, value)
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+        if v < minimum:
+            raise ValueError(f"{name} must be ≥ {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])

@@ -12,7 +12,12 @@ those after it (``parity_tests/test_layout.py`` checks it):
 
 Above all of them: ``reports.environment`` (versions and machine), ``reports.benchmark_results``
 (reads the benchmark CSVs), ``reports.report`` (runs everything and writes the report folder),
-``reports.explain`` (the im2col walkthrough) and ``reports.cli`` (the ``cnn-parity`` command).
+``reports.explain`` (the im2col walkthrough), ``reports.opinfo_cmd`` (``cnn-parity opinfo``),
+``reports.configurations`` (the configuration matrix's table, CSV and case choice),
+``reports.bugzoo`` (``cnn-parity bugs``: plants the bug catalog and runs the checks),
+``reports.seeds`` (``parity --seeds``: the false-alarm check) and ``reports.cli`` (the
+``cnn-parity`` command).
 """
 
-__all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain", "cli"]
+__all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain",
+           "opinfo_cmd", "configurations", "bugzoo", "seeds", "cli"]

@@ -1,9 +1,12 @@
 """The ``cnn-parity`` command line.
 
-    cnn-parity parity   [--dtype D] [--seed S] [--csv FILE] [--all] [--device DEV]
+    cnn-parity parity   [--dtype D] [--seed S | --seeds LIST] [--csv FILE] [--all] [--device DEV]
+                        [--config NAME,...|all]
     cnn-parity train    [--net NET] [--optimizer OPT] [--lr LR] [--epochs N | --steps N] ... [--out DIR]
-    cnn-parity report   [--out DIR] [--data-dir DIR] [--epochs N] [--dtype D] [--quick] ...
+    cnn-parity report   [--out DIR] [--data-dir DIR] [--epochs N] [--dtype D] [--quick] [--configs ...] ...
     cnn-parity explain  im2col [--pad P] [--stride S]
+    cnn-parity opinfo   [--op NAME] [--dtype D] [--csv FILE] [--subset N]
+    cnn-parity bugs     [--bug NAME] [--list] [--csv FILE]
 
 ``cnn-parity <command> --help`` lists every option with its default and ends with examples.
 
@@ -195,12 +198,20 @@ def _add_parity(sub):
                     "Exit status 1 if any comparison fails.",
         epilog=examples("cnn-parity parity                       # float64 and float32, on the CPU",
                         "cnn-parity parity --dtype float32 --csv parity.csv --all",
-                        "cnn-parity parity --device cuda         # the torch twins on a GPU"))
+                        "cnn-parity parity --device cuda         # the torch twins on a GPU",
+                        "cnn-parity parity --seeds 0-19          # the false-alarm check over 20 seeds",
+                        "cnn-parity parity --config channels_last,threads-1 --dtype float32"))
     p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both", help="which dtypes to compare")
     p.add_argument("--seed", type=seed, default=0, metavar="S", help="seed of every random input")
+    p.add_argument("--seeds", metavar="LIST", help="the false-alarm check: every case and the property sweep "
+                   "under each seed of LIST (e.g. 0-19 or 0,3,7); worst headroom over all seeds")
     p.add_argument("--csv", metavar="FILE", type=new_file, help="also write every comparison record to FILE")
     p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
     p.add_argument("--device", default="cpu", metavar="DEV", help="where the torch twins run: cpu, cuda, cuda:1, ...")
+    p.add_argument("--config", metavar="NAME[,NAME...]|all", default=None,
+                   help="run the cases under these configurations (eager, compile, channels_last, no-mkldnn, "
+                        "threads-1, deterministic, autocast-bf16, autocast-fp16, cuda, cuda-tf32, ...) and "
+                        "print the matrix; --csv then writes configurations.csv's columns")
     p.set_defaults(handler="reports.cli:cmd_parity")
 
 
@@ -240,6 +251,9 @@ def _add_train(sub):
     p.add_argument("--test-images", type=count, metavar="N",
                    help="measure test accuracy on the first N test images only (default: all)")
     p.add_argument("--out", metavar="DIR", default="reports/training_out", help="folder for the three CSV files")
+    p.add_argument("--config", metavar="NAME", default=None,
+                   help="train the twin under this configuration (compile, channels_last, autocast-bf16, ...; "
+                        "see cnn-parity parity --config); the curves get a config column")
     p.set_defaults(handler="reports.mnist.training:cmd_train", check=_check_creatable_out)
 
 
@@ -267,6 +281,11 @@ def _add_report(sub):
                    help="benchmark results for the speed section, as written by `python -m benchmarks` "
                         "(default: benchmarks/results/latest.csv of the repository, if it exists); "
                         "the report never runs the benchmarks itself")
+    p.add_argument("--configs", metavar="NAME[,NAME...]|all|none", default="default",
+                   help="the configuration matrix (configurations.csv and its section): default is every CPU "
+                        "configuration except compile, on every layer case and the SimpleConvNets (--quick: one "
+                        "case per layer kind and the smallest SimpleConvNet); names or all: those, on every "
+                        "case but the full-size AlexNets; none: leave it out")
     p.set_defaults(handler="reports.report:cmd_report", check=_check_report_out)
 
 
@@ -286,8 +305,47 @@ def _add_explain(sub):
     p.set_defaults(handler="reports.explain:cmd_explain")
 
 
+def _add_opinfo(sub):
+    p = sub.add_parser(
+        "opinfo", help="run PyTorch's own OpInfo sample inputs through the reference",
+        description="Turn every sample of PyTorch's OpInfo database (op.sample_inputs, torch.testing._internal)\n"
+                    "for the operations the reference implements into a reference call, and compare the forward\n"
+                    "output and the gradients (a VJP with a seeded random cotangent) with torch. Prints per entry:\n"
+                    "samples, run, agreeing, not run (with reasons), worst headroom.",
+        epilog=examples("cnn-parity opinfo                                   # the whole corpus, about half a minute",
+                        "cnn-parity opinfo --op nn.functional.max_pool2d --dtype float32",
+                        "cnn-parity opinfo --csv opinfo.csv"))
+    p.add_argument("--op", metavar="NAME", action="append", default=None,
+                   help="only this OpInfo entry (repeatable), e.g. nn.functional.conv2d (default: every entry)")
+    p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both", help="which dtypes to compare")
+    p.add_argument("--csv", metavar="FILE", type=new_file, help="also write one row per sample and quantity to FILE")
+    p.add_argument("--seed", type=seed, default=0, metavar="S", help="seed of the samples and the cotangents")
+    p.add_argument("--method", choices=["fast", "book"], default="fast",
+                   help="the reference's path: fast, or the book's im2col/col2im")
+    p.add_argument("--subset", type=count, metavar="N", default=None,
+                   help="only N samples per entry and dtype, drawn with --seed from each entry's first 48 "
+                        "(default: every sample)")
+    p.set_defaults(handler="reports.opinfo_cmd:cmd_opinfo")
+
+
+def _add_bugs(sub):
+    p = sub.add_parser(
+        "bugs", help="plant each catalogued bug in turn and report which comparison catches it",
+        description="Plant each bug of the bug zoo in turn (in-process, restored afterwards) and run the parity\n"
+                    "cases, the optimizer and lockstep checks or the harness self-check through the test harness.\n"
+                    "Exit status 1 if a bug is missed or the clean run fails.",
+        epilog=examples("cnn-parity bugs --list                                   # the bugs' names",
+                        "cnn-parity bugs --bug conv_kernel_flipped --bug maxpool_zero_padding",
+                        "cnn-parity bugs --csv benchmarks/results/bugs.csv        # every bug, minutes"))
+    p.add_argument("--bug", action="append", metavar="NAME", help="run only this bug (repeatable; default: every bug)")
+    p.add_argument("--list", action="store_true", help="list the catalogued bugs, one name per line")
+    p.add_argument("--csv", metavar="FILE", type=new_file,
+                   help="write the results (bugs.csv: one row per bug and the baseline)")
+    p.set_defaults(handler="reports.bugzoo:cmd_bugs")
+
+
 #: Every subcommand, in the order ``cnn-parity --help`` lists them.
-SUBCOMMANDS = [_add_parity, _add_train, _add_report, _add_explain]
+SUBCOMMANDS = [_add_parity, _add_train, _add_report, _add_explain, _add_opinfo, _add_bugs]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -385,7 +443,17 @@ def _short_config(config: str) -> str:
 
 
 def cmd_parity(args) -> int:
+    if args.config:                          # the configuration matrix (reports/configurations.py)
+        from .configurations import cmd_parity_configs
+
+        return cmd_parity_configs(args, DTYPE_CHOICES[args.dtype])
+    if args.seeds is not None:
+        from .seeds import parse_seeds
+
+        parse_seeds(args.seeds)              # a bad list: one line, before torch is imported
     _check_device(args.device)
+    if args.seeds is not None:
+        return _cmd_parity_seeds(args)
     from .parity.harness import all_parity_records
     from .parity.records import records_to_frame
 
@@ -396,6 +464,25 @@ def cmd_parity(args) -> int:
         records_to_frame(records).to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     return 0 if all(r.passed for r in records) else 1
+
+
+def _cmd_parity_seeds(args) -> int:
+    """``parity --seeds``: the false-alarm check (``reports.seeds``)."""
+    from .parity.records import records_to_frame
+    from .seeds import format_seeds, parse_seeds, run_seeds
+
+    seeds = parse_seeds(args.seeds)
+    by_seed = run_seeds(seeds, DTYPE_CHOICES[args.dtype], args.device,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(_environment_line(args.device))
+    print(format_seeds(by_seed))
+    if args.csv:
+        import pandas as pd
+
+        frames = [records_to_frame(recs).assign(seed=seed) for seed, recs in by_seed.items()]
+        pd.concat(frames, ignore_index=True).to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0 if all(r.passed for recs in by_seed.values() for r in recs) else 1
 
 
 def _check_device(device: str) -> None:

@@ -4,7 +4,7 @@ The example of *Deep Learning from Scratch* §7.2: a 4×4 input and a 3×3 filte
 pad 0, whose convolution is [[15, 16], [6, 15]]. Every number shown is computed here by
 ``reference.im2col`` and a matrix product — nothing is typed in — and checked against
 ``reference.Convolution``. The same steps are drawn as a section of the HTML report
-(``reports.html.page.render_im2col``).
+(``reports/html/templates/sections/im2col.html``, with ``reports.html.sections.about.im2col_context``).
 
     cnn-parity explain im2col            the book's example
     cnn-parity explain im2col --pad 1    the same with one ring of zero padding (4×4 output)

@@ -7,14 +7,18 @@ Both write the same files into ``DIR`` (default ``reports/out/``):
 
 ``layers.csv``           every comparison record except the sweeps (one row per case, quantity, dtype)
 ``sweeps.csv``           the property sweeps: each configuration tried, with its errors
+``configurations.csv``   the configuration matrix: each case under each configuration (when it ran)
 ``training_curves.csv``  lockstep training, one row per step per framework (when training ran)
 ``training_epochs.csv``  accuracy per epoch per framework (when training ran)
 ``speed.csv``            a copy of the benchmark results the speed section shows (when there are any)
 ``speed_memory.csv``     a copy of the benchmarks' peak-memory results (when there are any)
+``bugs.csv``             a copy of the bug zoo results the bug zoo section shows (when there are any)
+``opinfo.csv``           PyTorch's OpInfo samples through the reference: one row per sample and
+                         quantity, a ``reason`` for a sample not run, the torch version (when run)
 ``environment.csv``      versions, BLAS, CPU/GPU, threads, seed, dtype flags, git commit, date
-``index.html``           the page: verdict, per-layer errors, network traces, training, filters,
-                         speed, the catalog of book-vs-PyTorch differences, im2col step by step,
-                         environment
+``index.html``           the page: verdict, per-layer errors, network traces, PyTorch's OpInfo
+                         samples, training, filters, speed, the catalog of book-vs-PyTorch
+                         differences, im2col step by step, environment
 
 The README documents every column. The CSVs are byte-identical for the same seed (timestamps and
 timings live only in ``environment.csv``, the two ``speed`` copies and the page).
@@ -24,7 +28,9 @@ Speed
 The report never times anything. Its speed section renders the results file of a separate
 benchmark run (``python -m benchmarks``): ``--benchmarks FILE``, by default the repository's
 ``benchmarks/results/latest.csv`` (and ``memory.csv`` beside it). :func:`load_benchmarks` reads
-and checks it; without the default file the section says how to make one.
+and checks it; without the default file the section says how to make one. The bug zoo section
+likewise reads the latest ``cnn-parity bugs --csv benchmarks/results/bugs.csv`` results
+(``reports.bugzoo.load_bug_results``): planting every bug takes minutes, so the report never does.
 
 How the pieces fit
 ------------------
@@ -68,7 +74,7 @@ from .parity.records import Record, dedupe
 __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
            "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
            "sweep_records", "draw_sweep_configs", "catalog_entries", "run_training", "normalise_filters",
-           "parity_records", "quick_skipped_cases", "cmd_report", "DEFAULT_OUT", "MARKER",
+           "parity_records", "quick_skipped_cases", "cmd_report", "run_opinfo", "DEFAULT_OUT", "MARKER",
            "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS", "BenchmarkResults", "BenchmarkError",
            "load_benchmarks", "DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS"]
 
@@ -77,8 +83,12 @@ DEFAULT_OUT = Path("reports") / "out"
 LAYER_COLUMNS = ["group", "case", "case_id", "config", "dtype", "quantity", "ref_shape", "torch_shape",
                  "max_abs", "max_rel", "tol", "headroom", "verdict", "note", "tol_why"]
 #: Configuration keys of the swept case factories (conv_case, pool_case, avgpool_case).
-SWEEP_CONFIG_COLUMNS = ["N", "C", "H", "W", "FN", "FH", "FW", "ph", "pw", "stride", "pad",
-                        "count_include_pad", "kind"]
+SWEEP_CONFIG_COLUMNS = ["N", "C", "H", "W", "FN", "FH", "FW", "ph", "pw", "stride", "pad", "dilation",
+                        "groups", "bias", "ceil_mode", "count_include_pad", "divisor_override", "kind"]
+#: Columns that hold an int or, per axis, "h,w" (pad also "same" or "valid").
+PAIR_COLUMNS = ("stride", "pad", "dilation")
+#: Boolean options; an option missing from a configuration has its default (PyTorch's).
+SWEEP_DEFAULTS = {"dilation": 1, "groups": 1, "bias": True, "ceil_mode": False}
 SWEEP_COLUMNS = (["case", "example", "dtype", "quantity"] + SWEEP_CONFIG_COLUMNS
                  + ["ref_shape", "torch_shape", "max_abs", "max_rel", "tol", "headroom", "verdict", "note", "config"])
 
@@ -105,9 +115,13 @@ class ReportInputs:
     timing: dict | None = None                      # {(net, dtype, framework): median seconds per step}
     training_note: str = ""                         # why training is absent, or how it was run
     speed: BenchmarkResults | None = None           # benchmark results (None: no speed section)
+    bugzoo: object | None = None                    # reports.bugzoo.BugZooResults (None: no bug zoo section)
     source: str = "cnn-parity report"               # what produced the records
     settings: dict = field(default_factory=dict)
     im2col: dict = field(default_factory=lambda: im2col_example())   # the im2col section's worked example
+    opinfo: object | None = None                    # a reports.parity.opinfo.CorpusRun (None: not run)
+    opinfo_note: str = ""                           # how the corpus was run, or why it was not
+    matrix: object | None = None                    # reports.parity.matrix.MatrixResult (configurations)
 
 
 # ------------------------------------------------------------------------------------------
@@ -149,7 +163,8 @@ def sweeps_frame(records) -> pd.DataFrame:
         seen = examples.setdefault((r.case, r.dtype), {})
         example = seen.setdefault(r.config, len(seen))
         row = {"case": r.case, "example": example, "dtype": r.dtype, "quantity": r.quantity}
-        row.update({k: cfg.get(k) for k in SWEEP_CONFIG_COLUMNS})
+        row.update({k: cfg.get(k, SWEEP_DEFAULTS.get(k) if k in _FACTORY_KEYS[r.case] else None)
+                    for k in SWEEP_CONFIG_COLUMNS})
         row.update({"ref_shape": r.ref_shape, "torch_shape": r.torch_shape, "max_abs": r.max_abs,
                     "max_rel": r.max_rel, "tol": r.tol, "headroom": r.headroom, "verdict": r.verdict,
                     "note": r.note, "config": r.config})
@@ -158,12 +173,28 @@ def sweeps_frame(records) -> pd.DataFrame:
     for col in SWEEP_CONFIG_COLUMNS:
         if col == "kind":
             frame[col] = frame[col].astype("string")
-        elif col == "count_include_pad":
+        elif col in PAIR_COLUMNS:
+            frame[col] = frame[col].map(_pair_text).astype("string")
+        elif col in ("count_include_pad", "bias", "ceil_mode"):
             frame[col] = frame[col].astype("boolean")
         else:
             frame[col] = frame[col].astype("Int64")        # integers; empty where not applicable
     frame["example"] = frame["example"].astype("int64")
     return frame
+
+
+#: The options each swept factory has (a missing one is shown with its default, others stay empty).
+_FACTORY_KEYS = {"Convolution": {"dilation", "groups", "bias"}, "Pooling": {"dilation", "ceil_mode"},
+                 "AvgPooling": {"ceil_mode"}}
+
+
+def _pair_text(value):
+    """A stride/pad/dilation for the CSV: 2, "1,2" for an (h, w) pair, "same"; None stays empty."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 # ------------------------------------------------------------------------------------------
@@ -179,7 +210,7 @@ def _numpy_pickers(rng):
 def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
     """``n`` configurations per sweep, as [(factory name, config, dtypes)] — the same sweeps
     as ``parity_tests/test_sweeps.py`` (conv and max-pool in both dtypes, avg-pool in float64)."""
-    from .parity.cases import draw_conv_config, draw_pool_config
+    from .parity.cases import draw_avgpool_config, draw_conv_config, draw_pool_config
 
     rng = np.random.default_rng([seed, 7])
     out = []
@@ -188,9 +219,7 @@ def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
     for _ in range(n):
         out.append(("pool_case", draw_pool_config(*_numpy_pickers(rng)), ("float64", "float32")))
     for _ in range(n):
-        cfg = draw_pool_config(*_numpy_pickers(rng), kinds=("normal",))
-        cfg["count_include_pad"] = bool(rng.integers(0, 2))
-        out.append(("avgpool_case", cfg, ("float64",)))
+        out.append(("avgpool_case", draw_avgpool_config(*_numpy_pickers(rng)), ("float64",)))
     return out
 
 
@@ -358,15 +387,46 @@ def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[R
     return harness.all_parity_records(tuple(dtypes), seed=seed, skip=quick_skipped_cases() if quick else ())
 
 
+#: ``--quick`` runs this many OpInfo samples per entry and dtype, drawn (seeded) from each entry's
+#: first 48 (``reports.parity.opinfo.SUBSET_SCAN``); the full report runs the whole corpus (1,709
+#: samples per dtype: 25 s on two busy cores, most of it the 1,440 max-pool samples).
+OPINFO_QUICK_SUBSET = 3
+
+
+def run_opinfo(*, seed=0, dtypes=("float64", "float32"), quick=False, log=None):
+    """PyTorch's OpInfo samples through the reference (:mod:`reports.parity.opinfo`) for the
+    report: (CorpusRun or None, a note saying how it was run or why it could not be)."""
+    from .parity.opinfo import SUBSET_SCAN, CorpusUnavailable, run_corpus
+
+    try:
+        run = run_corpus(dtypes=tuple(dtypes), seed=seed, subset=OPINFO_QUICK_SUBSET if quick else None)
+    except CorpusUnavailable as exc:
+        return None, f"The OpInfo corpus could not be run: {exc}."
+    if log:
+        log(f"  {len(run.results)} OpInfo samples in {run.seconds:.1f} s")
+    if quick:
+        return run, (f"--quick: {OPINFO_QUICK_SUBSET} samples per entry and dtype, drawn with seed {seed} "
+                     f"from each entry's first {SUBSET_SCAN}; the full report runs every sample.")
+    return run, f"Every sample of every entry, seed {seed} (samples and cotangents)."
+
+
 def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
-                   training=None, sweeps=None, log=None, benchmarks=None) -> ReportInputs:
+                   training=None, sweeps=None, log=None, benchmarks=None, opinfo=None,
+                   configs=None, bugzoo=None) -> ReportInputs:
     """Compute everything the CLI report shows.
+
+    opinfo: ``None`` runs the OpInfo corpus (a seeded subset with ``quick``, see
+    :func:`run_opinfo`); ``False`` leaves it out; a ``CorpusRun`` is used as it is.
 
     training: ``None`` runs lockstep training when ``reports.mnist.training`` exists; ``False`` skips
     it; a dict ``{"curves", "epochs", "filters", "timing", "note"}`` uses given results.
     sweeps: examples per sweep (default 40, 10 with ``quick``).
     benchmarks: the speed section's results — ``None``: the default file (see
     :func:`load_benchmarks`), a path, a :class:`BenchmarkResults`, or ``False`` (no section).
+    configs: the configuration matrix — ``None`` or ``"none"``: none; ``"default"``, ``"all"`` or
+    names (see ``reports.configurations.report_matrix``).
+    bugzoo: the bug zoo section's results — ``None``: the default file, a ``BugZooResults``, or
+    ``False`` (no section).
     """
     log = log or (lambda *a: None)
     bench = resolve_benchmarks(benchmarks)
@@ -378,6 +438,12 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     sweeps_recs = sweep_records(seed, n, dtypes)
     log(f"  {len(sweeps_recs)} sweep comparisons in {time.perf_counter() - t0:.1f} s")
     catalog = catalog_entries()
+    if opinfo is None:
+        corpus, corpus_note = run_opinfo(seed=seed, dtypes=dtypes, quick=quick, log=log)
+    elif opinfo is False:
+        corpus, corpus_note = None, ""
+    else:
+        corpus, corpus_note = opinfo, ""
 
     note = ""
     trained = None
@@ -400,10 +466,32 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
         settings["MNIST"] = describe_source(data_dir)
     if bench is not None:
         settings["benchmark results"] = benchmark_setting(bench)
+    if corpus is not None:
+        settings["OpInfo corpus"] = (f"torch {corpus.torch_version}, " + ("every sample" if corpus.subset is None
+                                     else f"{corpus.subset} samples per entry and dtype"))
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
                           environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
-                          training_note=note, speed=bench)
+                          training_note=note, speed=bench, opinfo=corpus, opinfo_note=corpus_note,
+                          bugzoo=_bug_results(bugzoo, settings))
+    if configs is not None:
+        from .configurations import report_matrix
+
+        inputs.matrix = report_matrix(configs, quick=quick, dtypes=dtypes, seed=seed, log=log, settings=settings)
     return _add_training_and_environment(inputs, trained, seed, settings)
+
+
+def _bug_results(bugzoo, settings):
+    """The bug zoo section's results: ``None`` the default file (``benchmarks/results/bugs.csv``,
+    written by ``cnn-parity bugs --csv``), ``False`` none, or a ``BugZooResults``. Read, never run."""
+    from .bugzoo import BugZooResults, load_bug_results
+
+    if bugzoo is False:
+        return None
+    results = bugzoo if isinstance(bugzoo, BugZooResults) else load_bug_results()
+    settings["bug zoo results"] = (f"{results.display_path()} (read, not run by this report)" if results.frame
+                                   is not None else f"none ({results.display_path()} does not exist)"
+                                   if results.problem == "missing" else f"none ({results.problem})")
+    return results
 
 
 def _add_training_and_environment(inputs, training, seed, settings):
@@ -428,21 +516,36 @@ def _environment(seed, settings, timing):
 
 
 def report_from_records(records, *, seed=None, source="pytest parity_tests", settings=None,
-                        training: dict | None = None, benchmarks=None) -> ReportInputs:
+                        training: dict | None = None, benchmarks=None, bugzoo=None) -> ReportInputs:
     """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``),
     with the speed section of the default benchmark results (``benchmarks`` as in
     :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
-    records = list(records)
+    from .configurations import split_matrix_records
+
+    records, matrix = split_matrix_records(records)
     settings = dict(settings or {})
     bench = resolve_benchmarks(benchmarks)
     if bench is not None:
         settings["benchmark results"] = benchmark_setting(bench)
-    inputs = ReportInputs(records=[r for r in records if r.group != "sweep"],
+    corpus = _session_corpus(records)
+    inputs = ReportInputs(records=[r for r in records if r.group not in ("sweep", "opinfo")],
                           sweeps=[r for r in records if r.group == "sweep"], environment=[],
                           catalog=catalog_entries(), source=source, settings=settings,
                           training_note="This report shows the comparisons the test session asserted; "
-                                        "training curves are made by cnn-parity report.", speed=bench)
+                                        "training curves are made by cnn-parity report.", speed=bench,
+                          opinfo=corpus, opinfo_note="The OpInfo samples the test session ran (the default tier: "
+                                                     "a seeded subset; pytest -m opinfo: every sample)." if corpus else "",
+                          matrix=matrix, bugzoo=_bug_results(bugzoo, settings))
     return _add_training_and_environment(inputs, training, seed, settings)
+
+
+def _session_corpus(records):
+    """The OpInfo records of a test session as a CorpusRun (None when it ran none)."""
+    if not any(r.group == "opinfo" for r in records):
+        return None
+    from .parity.opinfo import corpus_from_records
+
+    return corpus_from_records(records)
 
 
 def _to_csv(frame: pd.DataFrame, path: Path):
@@ -459,6 +562,11 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
     names.append("layers.csv")
     _to_csv(sweeps_frame(inputs.sweeps), folder / "sweeps.csv")
     names.append("sweeps.csv")
+    if inputs.matrix is not None:
+        from .configurations import configurations_frame
+
+        _to_csv(configurations_frame(inputs.matrix.records), folder / "configurations.csv")
+        names.append("configurations.csv")
     if inputs.curves is not None:
         _to_csv(inputs.curves, folder / "training_curves.csv")
         names.append("training_curves.csv")
@@ -473,6 +581,14 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
         if inputs.speed.memory is not None:
             (folder / "speed_memory.csv").write_bytes(inputs.speed.memory_data)
             names.append("speed_memory.csv")
+    if inputs.opinfo is not None:
+        from .parity.opinfo import opinfo_frame
+
+        _to_csv(opinfo_frame(inputs.opinfo), folder / "opinfo.csv")
+        names.append("opinfo.csv")
+    if inputs.bugzoo is not None and inputs.bugzoo.frame is not None:
+        (folder / "bugs.csv").write_bytes(inputs.bugzoo.data)        # the results the section shows
+        names.append("bugs.csv")
     _to_csv(pd.DataFrame(inputs.environment, columns=["key", "value"]), folder / "environment.csv")
     names.append("environment.csv")
     html = report_html.render_html(inputs, files=names + ["index.html"])
@@ -505,6 +621,9 @@ def cmd_report(args) -> int:
     except BenchmarkError as exc:
         raise UsageError(f"--benchmarks: {exc}; give a file written by `python -m benchmarks`, "
                          f"or leave --benchmarks out") from None
+    from .configurations import report_configs
+
+    report_configs(args.configs)                 # an unknown name: one line, before any work
     if not args.no_training:
         _check_training_data(args.data_dir)
 
@@ -520,7 +639,7 @@ def cmd_report(args) -> int:
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
                                     training=False if args.no_training else None, log=log,
-                                    benchmarks=bench)
+                                    benchmarks=bench, configs=args.configs)
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
         raise RunError(f"cannot write the report: {exc}") from None
@@ -530,6 +649,12 @@ def cmd_report(args) -> int:
     n_fail = sum(not r.passed for r in recs)
     print(f"{len(recs)} comparisons, {len(recs) - n_fail} pass, {n_fail} fail "
           f"({time.perf_counter() - start:.0f} s)")
+    if inputs.matrix is not None:
+        from .configurations import matrix_line
+
+        line, bad = matrix_line(inputs.matrix)
+        print(line)
+        n_fail += bad
     for name in names:
         print(f"wrote {out / name}")
     return 0 if n_fail == 0 else 1

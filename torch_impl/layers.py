@@ -10,13 +10,17 @@ the reference layer's weights.
 reference layer             twin                               book_params
 ==========================  =================================  =====================================
 Convolution(W, b, s, p)     convolution(FN, C, FH, FW, s, p)   {"W": "weight", "b": "bias"}
-                            -> nn.Conv2d
+                            -> nn.Conv2d                       ({"W": "weight"} without bias)
 Pooling(ph, pw, s, p)       pooling(ph, pw, s, p)              {}
                             -> nn.MaxPool2d
 AvgPooling(ph, pw, s, p)    avg_pooling(ph, pw, s, p)          {}
                             -> nn.AvgPool2d
+AdaptiveAvgPooling(size)    adaptive_avg_pooling(size)         {}
+                            -> nn.AdaptiveAvgPool2d
 Affine(W, b)                affine(in, out)                    {"W": "linear.weight",
                             -> Sequential(flatten, linear)      "b": "linear.bias"}
+Linear(W, b)                linear(in, out, bias)              {"W": "weight", "b": "bias"}
+                            -> nn.Linear
 Relu, Sigmoid               relu(), sigmoid()                  {}
 Dropout(ratio)              dropout(p) -> nn.Dropout           {}
 LRN(...)                    lrn(size, alpha, beta, k)          {}
@@ -60,7 +64,9 @@ __all__ = [
     "convolution",
     "pooling",
     "avg_pooling",
+    "adaptive_avg_pooling",
     "affine",
+    "linear",
     "relu",
     "sigmoid",
     "dropout",
@@ -80,56 +86,86 @@ def _non_negative_int(name, value):
         raise ValueError(f"{name} must be a non-negative int, got {value!r}")
 
 
+def _int_or_pair(check, name, value):
+    """Check an int or an (h, w) pair of ints with ``check`` (torch takes both forms)."""
+    for v in (value if isinstance(value, (tuple, list)) and len(value) == 2 else (value,)):
+        check(name, v)
+
+
 def _with_book_params(module, book_params):
     """Attach the book-name -> torch-path mapping and return the module."""
     module.book_params = dict(book_params)
     return module
 
 
-def convolution(filter_num, channels, filter_h, filter_w, stride=1, pad=0, dtype=torch.float64):
-    """Twin of ``Convolution(W, b, stride, pad)`` with W shaped (filter_num, channels, filter_h, filter_w).
+def convolution(filter_num, channels, filter_h, filter_w, stride=1, pad=0, dtype=torch.float64, *,
+                groups=1, dilation=1, bias=True):
+    """Twin of ``Convolution(W, b, stride, pad, groups=..., dilation=...)`` with W shaped
+    (filter_num, channels / groups, filter_h, filter_w) — ``channels`` is the input's C.
 
-    Returns ``nn.Conv2d(channels, filter_num, (filter_h, filter_w), stride, pad, bias=True)``.
+    Returns ``nn.Conv2d(channels, filter_num, (filter_h, filter_w), stride, pad, dilation, groups,
+    bias)``. ``stride``, ``pad``, ``dilation``: an int or an (h, w) pair; ``pad`` also "same" or
+    "valid". ``bias=False``: no bias (the reference's ``b=None``), book_params {"W": "weight"}.
 
-    Shapes: input (N, C, H, W) -> output (N, FN, OH, OW), OH = (H + 2*pad - FH) // stride + 1.
-    Parameters: weight (FN, C, FH, FW) (same layout as the book), bias (FN,).
+    Shapes: input (N, C, H, W) -> output (N, FN, OH, OW), OH = (H + 2*pad - FH) // stride + 1
+    (with dilation D: FH -> D*(FH - 1) + 1).
+    Parameters: weight (FN, C / groups, FH, FW) (same layout as the book), bias (FN,).
     Note: the weights are torch's default init; load the reference's with ``load_params``.
     """
     for name, value in [("filter_num", filter_num), ("channels", channels),
-                        ("filter_h", filter_h), ("filter_w", filter_w), ("stride", stride)]:
+                        ("filter_h", filter_h), ("filter_w", filter_w), ("groups", groups)]:
         _positive_int(name, value)
-    _non_negative_int("pad", pad)
+    _int_or_pair(_positive_int, "stride", stride)
+    _int_or_pair(_positive_int, "dilation", dilation)
+    if not isinstance(pad, str):
+        _int_or_pair(_non_negative_int, "pad", pad)
     conv = nn.Conv2d(channels, filter_num, (filter_h, filter_w), stride=stride, padding=pad,
-                     bias=True, dtype=as_torch_dtype(dtype))
-    return _with_book_params(conv, {"W": "weight", "b": "bias"})
+                     dilation=dilation, groups=groups, bias=bias, dtype=as_torch_dtype(dtype))
+    return _with_book_params(conv, {"W": "weight", "b": "bias"} if bias else {"W": "weight"})
 
 
-def pooling(pool_h, pool_w, stride=1, pad=0):
-    """Twin of the book's max ``Pooling(pool_h, pool_w, stride, pad)``.
+def pooling(pool_h, pool_w, stride=1, pad=0, *, dilation=1, ceil_mode=False):
+    """Twin of the book's max ``Pooling(pool_h, pool_w, stride, pad, dilation=..., ceil_mode=...)``.
 
-    Returns ``nn.MaxPool2d((pool_h, pool_w), stride, pad)`` (floor mode, like the book).
+    Returns ``nn.MaxPool2d((pool_h, pool_w), stride, pad, dilation, ceil_mode=ceil_mode)`` (floor
+    mode by default, like the book). ``stride``, ``pad``, ``dilation``: an int or an (h, w) pair.
     Shapes: (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*pad - pool_h) // stride + 1.
     Differences: torch pads with -inf (the book with 0) and needs pad <= pool_size / 2.
     """
-    for name, value in [("pool_h", pool_h), ("pool_w", pool_w), ("stride", stride)]:
+    for name, value in [("pool_h", pool_h), ("pool_w", pool_w)]:
         _positive_int(name, value)
-    _non_negative_int("pad", pad)
-    return _with_book_params(nn.MaxPool2d((pool_h, pool_w), stride=stride, padding=pad), {})
+    _int_or_pair(_positive_int, "stride", stride)
+    _int_or_pair(_positive_int, "dilation", dilation)
+    _int_or_pair(_non_negative_int, "pad", pad)
+    return _with_book_params(nn.MaxPool2d((pool_h, pool_w), stride=stride, padding=pad,
+                                          dilation=dilation, ceil_mode=ceil_mode), {})
 
 
-def avg_pooling(pool_h, pool_w, stride=1, pad=0, count_include_pad=True):
-    """Twin of ``AvgPooling(pool_h, pool_w, stride, pad)``: ``nn.AvgPool2d``, floor mode.
+def avg_pooling(pool_h, pool_w, stride=1, pad=0, count_include_pad=True, *, ceil_mode=False,
+                divisor_override=None):
+    """Twin of ``AvgPooling(pool_h, pool_w, stride, pad)``: ``nn.AvgPool2d``, floor mode by default.
 
     ``count_include_pad=True`` (torch's default) divides by pool_h * pool_w everywhere, i.e.
     padded zeros count, like averaging the rows of the book's zero-padded im2col matrix.
     ``False`` divides by the number of real (non-padded) cells in each window.
+    ``ceil_mode``, ``divisor_override``: as ``nn.AvgPool2d``; ``stride``, ``pad``: an int or a pair.
     """
-    for name, value in [("pool_h", pool_h), ("pool_w", pool_w), ("stride", stride)]:
+    for name, value in [("pool_h", pool_h), ("pool_w", pool_w)]:
         _positive_int(name, value)
-    _non_negative_int("pad", pad)
-    pool = nn.AvgPool2d((pool_h, pool_w), stride=stride, padding=pad,
-                        count_include_pad=count_include_pad)
+    _int_or_pair(_positive_int, "stride", stride)
+    _int_or_pair(_non_negative_int, "pad", pad)
+    pool = nn.AvgPool2d((pool_h, pool_w), stride=stride, padding=pad, ceil_mode=ceil_mode,
+                        count_include_pad=count_include_pad, divisor_override=divisor_override)
     return _with_book_params(pool, {})
+
+
+def adaptive_avg_pooling(output_size):
+    """Twin of ``AdaptiveAvgPooling(output_size)``: ``nn.AdaptiveAvgPool2d(output_size)``.
+
+    ``output_size``: an int or an (OH, OW) pair (None keeps that input size). Window of output
+    row i: rows floor(i*H/OH) to ceil((i+1)*H/OH) (exclusive), columns alike.
+    """
+    return _with_book_params(nn.AdaptiveAvgPool2d(output_size), {})
 
 
 def affine(in_features, out_features, dtype=torch.float64):
@@ -148,6 +184,18 @@ def affine(in_features, out_features, dtype=torch.float64):
         ("linear", nn.Linear(in_features, out_features, dtype=as_torch_dtype(dtype))),
     ]))
     return _with_book_params(module, {"W": "linear.weight", "b": "linear.bias"})
+
+
+def linear(in_features, out_features, bias=True, dtype=torch.float64):
+    """Twin of ``Linear(W, b)`` (W shaped (in, out), the book's layout): ``nn.Linear``.
+
+    Acts on the last axis of any input (..., in) -> (..., out); no flattening (that is Affine).
+    Parameters: weight (out, in) = W.T of the book (``torch_impl.transfer`` transposes), bias.
+    """
+    _non_negative_int("in_features", in_features)
+    _positive_int("out_features", out_features)
+    module = nn.Linear(in_features, out_features, bias=bias, dtype=as_torch_dtype(dtype))
+    return _with_book_params(module, {"W": "weight", "b": "bias"} if bias else {"W": "weight"})
 
 
 def relu():
@@ -181,11 +229,16 @@ def lrn(size, alpha=1e-4, beta=0.75, k=1.0):
     return _with_book_params(nn.LocalResponseNorm(size, alpha=alpha, beta=beta, k=k), {})
 
 
-def softmax_with_loss():
-    """Twin of ``SoftmaxWithLoss``: ``nn.CrossEntropyLoss()`` (mean over the batch).
+def softmax_with_loss(*, reduction="mean", weight=None, ignore_index=-100):
+    """Twin of ``SoftmaxWithLoss``: ``nn.CrossEntropyLoss(weight, ignore_index=..., reduction=...)``.
 
     Call as ``loss_fn(scores, t)`` with ``scores`` (N, classes) *before* softmax and ``t``
-    either class indices (N,) int64 or one-hot (N, classes) floats of the scores' dtype.
-    No ``1e-7`` inside the log (the book's ``cross_entropy_error`` adds one).
+    either class indices (N,) int64 or one-hot / probability rows (N, classes) of the scores'
+    dtype. No ``1e-7`` inside the log (the book's ``cross_entropy_error`` adds one).
+    ``weight``: one weight per class (an array or tensor; converted to a tensor). The weighted
+    "mean" divides by the total weight of the targets for class indices, by N for probabilities.
     """
-    return _with_book_params(nn.CrossEntropyLoss(), {})
+    if weight is not None:
+        weight = torch.as_tensor(weight)
+    return _with_book_params(nn.CrossEntropyLoss(weight=weight, ignore_index=ignore_index,
+                                                 reduction=reduction), {})

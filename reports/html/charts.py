@@ -1,27 +1,26 @@
-"""Small, dependency-free charts for the HTML report: inline SVG and grey PNG images.
+"""Small, dependency-free charts for the HTML report, as inline SVG.
 
-Why hand-written SVG rather than matplotlib: the report needs only four kinds of picture
-(a dot chart, a line chart with an optional log axis, bars of a ratio around 1, grey images), and writing them directly
-keeps the package free of a plotting dependency, makes the output deterministic (matplotlib's
-SVG carries random ids and a date), keeps the page small, and lets the text in the charts use
-the page's own system fonts, so the charts stay sharp and readable at any zoom.
+Why hand-written SVG rather than matplotlib: the report needs only three kinds of chart (a dot
+chart, a line chart with an optional log axis, bars of a ratio around 1), and writing them
+directly keeps the package free of a plotting dependency, makes the output deterministic
+(matplotlib's SVG carries random ids and a date), keeps the page small, and lets the text in the
+charts use the page's own system fonts, so the charts stay sharp and readable at any zoom.
 
-Every function returns a string (an ``<svg>`` element or a ``data:`` URI); all text is escaped.
-Colours are the Okabe–Ito palette, which stays distinguishable for colour-blind readers, and
-every series also differs by marker shape or dash pattern.
+Every chart function returns a :class:`markupsafe.Markup` ``<svg>`` element that the templates
+print as it is: all the text inside it (titles, labels, tooltips) is escaped here. Colours are the
+Okabe–Ito palette, which stays distinguishable for colour-blind readers, and every series also
+differs by marker shape or dash pattern. The filter images are in :mod:`reports.html.images`.
 """
 from __future__ import annotations
 
-import base64
 import math
-import struct
-import zlib
 from dataclasses import dataclass
 from html import escape
 
 import numpy as np
+from markupsafe import Markup
 
-__all__ = ["Series", "line_chart", "dot_chart", "ratio_bars", "png_data_uri", "grey_mosaic", "COLORS", "fmt_tick"]
+__all__ = ["Series", "HLine", "line_chart", "dot_chart", "ratio_bars", "COLORS", "fmt_tick"]
 
 #: Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
 COLORS = {
@@ -161,7 +160,7 @@ def _svg_open(width, height, title, desc):
 
 def line_chart(series: list[Series], *, title: str, x_label: str, y_label: str, logy=False,
                hlines: list[HLine] = (), width=560, height=300, x_ticks=None, x_tick_labels=None,
-               vlines=(), desc="", rotate_labels=False) -> str:
+               vlines=(), desc="", rotate_labels=False) -> Markup:
     """A line chart. ``logy``: log10 y axis; zeros are drawn on a separate "0" line below the
     lowest decade. ``x_tick_labels``: {x: label} for categorical x (labels may be rotated).
     ``vlines``: [(x, label)] vertical separators."""
@@ -288,11 +287,11 @@ def line_chart(series: list[Series], *, title: str, x_label: str, y_label: str, 
                 if Y is not None:
                     out.append(_marker(s.marker, X, Y, s.color, s.hollow, 3.8, f"{s.name}: {_fmt_num(y)}"))
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
 def dot_chart(rows: list[str], panels: list[dict], *, title: str, x_label: str, legend: list,
-              width=980, row_h=21, label_w=250, desc="") -> str:
+              width=980, row_h=21, label_w=250, desc="") -> Markup:
     """A Cleveland dot chart on a log10 x axis: one row per category, one panel per quantity.
 
     panels: [{"title": str, "points": [(row, value, color, marker, hollow, tooltip)],
@@ -349,7 +348,7 @@ def dot_chart(rows: list[str], panels: list[dict], *, title: str, x_label: str, 
             out.append(_marker(marker, sx(v), y, color, hollow, 4.2, tip))
         out.append(f'<text x="{_f(px + pw / 2)}" y="{height - 8}" font-size="12" text-anchor="middle">{escape(x_label)}</text>')
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
 def _fmt_ratio_tick(k: int) -> str:
@@ -358,7 +357,7 @@ def _fmt_ratio_tick(k: int) -> str:
 
 
 def ratio_bars(rows: list[str], series: list[tuple], *, title: str, x_label: str, width=980, bar_h=10,
-               left_note="", right_note="", desc="", value_fmt=None) -> str:
+               left_note="", right_note="", desc="", value_fmt=None) -> Markup:
     """Horizontal bars of a ratio on a log2 axis, each drawn from 1 to its value: bars to the
     left of the line at 1 are ratios below 1, bars to the right above 1.
 
@@ -431,7 +430,7 @@ def ratio_bars(rows: list[str], series: list[tuple], *, title: str, x_label: str
     out.append(f'<text x="{_f(px + pw / 2)}" y="{height - 8}" font-size="12" text-anchor="middle">'
                f'{escape(x_label)}</text>')
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
 # ------------------------------------------------------------------------------------------
@@ -479,46 +478,3 @@ def _fmt_num(v) -> str:
     if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
         return f"{v:.2e}"
     return f"{v:.4g}"
-
-
-# ------------------------------------------------------------------------------------------
-# Grey images (PNG written by hand: zlib + struct)
-# ------------------------------------------------------------------------------------------
-
-def png_data_uri(grey: np.ndarray) -> str:
-    """A ``data:image/png;base64,...`` URI of an 8-bit grey image (2-D uint8 array)."""
-    img = np.ascontiguousarray(grey, dtype=np.uint8)
-    h, w = img.shape
-    raw = b"".join(b"\x00" + img[i].tobytes() for i in range(h))    # filter type 0 per row
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def grey_mosaic(filters: np.ndarray, columns: int = 10, scale: int = 8, gap: int = 4,
-                invert: bool = True) -> np.ndarray:
-    """Filters (FN, FH, FW) as one grey image: each filter scaled to its own min..max (as
-    matplotlib's ``imshow`` does in the book's ``filter_show``), enlarged ``scale`` times by
-    pixel repetition, laid out in a grid with white gaps. ``invert``: the book's ``gray_r``
-    colour map (large weights dark)."""
-    f = np.asarray(filters, dtype=np.float64)
-    n, fh, fw = f.shape
-    cols = min(columns, n)
-    rows = -(-n // cols)
-    H = rows * fh * scale + (rows - 1) * gap
-    W = cols * fw * scale + (cols - 1) * gap
-    img = np.full((H, W), 255, dtype=np.uint8)
-    for i in range(n):
-        lo, hi = f[i].min(), f[i].max()
-        g = (f[i] - lo) / (hi - lo) if hi > lo else np.full_like(f[i], 0.5)
-        if invert:
-            g = 1.0 - g
-        tile = np.kron(np.round(g * 255).astype(np.uint8), np.ones((scale, scale), dtype=np.uint8))
-        r, c = divmod(i, cols)
-        y, x = r * (fh * scale + gap), c * (fw * scale + gap)
-        img[y:y + fh * scale, x:x + fw * scale] = tile
-    return img

@@ -10,7 +10,7 @@ factories with configurations they draw.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -20,13 +20,16 @@ import torch.nn.functional as F
 import reference as R
 import torch_impl
 from torch_impl import layers as T
-from torch_impl.alexnet import TORCHVISION_BOOK_PARAMS
-from torch_impl.transfer import book_layout_is_transposed, load_params, resolve_param
+from torch_impl.transfer import load_params
 
+from .net_cases import (NET_CASES, NetCase, alexnet_case, alexnet_plan, lenet5_case,
+                        reference_from_torchvision, reference_views_of, simple_convnet_case,
+                        torchvision_alexnet, torchvision_alexnet_case)
 from .records import compare
 
 __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "pool_case",
-           "avgpool_case", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
+           "avgpool_case", "adaptive_avgpool_case", "linear_case", "softmax_loss_case",
+           "draw_conv_config", "draw_pool_config", "draw_avgpool_config", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision",
            "alexnet_plan", "reference_views_of"]
 
@@ -35,7 +38,7 @@ __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "poo
 # Inputs
 # ------------------------------------------------------------------------------------------
 
-INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu")
+INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu", "nan", "extreme")
 
 
 def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> np.ndarray:
@@ -44,8 +47,18 @@ def make_input(rng: np.random.Generator, shape, dtype, kind: str = "normal") -> 
     ties     values in {−1, 0, 1}: many equal maxima inside pooling windows;
     equal    every value the same (each window is one big tie);
     negative all < 0 (a max-pool padded with 0 instead of −inf would return 0);
-    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer.
+    relu     ReLU of normal: about half exact zeros, ties at 0 as after a ReLU layer;
+    nan      standard normal with one NaN in each (n, c) plane of a 4-D input (its centre), so
+             that NaN must propagate (max pooling: NaN is the maximum of its windows);
+    extreme  standard normal × 1000: exp() of such values overflows in float64 (> 709) and
+             float32 (> 88), so a log-sum-exp without the max shift turns into inf/NaN.
     """
+    if kind == "nan":
+        x = rng.standard_normal(shape)
+        x[(..., shape[-2] // 2, shape[-1] // 2) if len(shape) >= 2 else (shape[-1] // 2,)] = np.nan
+        return np.ascontiguousarray(x, dtype=dtype)
+    if kind == "extreme":
+        return np.ascontiguousarray(1000.0 * rng.standard_normal(shape), dtype=dtype)
     if kind == "normal":
         x = rng.standard_normal(shape)
     elif kind == "ties":
@@ -79,6 +92,8 @@ class LayerCase:
     forward(ref, module, inputs, x_torch) -> (ref output, torch output); the default calls
         ``ref.forward(x)`` and ``module(x_torch)``.
     reduction: the longest sum inside forward or backward (sets the tolerance).
+    extra(ref, module, inputs, x_torch, tol) -> more records, after backward (e.g. max pooling's
+        indices, the gradient of probability targets).
     """
 
     layer: str
@@ -90,6 +105,7 @@ class LayerCase:
     tol_factor: float = 16.0
     notes: str = ""
     tags: tuple = field(default_factory=tuple)
+    extra: Callable | None = None
 
     @property
     def id(self) -> str:
@@ -102,49 +118,105 @@ def _twin(module, params: dict, dtype) -> torch.nn.Module:
     return load_params(module, params) if params else module
 
 
-def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False):
-    """Convolution(W (FN, C, FH, FW), b (FN,), stride, pad) vs nn.Conv2d."""
-    config = dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=stride, pad=pad, kind=kind)
+def _options(**given) -> dict:
+    """The options (name: (value, default)) that differ from their default: they join a case's
+    config, so the ids of cases without them stay what they were."""
+    return {k: v for k, (v, default) in given.items() if v != default}
+
+
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _out_size(size, k, stride, pad, dilation=1, ceil_mode=False) -> int:
+    """PyTorch's output size along one axis (``pad`` an int here), as the reference computes it."""
+    return R.conv_output_size(size, k, stride, pad, dilation=dilation, ceil_mode=ceil_mode)
+
+
+def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False, *,
+              groups=1, dilation=1, bias=True, method="fast"):
+    """Convolution(W (FN, C/groups, FH, FW), b (FN,) or None, stride, pad, groups, dilation) vs
+    nn.Conv2d. stride, pad, dilation: an int or an (h, w) pair; pad also "same" or "valid".
+    ``method="book"`` runs the reference's im2col/col2im path instead of the fast path."""
+    config = dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=stride, pad=pad, kind=kind,
+                  **_options(groups=(groups, 1), dilation=(dilation, 1), bias=(bias, True),
+                             method=(method, "fast")))
 
     def build(rng, dtype):
-        params = {"W": _normal(rng, (FN, C, FH, FW), dtype, 1 / np.sqrt(C * FH * FW)),
-                  "b": _normal(rng, (FN,), dtype)}
-        ref = R.Convolution(params["W"], params["b"], stride, pad, strict=strict)
-        twin = T.convolution(FN, C, FH, FW, stride=stride, pad=pad, dtype=dtype)
+        params = {"W": _normal(rng, (FN, C // groups, FH, FW), dtype, 1 / np.sqrt(C // groups * FH * FW))}
+        if bias:
+            params["b"] = _normal(rng, (FN,), dtype)
+        ref = R.Convolution(params["W"], params.get("b"), stride, pad, strict=strict, method=method,
+                            groups=groups, dilation=dilation)
+        twin = T.convolution(FN, C, FH, FW, stride=stride, pad=pad, dtype=dtype, groups=groups,
+                             dilation=dilation, bias=bias)
         return ref, _twin(twin, params, dtype)
 
-    oh = (H + 2 * pad - FH) // stride + 1
-    ow = (W + 2 * pad - FW) // stride + 1
-    reduction = max(C * FH * FW, N * max(oh, 1) * max(ow, 1), FN * FH * FW)
+    if pad == "same":
+        oh, ow = H, W
+    else:
+        (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(0 if pad == "valid" else pad), _pair(dilation)
+        oh, ow = _out_size(H, FH, sh, ph, dh), _out_size(W, FW, sw, pw, dw)
+    reduction = max(C // groups * FH * FW, N * oh * ow, FN // groups * FH * FW)
     return LayerCase("Convolution", config, build,
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
 
 
-def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal"):
-    """Pooling (max) vs nn.MaxPool2d; padding is −inf in both."""
-    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad, kind=kind)
+def _exact(name, quantity, ref_value, torch_value, config, dtype):
+    """An exact comparison (indices: integers, equal or not), recorded under the case's dtype."""
+    return compare(name, quantity, ref_value, torch_value, 0.0, config=config, dtype=dtype)
+
+
+def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", *, dilation=1,
+              ceil_mode=False, method="fast"):
+    """Pooling (max) vs nn.MaxPool2d; padding is −inf in both. Also compares ``flat_indices()``
+    with torch's ``return_indices=True`` (exactly)."""
+    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad, kind=kind,
+                  **_options(dilation=(dilation, 1), ceil_mode=(ceil_mode, False), method=(method, "fast")))
 
     def build(rng, dtype):
-        return R.Pooling(ph, pw, stride, pad), T.pooling(ph, pw, stride=stride, pad=pad)
+        return (R.Pooling(ph, pw, stride, pad, method=method, dilation=dilation, ceil_mode=ceil_mode),
+                T.pooling(ph, pw, stride=stride, pad=pad, dilation=dilation, ceil_mode=ceil_mode))
+
+    def extra(ref, module, inputs, x_t, tol):
+        with torch.no_grad():
+            _, indices = F.max_pool2d(x_t, (ph, pw), stride, pad, dilation, ceil_mode, return_indices=True)
+        return [_exact("Pooling", "indices", ref.flat_indices(), indices, config, inputs["x"].dtype)]
 
     # max is exact; the only sums are overlapping windows adding gradients in col2im
-    reduction = -(-ph // stride) * -(-pw // stride)
+    (sh, sw) = _pair(stride)
+    reduction = -(-ph // sh) * -(-pw // sw)
     return LayerCase("Pooling", config, build,
-                     lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
+                     lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction,
+                     extra=extra)
 
 
 def avgpool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, count_include_pad=True,
-                 kind="normal"):
+                 kind="normal", *, ceil_mode=False, divisor_override=None, method="fast"):
     """AvgPooling vs nn.AvgPool2d, in either count_include_pad convention."""
     config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=stride, pad=pad,
-                  count_include_pad=count_include_pad, kind=kind)
+                  count_include_pad=count_include_pad, kind=kind,
+                  **_options(ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None),
+                             method=(method, "fast")))
 
     def build(rng, dtype):
-        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad),
-                T.avg_pooling(ph, pw, stride=stride, pad=pad, count_include_pad=count_include_pad))
+        return (R.AvgPooling(ph, pw, stride, pad, count_include_pad=count_include_pad, method=method,
+                             ceil_mode=ceil_mode, divisor_override=divisor_override),
+                T.avg_pooling(ph, pw, stride=stride, pad=pad, count_include_pad=count_include_pad,
+                              ceil_mode=ceil_mode, divisor_override=divisor_override))
 
     return LayerCase("AvgPooling", config, build,
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, ph * pw)
+
+
+def adaptive_avgpool_case(N=2, C=3, H=8, W=8, output_size=(5, 7), kind="normal"):
+    """AdaptiveAvgPooling(output_size) vs nn.AdaptiveAvgPool2d (torch's start/end windows)."""
+    config = dict(N=N, C=C, H=H, W=W, output_size=output_size, kind=kind)
+    oh, ow = (H if s is None else s for s in _pair(output_size))
+    window = (-(-H // oh) + 1) * (-(-W // ow) + 1)          # the largest window (a bound)
+    return LayerCase("AdaptiveAvgPooling", config,
+                     lambda rng, dtype: (R.AdaptiveAvgPooling(output_size), T.adaptive_avg_pooling(output_size)),
+                     lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, window)
 
 
 def affine_case(N=4, shape=(3, 5, 5), M=7):
@@ -160,6 +232,21 @@ def affine_case(N=4, shape=(3, 5, 5), M=7):
                      lambda rng, dtype: {"x": make_input(rng, (N, *shape), dtype)}, max(D, N, M))
 
 
+def linear_case(shape=(2, 3, 4), M=5, bias=True):
+    """Linear (W (in, out), on the last axis of x shaped ``shape``) vs nn.Linear."""
+    D, rows = shape[-1], int(np.prod(shape[:-1]))
+    config = dict(x="×".join(map(str, shape)), M=M, **_options(bias=(bias, True)))
+
+    def build(rng, dtype):
+        params = {"W": _normal(rng, (D, M), dtype, 1 / np.sqrt(max(D, 1)))}
+        if bias:
+            params["b"] = _normal(rng, (M,), dtype)
+        return R.Linear(params["W"], params.get("b")), _twin(T.linear(D, M, bias, dtype=dtype), params, dtype)
+
+    return LayerCase("Linear", config, build,
+                     lambda rng, dtype: {"x": make_input(rng, shape, dtype)}, max(D, rows, M))
+
+
 def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0, kind="normal"):
     """Relu / Sigmoid vs nn.ReLU / nn.Sigmoid (kind="ties" puts exact zeros on the ReLU kink)."""
     ref_cls = {"Relu": R.Relu, "Sigmoid": R.Sigmoid}[layer]
@@ -169,22 +256,55 @@ def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0, kind="normal"):
                      lambda rng, dtype: {"x": scale * make_input(rng, shape, dtype, kind)}, 1)
 
 
-def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0):
-    """SoftmaxWithLoss vs nn.CrossEntropyLoss (mean over the batch)."""
-    config = dict(N=N, C=C, labels="one-hot" if one_hot else "indices", scale=scale)
+def softmax_loss_case(N=8, C=10, one_hot=False, scale=3.0, *, reduction="mean", weight=False,
+                      ignore_index=None, probabilities=False, kind="normal"):
+    """SoftmaxWithLoss vs nn.CrossEntropyLoss (by default the mean over the batch).
+
+    ``weight=True``: random class weights in [0.5, 2); ``ignore_index``: that class is left out
+    (some labels are set to it); ``probabilities=True``: targets are random probability rows,
+    whose gradient (``dt``) is compared too; ``reduction``: "mean", "sum" or "none"; ``kind``
+    (see :func:`make_input`): "extreme" gives scores whose exp() overflows.
+    """
+    labels = "probabilities" if probabilities else "one-hot" if one_hot else "indices"
+    config = dict(N=N, C=C, labels=labels, scale=scale,
+                  **_options(reduction=(reduction, "mean"), weight=(weight, False),
+                             ignore_index=(ignore_index, None), kind=(kind, "normal")))
+    targets = {}                                   # the torch target of the last forward
+
+    def build(rng, dtype):
+        w = rng.uniform(0.5, 2.0, size=C).astype(dtype) if weight else None
+        options = dict(reduction=reduction, weight=w)
+        if ignore_index is not None:
+            options["ignore_index"] = ignore_index
+        return R.SoftmaxWithLoss(**options), T.softmax_with_loss(**options)
 
     def inputs(rng, dtype):
-        x = _normal(rng, (N, C), dtype, scale)
+        if kind == "normal":
+            x = _normal(rng, (N, C), dtype, scale)
+        else:
+            x = (scale * make_input(rng, (N, C), np.float64, kind)).astype(dtype)
         t = rng.integers(0, C, size=N)
+        if ignore_index is not None:
+            t[::3] = ignore_index                  # every third sample is left out
         if one_hot:
             t = np.eye(C, dtype=dtype)[t]
+        if probabilities:
+            t = rng.dirichlet(np.ones(C), size=N).astype(dtype)
         return {"x": x, "t": t}
 
     def forward(ref, module, inp, x_t):
-        return ref.forward(inp["x"], inp["t"]), module(x_t, torch.from_numpy(inp["t"]).to(x_t.device))
+        t_t = torch.from_numpy(inp["t"]).to(x_t.device)
+        if probabilities:
+            t_t.requires_grad_(True)
+        targets["t"] = t_t
+        return ref.forward(inp["x"], inp["t"]), module(x_t, t_t)
 
-    return LayerCase("SoftmaxWithLoss", config, lambda rng, dtype: (R.SoftmaxWithLoss(), T.softmax_with_loss()),
-                     inputs, N * C, forward=forward)
+    def extra(ref, module, inputs, x_t, tol):
+        if not probabilities:
+            return []
+        return [compare("SoftmaxWithLoss", "dt", ref.dt, targets.pop("t").grad, tol, config=config)]
+
+    return LayerCase("SoftmaxWithLoss", config, build, inputs, N * C, forward=forward, extra=extra)
 
 
 def dropout_case(shape=(4, 6, 5, 5), p=0.5, train=True, seed=1234):
@@ -228,30 +348,77 @@ def lrn_case(shape=(2, 7, 4, 4), size=5, alpha=1e-4, beta=0.75, k=1.0, scale=1.0
 POOL_INPUT_KINDS = ("normal", "ties", "equal", "negative", "relu")
 
 
+def _per_axis(integer, choice, lo, hi):
+    """An int in [lo, hi], or — one time in three — an (h, w) pair of them (PyTorch takes both)."""
+    h, w = integer(lo, hi), integer(lo, hi)
+    return (h, w) if choice((False, False, True)) and h != w else h
+
+
 def draw_conv_config(integer, choice) -> dict:
     """A valid Convolution configuration: batch 1–4, channels 1–4, H, W 1–12 (non-square),
-    stride 1–3, pad 0–2, kernel up to the padded input (non-dividing sizes included).
+    stride 1–3, pad 0–2, kernel up to the padded input (non-dividing sizes included); and
+    PyTorch's options, each now and then: stride, pad and dilation (1–2) per axis, pad "same"
+    or "valid", groups 2 or 3 (then the channels and filters are multiples of it), no bias.
 
     ``integer(lo, hi)`` draws an int in [lo, hi], ``choice(seq)`` one element of ``seq``.
     """
-    N, C, FN = integer(1, 4), integer(1, 4), integer(1, 4)
-    H, W, s, p = integer(1, 12), integer(1, 12), integer(1, 3), integer(0, 2)
-    FH, FW = integer(1, H + 2 * p), integer(1, W + 2 * p)
+    groups = choice((1, 1, 1, 2, 3))
+    N, C, FN = integer(1, 4), groups * integer(1, max(1, 4 // groups)), groups * integer(1, max(1, 4 // groups))
+    H, W = integer(1, 12), integer(1, 12)
+    s, p, d = _per_axis(integer, choice, 1, 3), _per_axis(integer, choice, 0, 2), _per_axis(integer, choice, 1, 2)
+    (sh, sw), (ph, pw), (dh, dw) = _pair(s), _pair(p), _pair(d)
+    # the (dilated) kernel fits the padded input: D·(K − 1) + 1 ≤ H + 2P
+    FH, FW = integer(1, (H + 2 * ph - 1) // dh + 1), integer(1, (W + 2 * pw - 1) // dw + 1)
+    mode = choice(("numbers",) * 6 + ("same", "valid"))
+    if mode == "same":
+        s = 1
+    if mode == "valid":
+        FH, FW = min(FH, (H - 1) // dh + 1), min(FW, (W - 1) // dw + 1)
     kind = choice(("normal", "ties"))
-    return dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=s, pad=p, kind=kind)
+    config = dict(N=N, C=C, H=H, W=W, FN=FN, FH=FH, FW=FW, stride=s, pad=p if mode == "numbers" else mode,
+                  kind=kind)
+    return {**config, **_options(groups=(groups, 1), dilation=(d, 1), bias=(choice((True, True, False)), True))}
 
 
-def draw_pool_config(integer, choice, kinds=POOL_INPUT_KINDS) -> dict:
+def _pool_window(integer, size, pad, dilation):
+    """(window, pad) along one axis: the (dilated) window fits the padded input, and the pad is
+    at most half the window (PyTorch's rule) — the pad shrinks when both cannot hold."""
+    while pad and 2 * pad > (size + 2 * pad - 1) // dilation + 1:
+        pad -= 1
+    return integer(max(1, 2 * pad), min(6, (size + 2 * pad - 1) // dilation + 1)), pad
+
+
+def draw_pool_config(integer, choice, kinds=POOL_INPUT_KINDS, dilation=True) -> dict:
     """A valid pooling configuration: pad ≤ half the window (PyTorch's rule), the window
-    inside the padded input; input kinds include ties, all-equal and all-negative inputs."""
+    inside the padded input; input kinds include ties, all-equal and all-negative inputs; and
+    PyTorch's options now and then: stride and pad per axis, ``ceil_mode``, and (max pooling,
+    ``dilation=True``) a dilation of 1–2 per axis."""
     N, C = integer(1, 4), integer(1, 4)
-    H, W, s = integer(1, 12), integer(1, 12), integer(1, 3)
-    ph, pw = integer(1, min(H + 4, 6)), integer(1, min(W + 4, 6))
-    p = integer(0, min(2, ph // 2, pw // 2))
-    ph, pw = min(ph, H + 2 * p), min(pw, W + 2 * p)      # keep the window inside the padded input
-    p = min(p, ph // 2, pw // 2)
-    kind = choice(kinds)
-    return dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
+    H, W = integer(1, 12), integer(1, 12)
+    s, d = _per_axis(integer, choice, 1, 3), _per_axis(integer, choice, 1, 2) if dilation else 1
+    (dh, dw) = _pair(d)
+    ph, pad_h = _pool_window(integer, H, integer(0, 2), dh)
+    pw, pad_w = _pool_window(integer, W, integer(0, 2), dw)
+    p = (pad_h, pad_w) if pad_h != pad_w else pad_h
+    kind, ceil_mode = choice(kinds), choice((False, False, True))
+    # a dilated window can step over a small input entirely: torch's max pooling then corrupts
+    # memory in backward (see the catalog) — such an axis is drawn without dilation
+    dh, dw = (dil if (R.util.first_inside(size, _out_size(size, k, st, pd, dil, ceil_mode), k, st, pd, dil)
+                      >= 0).all() else 1
+              for size, k, st, pd, dil in ((H, ph, _pair(s)[0], pad_h, dh), (W, pw, _pair(s)[1], pad_w, dw)))
+    d = (dh, dw) if dh != dw else dh
+    config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
+    return {**config, **_options(dilation=(d, 1), ceil_mode=(ceil_mode, False))}
+
+
+def draw_avgpool_config(integer, choice) -> dict:
+    """An average-pooling configuration: :func:`draw_pool_config` without dilation (average
+    pooling has none), normal inputs, either ``count_include_pad``, and now and then a
+    ``divisor_override`` (PyTorch allows any nonzero int, negative ones too)."""
+    config = draw_pool_config(integer, choice, kinds=("normal",), dilation=False)
+    config["count_include_pad"] = choice((True, False))
+    divisor = choice((None, None, None, 3, -2))
+    return {**config, **_options(divisor_override=(divisor, None))}
 
 
 LAYER_CASES: list[LayerCase] = [
@@ -282,275 +449,58 @@ LAYER_CASES: list[LayerCase] = [
     lrn_case(shape=(2, 6, 3, 3), size=4, alpha=2.0, beta=0.75, k=2.0),   # even size: asymmetric window
 ]
 
-
-# ------------------------------------------------------------------------------------------
-# Network cases
-# ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NetCase:
-    """A whole network: the reference net and its torch twin with the same weights.
-
-    build(rng, dtype) -> (ref_net, torch_net); inputs(rng, dtype) -> {"x", "t"} and, for nets
-    with dropout in training mode, "masks" ({"Dropout1": bool (N, D), ...}, given to both).
-    The nets' layer names match (``ref.layers`` keys are torch child names).
-    mode: "train" (dropout with the given masks) or "eval" (dropout off in both).
-    gradcheck: coordinates per parameter array for a float64 central-difference spot check of
-        the reference's backprop (0: none).
-    extra(ref, net, inputs, dtype, tol) -> more records (e.g. torchvision's own forward).
-    slow_dtypes: dtypes in which the case belongs to the slow test tier (``pytest -m slow``);
-        ``cnn-parity parity`` runs every case in every dtype.
-    """
-
-    net: str
-    config: dict
-    build: Callable
-    inputs: Callable
-    reduction: int
-    tol_factor: float = 16.0
-    mode: str = "train"
-    gradcheck: int = 0
-    extra: Callable | None = None
-    slow_dtypes: tuple = ()
-
-    @property
-    def id(self) -> str:
-        return f"{self.net}[{' '.join(f'{k}={v}' for k, v in self.config.items())}]"
-
-
-def simple_convnet_case(N=4, input_dim=(1, 28, 28), filter_num=30, filter_size=5, pad=0, stride=1,
-                        hidden_size=100, weight_init_std=0.1):
-    """SimpleConvNet (reference) vs torch_impl.SimpleConvNet, weights moved by load_params.
-
-    A larger init std than the book's 0.01 (default 0.1) keeps the activations away from
-    the ReLU kink at 0, so gradients are O(1) and errors are measured at a meaningful scale.
-    """
-    conv_param = dict(filter_num=filter_num, filter_size=filter_size, pad=pad, stride=stride)
-    config = dict(N=N, input_dim="×".join(map(str, input_dim)), **conv_param, hidden=hidden_size)
-
-    def build(rng, dtype):
-        ref = R.SimpleConvNet(input_dim, conv_param, hidden_size, 10, weight_init_std, dtype=dtype, rng=rng)
-        for key in ("b1", "b2", "b3"):   # non-zero biases, so the bias paths are exercised
-            ref.params[key][...] = 0.1 * rng.standard_normal(ref.params[key].shape)
-        twin = torch_impl.SimpleConvNet(input_dim, conv_param, hidden_size, 10, dtype=dtype)
-        return ref, load_params(twin, ref.params)
-
-    def inputs(rng, dtype):
-        return {"x": rng.random((N, *input_dim)).astype(dtype), "t": rng.integers(0, 10, size=N)}
-
-    C, H, W = input_dim
-    oh = (H + 2 * pad - filter_size) // stride + 1
-    ow = (W + 2 * pad - filter_size) // stride + 1
-    reduction = max(N * oh * ow, C * filter_size ** 2, filter_num * (oh // 2) * (ow // 2), hidden_size)
-    return NetCase("SimpleConvNet", config, build, inputs, reduction)
-
-
-NET_CASES: list[NetCase] = [
-    simple_convnet_case(),
-    simple_convnet_case(N=3, filter_size=4, pad=1, stride=1, filter_num=8, hidden_size=20),  # odd conv output
-    simple_convnet_case(N=2, input_dim=(3, 17, 13), filter_num=6, filter_size=3, pad=0, stride=2, hidden_size=16),
+# PyTorch's options beyond the book (issue 12; the OpInfo corpus, reports.parity.opinfo, runs
+# PyTorch's own samples of the same options). Empty batches (N = 0) work everywhere, as in torch.
+LAYER_CASES += [
+    conv_case(N=2, C=4, H=8, W=8, FN=2, FH=3, FW=3, stride=(3, 2), pad=(2, 1), groups=2, dilation=(4, 4)),
+    conv_case(N=2, C=4, H=6, W=6, FN=8, FH=3, FW=3, stride=1, pad=1, groups=4),   # depthwise, 2 per channel
+    conv_case(N=2, C=3, H=6, W=5, FN=3, FH=3, FW=2, stride=(2, 1), pad=(1, 0), groups=3, bias=False),
+    conv_case(N=1, C=4, H=5, W=5, FN=2, FH=2, FW=3, stride=1, pad="same", dilation=3),  # odd pad: extra at the end
+    conv_case(N=2, C=2, H=7, W=6, FN=3, FH=2, FW=3, stride=2, pad="valid", dilation=(2, 1)),
+    conv_case(N=0, C=3, H=5, W=5, FN=2, FH=3, FW=3, stride=1, pad=1),
+    pool_case(N=2, C=2, H=6, W=6, ph=3, pw=2, stride=(2, 1), pad=1, dilation=(1, 2), ceil_mode=True),
+    pool_case(N=1, C=2, H=3, W=6, ph=3, pw=3, stride=2, pad=(1, 1), ceil_mode=True),
+    pool_case(N=2, C=2, H=3, W=5, ph=2, pw=2, stride=2, pad=1, ceil_mode=True, kind="negative"),  # last window dropped
+    pool_case(N=0, C=2, H=6, W=6, ph=2, pw=2, stride=2, pad=0),
+    avgpool_case(N=1, C=3, H=9, W=9, ph=6, pw=6, stride=3, pad=(2, 3), ceil_mode=True, divisor_override=2),
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, ceil_mode=True),       # the overhang does not count
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=False, ceil_mode=True),
+    avgpool_case(N=1, C=1, H=4, W=4, ph=2, pw=2, stride=2, count_include_pad=False, divisor_override=-2),
+    adaptive_avgpool_case(),
+    adaptive_avgpool_case(H=13, W=13, output_size=6),                    # torchvision's AlexNet: overlapping
+    adaptive_avgpool_case(N=2, C=2, H=4, W=3, output_size=5),            # larger than the input
+    adaptive_avgpool_case(N=0, output_size=(None, 3)),
+    affine_case(N=0, shape=(3, 2, 2), M=4),
+    linear_case(),
+    linear_case(shape=(7,), M=3, bias=False),                            # no batch axis
+    linear_case(shape=(0, 3), M=4),
+    linear_case(shape=(3, 4, 0), M=5),                                   # no input features: out = b
+    softmax_loss_case(N=6, C=4, reduction="sum"),
+    softmax_loss_case(N=6, C=4, reduction="none"),
+    softmax_loss_case(N=6, C=4, weight=True, ignore_index=1),            # weighted mean over kept targets
+    softmax_loss_case(N=6, C=4, probabilities=True, weight=True),        # mean over N, not Σw
+    softmax_loss_case(N=6, C=4, probabilities=True, reduction="none"),
+    softmax_loss_case(N=0, C=4),                                         # 0/0: NaN in both
+    lrn_case(shape=(0, 1, 2), size=1),
+    elementwise_case("Sigmoid", shape=(1, 0, 3)),
 ]
 
 
-# ------------------------------------------------------------------------------------------
-# LeNet-5 and AlexNet (the book's §7.7)
-# ------------------------------------------------------------------------------------------
-
-def _random_biases(ref, rng, scale=0.1):
-    """Non-zero biases (the nets start with zero biases, as the book), so every bias path counts."""
-    for key, value in ref.params.items():
-        if key.startswith("b"):
-            value[...] = scale * rng.standard_normal(value.shape)
-
-
-def lenet5_case(N=4, c3_table=False, input_dim=(1, 28, 28), pad=2):
-    """LeNet-5 (sigmoid, average pooling) vs torch_impl.LeNet5, weights moved by load_params.
-
-    ``c3_table=True``: the paper's partial C3 connections, a PartialConvolution in the reference
-    and a parametrized (masked) nn.Conv2d weight in torch (test_lenet_alexnet.py also checks that
-    dW2 is exactly 0 off the table in both).
-    """
-    config = dict(N=N, input_dim="×".join(map(str, input_dim)), c3_table=c3_table)
-
-    def build(rng, dtype):
-        ref = R.LeNet5(input_dim, pad, 10, c3_table=c3_table, dtype=dtype, rng=rng)
-        _random_biases(ref, rng)
-        twin = torch_impl.LeNet5(input_dim, pad, 10, c3_table=c3_table, weight_init_std=0.0,
-                                 dtype=dtype)
-        return ref, load_params(twin, ref.params)
-
-    def inputs(rng, dtype):
-        return {"x": rng.random((N, *input_dim)).astype(dtype), "t": rng.integers(0, 10, size=N)}
-
-    C, H, W = input_dim
-    h1 = H + 2 * pad - 4                     # C1 output side; then S2, C3, S4, C5
-    h3 = h1 // 2 - 4
-    h5 = h3 // 2 - 4
-    reduction = max(N * h1 * h1, C * 25, 6 * 25,            # C1: dW, forward, dx
-                    N * h3 * h3, 6 * 25, 16 * 25,           # C3
-                    N * h5 * h5, 16 * 25, 120 * 25,         # C5
-                    120 * h5 * h5, 84, N, 4)                # F6, Output, dW of affines, S2/S4
-    return NetCase("LeNet5", config, build, inputs, reduction)
-
-
-def alexnet_plan(N, cfg):
-    """(reduction length, dropout mask shape per sample) of an AlexNet configuration."""
-    c, h, w = cfg["input_dim"]
-    sums = [N]                                                   # dW of the affine layers
-    pool, stride = cfg["pool"]
-    for i, cp in enumerate(cfg["conv_params"], start=1):
-        fn, fs, pad, st = cp["filter_num"], cp["filter_size"], cp["pad"], cp["stride"]
-        h, w = (h + 2 * pad - fs) // st + 1, (w + 2 * pad - fs) // st + 1
-        sums += [c * fs * fs, N * h * w, fn * fs * fs]           # forward, dW, dx
-        c = fn
-        if i <= 2 and cfg["lrn"] is not None:
-            sums.append(2 * cfg["lrn"]["size"])
-        if i in (1, 2, 5):
-            h, w = (h - pool) // stride + 1, (w - pool) // stride + 1
-            sums.append(-(-pool // stride) ** 2)
-    if cfg["adaptive_pool"]:
-        sums.append((h // cfg["adaptive_pool"]) ** 2)
-        h = w = cfg["adaptive_pool"]
-    widths = [c * h * w, *cfg["hidden_sizes"], cfg["output_size"]]
-    sums += widths + [N * cfg["output_size"]]                    # affine forward/dx, softmax
-    if cfg["dropout_ratio"] is None:
-        shapes = {}
-    elif cfg["dropout_position"] == "after":
-        shapes = {"Dropout1": (widths[1],), "Dropout2": (widths[2],)}
-    else:
-        shapes = {"Dropout1": (widths[0],), "Dropout2": (widths[1],)}
-    return max(sums), shapes
-
-
-def _alexnet_inputs(N, cfg, mode):
-    _, shapes = alexnet_plan(N, cfg)
-
-    def inputs(rng, dtype):
-        x = rng.standard_normal((N, *cfg["input_dim"])).astype(dtype)
-        t = rng.integers(0, cfg["output_size"], size=N)
-        if mode == "eval":
-            return {"x": x, "t": t}
-        # One training step's dropout masks, drawn once and given to both frameworks
-        # (the rule of reference.AlexNet.dropout_masks: kept where uniform > p).
-        masks = {name: rng.random((N, *shape)) > cfg["dropout_ratio"] for name, shape in shapes.items()}
-        return {"x": x, "t": t, "masks": masks}
-
-    return inputs
-
-
-def alexnet_case(variant="mnist", N=4, mode="train", gradcheck=0, slow_dtypes=()):
-    """reference.AlexNet vs torch_impl.AlexNet in one of the configurations of ``reference.alexnet``.
-
-    ``variant``: "paper" (3×227×227, 62 M parameters), "mnist" (the small AlexNet-style net for
-    1×28×28) or "torchvision" (torchvision's layer sizes, our own twin). He-initialised weights,
-    random biases, x standard normal. ``mode="train"``: dropout with masks drawn once from the
-    case's Generator and given to both; ``"eval"``: dropout off. ``gradcheck``: coordinates per
-    parameter array for the float64 central-difference spot check.
-    """
-    cfg = {"paper": R.alexnet.PAPER, "mnist": R.alexnet.MNIST, "torchvision": R.alexnet.TORCHVISION}[variant]
-    config = dict(variant=variant, N=N, input_dim="×".join(map(str, cfg["input_dim"])), mode=mode)
-
-    def build(rng, dtype):
-        ref = R.AlexNet(**cfg, weight_init_std="he", dtype=dtype, rng=rng)
-        _random_biases(ref, rng)
-        twin = torch_impl.AlexNet(**cfg, weight_init_std=0.0, dtype=dtype)
-        return ref, load_params(twin, ref.params)
-
-    reduction, _ = alexnet_plan(N, cfg)
-    return NetCase("AlexNet", config, build, _alexnet_inputs(N, cfg, mode), reduction, mode=mode,
-                   gradcheck=gradcheck, slow_dtypes=tuple(slow_dtypes))
-
-
-def torchvision_alexnet(seed: int, dtype="float32"):
-    """``torchvision.models.alexnet(weights=None)`` — its own init, drawn under ``seed`` without
-    touching torch's global RNG; never downloaded — converted to ``dtype``."""
-    import torchvision              # only the torchvision comparison needs it
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = torchvision.models.alexnet(weights=None)
-    return model.to(torch_impl.as_torch_dtype(dtype))
-
-
-def reference_from_torchvision(model):
-    """A reference AlexNet (``TORCHVISION`` configuration, the model's dtype) holding the weights
-    of a torchvision AlexNet: ``TORCHVISION_BOOK_PARAMS`` maps ``features.0.weight`` …
-    ``classifier.6.bias`` to W1 … b8, Linear weights transposed to the book's (in, out). The
-    arrays are views of the model's parameters (:func:`reference_views_of`): no copy of its
-    61 M values — writing into one writes into the other."""
-    dtype = next(model.parameters()).detach().numpy().dtype
-    ref = R.AlexNet(**R.alexnet.TORCHVISION, weight_init_std=0.0, dtype=dtype)   # zeros: never touched
-    reference_views_of(model, ref, TORCHVISION_BOOK_PARAMS)
-    return ref
-
-
-def reference_views_of(module, ref, mapping=None) -> None:
-    """Make ``ref``'s parameters (``ref.params`` and the layers that hold them) views of the
-    module's parameters, in the book's layout (a Linear weight transposed): one copy of a
-    full-size net's weights instead of two. ``mapping``: book name -> parameter path
-    (default ``module.book_params``); the module must be on the CPU."""
-    mapping = module.book_params if mapping is None else mapping
-    for key, path in mapping.items():
-        owner, attr = resolve_param(module, path)
-        tensor = getattr(owner, attr).detach()
-        view = (tensor.T if book_layout_is_transposed(owner, attr) else tensor).numpy()
-        if view.shape != ref.params[key].shape or view.dtype != ref.params[key].dtype:
-            raise ValueError(f"{key}: {path} is {view.shape} {view.dtype} in the book's layout, the "
-                             f"reference holds {ref.params[key].shape} {ref.params[key].dtype}")
-        layer, layer_attr = ref.PARAM_LAYERS[key]
-        setattr(ref.layers[layer], layer_attr, view)
-        ref.params[key] = view
-
-
-def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
-    """torchvision.models.alexnet (weights=None: its own init) vs the reference.
-
-    The weights go *from torchvision into the reference* (:func:`reference_from_torchvision`).
-    The torch side of the trace is ``torch_impl.AlexNet.from_torchvision(model)``: the model's
-    own modules under the reference's layer names. One extra record runs torchvision's own
-    ``forward`` (eval mode) against ``ref.predict``. Dropout sits before Affine1 and Affine2, as
-    in torchvision.
-    """
-    cfg = R.alexnet.TORCHVISION
-    config = dict(N=N, input_dim="×".join(map(str, cfg["input_dim"])), mode=mode,
-                  weights="None (torchvision init)")
-    models = {}                      # the torchvision model of the latest build, for extra()
-
-    def build(rng, dtype):
-        model = torchvision_alexnet(int(rng.integers(2 ** 31)), dtype)
-        models["model"] = model
-        return reference_from_torchvision(model), torch_impl.AlexNet.from_torchvision(model)
-
-    def extra(ref, net, inputs, dtype, tol):
-        model = models.pop("model")
-        model.eval()
-        with torch.no_grad():
-            scores_t = model(torch.from_numpy(inputs["x"]).to(next(model.parameters()).device))
-        scores_r = ref.predict(inputs["x"], train_flg=False)
-        return [compare("AlexNet-torchvision", "scores (torchvision forward, eval)", scores_r,
-                        scores_t, tol, config=config, group="net")]
-
-    reduction, _ = alexnet_plan(N, cfg)
-    return NetCase("AlexNet-torchvision", config, build, _alexnet_inputs(N, cfg, mode), reduction,
-                   mode=mode, extra=extra, slow_dtypes=tuple(slow_dtypes))
-
-
-# The full-size nets (61-62 M parameters) cost 3-25 s per dtype on 2 cores, mostly
-# parameter-sized memory traffic (init, copies, gradients, comparisons of 37 M-entry arrays), not
-# arithmetic, so both run in the slow tier (``pytest -m slow``), the paper's AlexNet with its
-# central-difference spot check. The default tier covers what they are made of at a smaller
-# size: every layer type and the paper's LRN, overlapping pooling and dropout in the MNIST
-# AlexNet-style net (with a spot check too), the paper's first convolution (11×11, stride 4) as
-# a layer case, the full-size shapes and parameter counts (test_lenet_alexnet.py) and
-# torchvision's own forward (``reports.parity.harness.torchvision_forward_records``).
-# ``cnn-parity parity`` and the full report run them all.
-NET_CASES += [
-    lenet5_case(),
-    lenet5_case(c3_table=True),
-    alexnet_case("mnist", N=4, gradcheck=2),
-    alexnet_case("mnist", N=2, mode="eval"),
-    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=("float64", "float32")),
-    torchvision_alexnet_case(N=1, slow_dtypes=("float64", "float32")),
+# Cases added so that every bug of the bug zoo (``reports.parity.bugs``) is caught: each reaches
+# a code path, or an input, that the cases above do not.
+LAYER_CASES += [
+    # the book's im2col/col2im path, with overlapping windows (col2im must add) and padding
+    conv_case(method="book"),
+    pool_case(H=9, W=7, ph=3, pw=3, stride=2, pad=1, method="book"),
+    avgpool_case(H=7, W=7, ph=3, pw=3, stride=2, pad=1, count_include_pad=False, method="book"),
+    # a large input: the fast convolution goes through it a few images at a time (more than
+    # CHUNK_BYTES = 16 MiB of windows: 2 blocks in float32, 3 in float64). Tagged "large":
+    # the fast-vs-book tests leave it out (the book's path on it costs seconds)
+    replace(conv_case(N=6, C=8, H=64, W=64, FN=2, FH=5, FW=5, stride=1, pad=2), tags=("large",)),
+    # NaN must propagate through max pooling (one NaN per channel image)
+    pool_case(H=6, W=6, ph=2, pw=2, stride=2, pad=0, kind="nan"),
+    # scores whose exp() overflows: a log-sum-exp without the max shift gives inf/NaN
+    softmax_loss_case(N=4, C=5, scale=1.0, kind="extreme"),
 ]
 
 

@@ -5,6 +5,7 @@ small concrete input, so the report shows a number and the tests assert on the s
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -141,6 +142,91 @@ def _momentum_form():
                       "(with a constant lr the two forms give the same trajectory)"}
 
 
+def _pool_ceil_mode():
+    # 5 wide, 2×2 window, stride 2: floor drops the last column, ceil keeps a half window
+    x5 = np.arange(25.0).reshape(1, 1, 5, 5)
+    floor = R.Pooling(2, 2, stride=2).forward(x5).shape[-1]
+    ours = R.Pooling(2, 2, stride=2, ceil_mode=True).forward(x5).shape[-1]
+    theirs = F.max_pool2d(torch.from_numpy(x5), 2, 2, ceil_mode=True).shape[-1]
+    # 3 wide, pad 1: rounding up would give a third window starting in the right padding
+    x3 = np.arange(9.0).reshape(1, 1, 3, 3)
+    naive = -(-(3 + 2 - 2) // 2) + 1
+    ours3 = R.Pooling(2, 2, stride=2, pad=1, ceil_mode=True).forward(x3).shape[-1]
+    theirs3 = F.max_pool2d(torch.from_numpy(x3), 2, 2, 1, ceil_mode=True).shape[-1]
+    return {"book": int(floor), "torch": int(theirs), "reference": int(ours),
+            "rounded_up_pad_1": int(naive), "torch_pad_1": int(theirs3), "reference_pad_1": int(ours3),
+            "effect": "output width, 2×2 max pool, stride 2, on a 5-wide input (and on a 3-wide "
+                      "input with pad 1, where PyTorch drops the window that would start in the padding)"}
+
+
+def _avgpool_ceil_divisor():
+    ones = np.ones((1, 1, 3, 3))
+    ours = R.AvgPooling(2, 2, stride=2, ceil_mode=True).forward(ones)
+    theirs = F.avg_pool2d(torch.from_numpy(ones), 2, 2, ceil_mode=True).numpy()
+    whole = R.AvgPooling(2, 2, stride=2, ceil_mode=True, divisor_override=4).forward(ones)
+    return {"book": "— (no ceil mode)", "torch": float(theirs[0, 0, 1, 1]), "reference": float(ours[0, 0, 1, 1]),
+            "divide_by_window": float(whole[0, 0, 1, 1]),
+            "effect": "last window of a 2×2, stride 2, ceil-mode average of a 3×3 all-ones input "
+                      "(count_include_pad=True): it holds one pixel"}
+
+
+def _weighted_mean():
+    scores, w = np.zeros((3, 2)), np.array([1.0, 3.0])
+    labels = np.array([0, 1, 1])
+    one_hot = np.eye(2)[labels]
+    ours = R.SoftmaxWithLoss(weight=w).forward(scores, labels)
+    ours_p = R.SoftmaxWithLoss(weight=w).forward(scores, one_hot)
+    theirs = F.cross_entropy(torch.from_numpy(scores), torch.from_numpy(labels), weight=torch.from_numpy(w))
+    theirs_p = F.cross_entropy(torch.from_numpy(scores), torch.from_numpy(one_hot), weight=torch.from_numpy(w))
+    return {"book": "— (no class weights)", "torch": float(theirs), "reference": float(ours),
+            "torch_one_hot": float(theirs_p), "reference_one_hot": float(ours_p),
+            "effect": "zero scores (each sample's loss is log 2 times its class weight), weights "
+                      "(1, 3), targets 0, 1, 1 as class indices and as one-hot rows"}
+
+
+def _same_padding():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    W = np.ones((1, 1, 2, 2))
+    ours = R.Convolution(W, None, pad="same").forward(x)
+    with warnings.catch_warnings():     # torch: "may require a zero-padded copy of the input"
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = F.conv2d(torch.from_numpy(x), torch.from_numpy(W), padding="same").numpy()
+    at_start = F.conv2d(F.pad(torch.from_numpy(x), (1, 0, 1, 0)), torch.from_numpy(W)).numpy()
+    return {"book": "— (numbers only)", "torch": float(theirs[0, 0, 0, 0]), "reference": float(ours[0, 0, 0, 0]),
+            "odd_pixel_first": float(at_start[0, 0, 0, 0]),
+            "effect": 'top-left output of a 2×2 all-ones filter with pad="same" on a 4×4 input holding '
+                      "0 … 15: one pixel of padding in all, put after the last row/column"}
+
+
+def _maxpool_nan():
+    x = np.array([[np.nan, 1.0], [np.nan, 2.0]])[None, None]
+    book = int(np.argmax(R.im2col(x, 2, 2, stride=2), axis=1)[0])   # the book: argmax of im2col
+    ours = R.Pooling(2, 2, stride=2)
+    ours.forward(x)
+    _, theirs = F.max_pool2d(torch.from_numpy(x), 2, 2, return_indices=True)
+    return {"book": book, "torch": int(theirs.flatten()[0]), "reference": int(ours.flat_indices().flatten()[0]),
+            "effect": "index of the maximum of a 2×2 window holding NaN, 1, NaN, 2 (the gradient goes there)"}
+
+
+def _maxpool_dilation_outside():
+    x = np.arange(1.0, 6.0).reshape(1, 1, 1, 5)
+    args = dict(kernel_size=(2, 1), stride=1, padding=(1, 0), dilation=(2, 1))
+    try:
+        out, index = F.max_pool2d(torch.from_numpy(x), return_indices=True, **args)
+        torch_side = f"output {float(out.flatten()[0])}, index {int(index.flatten()[0])} of {x.size}"
+        index_inside = bool(0 <= int(index.min()) and int(index.max()) < x.size)
+    except RuntimeError as exc:               # a future torch may refuse the configuration
+        torch_side, index_inside = f"RuntimeError: {exc}", False
+    try:
+        R.Pooling(2, 1, stride=1, pad=(1, 0), dilation=(2, 1)).forward(x)
+        ours = "no error"
+    except ValueError:
+        ours = "ValueError"
+    return {"book": "— (no dilation)", "torch": torch_side, "reference": ours, "torch_index_inside": index_inside,
+            "effect": "1×5 input, 2×1 window, pad 1, dilation 2 (taps at rows −1 and 1: none inside). "
+                      "torch's backward then writes outside the gradient buffer (a crash, not run here)"}
+
+
 CATALOG: list[Difference] = [
     Difference("pool_padding", "Max-pool padding",
                "pads with 0 (a padded window of negatives returns 0); backward crashes for pad > 0",
@@ -166,4 +252,25 @@ CATALOG: list[Difference] = [
                "both: Momentum (torch) and BookMomentum", _momentum_form),
     Difference("dtype", "dtype", "upcasts float32 to float64 (np.zeros default)", "preserves dtype",
                "preserves dtype", _dtype_upcast),
+    # Conventions that PyTorch's own test samples (the OpInfo corpus, reports.parity.opinfo) ask for
+    Difference("pool_ceil_mode", "Pooling output size: ceil_mode",
+               "floor: (H + 2P − FH)/S + 1 rounded down", "ceil_mode=True rounds up, but drops a last "
+               "window that would start in the right padding", "both (ceil_mode=False by default)",
+               _pool_ceil_mode),
+    Difference("avgpool_ceil_divisor", "Average-pool divisor of a ceil-mode window",
+               "— (no ceil mode)", "the part hanging over the padded input does not count, even with "
+               "count_include_pad=True", "as torch; divisor_override=FH·FW gives the whole window",
+               _avgpool_ceil_divisor),
+    Difference("weighted_mean", "Cross-entropy mean with class weights",
+               "— (unweighted mean over N)", "class indices: Σ w_t·loss / Σ w_t; probabilities (one-hot "
+               "too): Σ loss / N", "as torch (weight=, reduction=, ignore_index=)", _weighted_mean),
+    Difference("same_padding", 'pad="same" with an even window span',
+               "— (padding is a number)", "the odd pixel of padding goes after the last row/column",
+               "as torch (pad_end)", _same_padding),
+    Difference("maxpool_nan", "Max pool: which NaN gets the gradient",
+               "np.argmax of the im2col row: the first NaN", "value > max or isnan(value): the last NaN",
+               "the last NaN, in both paths (earlier versions: the first)", _maxpool_nan),
+    Difference("maxpool_dilation_outside", "Max pool: a dilated window with no element inside the input",
+               "— (no dilation)", "−inf, an index outside the input, backward writes out of bounds "
+               "(torch 2.14 CPU)", "ValueError before any computation", _maxpool_dilation_outside),
 ]

@@ -11,6 +11,9 @@
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -42,6 +45,16 @@ def case_tolerance(case, dtype) -> Tolerance:
     return reduction_tolerance(dtype, case.reduction, case.tol_factor)
 
 
+@contextlib.contextmanager
+def quiet_torch_notes():
+    """Silence two torch warnings about inputs the cases choose on purpose: ``pad="same"`` with an
+    even window span (torch pads a copy) and a Linear with no input features."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using padding='same' with even kernel lengths", UserWarning)
+        warnings.filterwarnings("ignore", "Initializing zero-element tensors is a no-op", UserWarning)
+        yield
+
+
 def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer", device="cpu") -> list[Record]:
     """Forward and backward of one layer case in both frameworks -> records.
 
@@ -50,6 +63,11 @@ def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer", devi
     The upstream gradient ``dout`` is random (a fixed draw from the seeded generator), so
     every element of the backward pass is exercised, not only a sum.
     """
+    with quiet_torch_notes():
+        return _run_layer_case(case, dtype, seed, group, device)
+
+
+def _run_layer_case(case, dtype, seed, group, device) -> list[Record]:
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     ref, module = case.build(rng, dtype)
@@ -72,6 +90,10 @@ def run_layer_case(case: LayerCase, dtype="float64", seed=0, group="layer", devi
     grads = export_grads(module) if module.book_params else {}
     for key, g in grads.items():
         records.append(compare(name, "d" + key, getattr(ref, "d" + key), g, tol, config=cfg, group=group))
+    if case.extra is not None:
+        for rec in case.extra(ref, module, inputs, x_t, tol):
+            rec.group = group
+            records.append(rec)
     return records
 
 
@@ -412,6 +434,85 @@ def known_answer_records(dtype="float64") -> list[Record]:
                            R.Pooling(2, 2, stride=2).forward(pool_x), expected, exact, group="known"))
     records.append(compare("book example", "max pool 2×2 s2: torch",
                            T.pooling(2, 2, stride=2)(torch.from_numpy(pool_x)), expected, exact, group="known"))
+    return records + option_answer_records(dtype)
+
+
+def _both(label, ref_out, torch_out, expected, tol, dtype, values="float"):
+    """Two records: the reference's and torch's result against the answer (``values="int"``:
+    integers, e.g. indices; the records still carry the example's dtype)."""
+    expected = np.asarray(expected, dtype=np.int64 if values == "int" else dtype)
+    return [compare("book example", f"{label}: reference", ref_out, expected, tol, group="known", dtype=dtype),
+            compare("book example", f"{label}: torch", torch_out, expected, tol, group="known", dtype=dtype)]
+
+
+def option_answer_records(dtype="float64") -> list[Record]:
+    """PyTorch's options on the book's small examples, with answers worked out by hand (see
+    the comments), checked in the reference and in torch. Integers are exact (tolerance 0); the
+    cross-entropy answers are multiples of log 2 (a few ulps)."""
+    dtype = np.dtype(dtype)
+    exact = Tolerance(0.0, "worked by hand: small integers, exact in any float dtype")
+    x = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=dtype)[None, None]
+    pool_x = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]], dtype=dtype)[None, None]
+    book_W = np.array([[2, 0, 1], [0, 1, 2], [1, 0, 2]], dtype=dtype)
+    xt, pool_xt = torch.from_numpy(x), torch.from_numpy(pool_x)
+    records = []
+    # dilation 2: a 2×2 identity filter adds x[i, j] and x[i + 2, j + 2]
+    eye = np.eye(2, dtype=dtype)[None, None]
+    records += _both("conv, dilation 2", R.Convolution(eye, None, dilation=2).forward(x),
+                     F.conv2d(xt, torch.from_numpy(eye), dilation=2), [[[[2, 4], [0, 2]]]], exact, dtype)
+    # depthwise (groups = C = 2): channel 0 is the book's input, channel 1 its negative
+    x2 = np.concatenate([x, -x], axis=1)
+    W2 = np.stack([book_W, book_W])[:, None]                          # (2, 1, 3, 3)
+    records += _both("conv, depthwise (groups 2)", R.Convolution(W2, None, groups=2).forward(x2),
+                     F.conv2d(torch.from_numpy(x2), torch.from_numpy(W2), groups=2),
+                     [[[[15, 16], [6, 15]], [[-15, -16], [-6, -15]]]], exact, dtype)
+    # pad "same" with a 3×3 filter is the book's pad 1
+    records += _both('conv, pad "same"', R.Convolution(book_W[None, None], None, pad="same").forward(x),
+                     F.conv2d(xt, torch.from_numpy(book_W[None, None]), padding="same"),
+                     [[[[7, 12, 10, 2], [4, 15, 16, 10], [10, 6, 15, 6], [8, 10, 4, 3]]]], exact, dtype)
+    # max pool 3×3 s2 with ceil_mode: windows rows/cols 0–2 and 2–3 (the second hangs over)
+    ceil = R.Pooling(3, 3, stride=2, ceil_mode=True)
+    records += _both("max pool 3×3 s2 ceil_mode", ceil.forward(pool_x),
+                     F.max_pool2d(pool_xt, 3, 2, ceil_mode=True), [[[[3, 3], [4, 2]]]], exact, dtype)
+    # dilation 2, 2×2, stride 1: the max of x[i, j], x[i, j + 2], x[i + 2, j], x[i + 2, j + 2]
+    records += _both("max pool 2×2 s1 dilation 2", R.Pooling(2, 2, dilation=2).forward(pool_x),
+                     F.max_pool2d(pool_xt, 2, 1, dilation=2), [[[[3, 2], [2, 4]]]], exact, dtype)
+    # return_indices of the book's 2×2 s2 pool: maxima 2, 3, 4, 2 at (0, 1), (1, 3), (3, 1), (2, 3)
+    book_pool = R.Pooling(2, 2, stride=2)
+    book_pool.forward(pool_x)
+    records += _both("max pool 2×2 s2 indices", book_pool.flat_indices(),
+                     F.max_pool2d(pool_xt, 2, 2, return_indices=True)[1], [[[[1, 7], [13, 11]]]], exact, dtype, values="int")
+    # average 2×2 s2 in ceil mode on a 3×3 all-ones input: every window averages ones (the
+    # overhang does not count, even with count_include_pad) — dividing by 4 would give 1/2, 1/4
+    ones = np.ones((1, 1, 3, 3), dtype=dtype)
+    records += _both("avg pool 2×2 s2 ceil_mode on ones", R.AvgPooling(2, 2, 2, ceil_mode=True).forward(ones),
+                     F.avg_pool2d(torch.from_numpy(ones), 2, 2, ceil_mode=True), [[[[1, 1], [1, 1]]]], exact, dtype)
+    records += _both("avg pool, divisor_override 1 (window sums)",
+                     R.AvgPooling(2, 2, 2, ceil_mode=True, divisor_override=1).forward(ones),
+                     F.avg_pool2d(torch.from_numpy(ones), 2, 2, ceil_mode=True, divisor_override=1),
+                     [[[[4, 2], [2, 1]]]], exact, dtype)
+    # adaptive 4×4 -> 3×3: rows/cols [0, 2), [1, 3), [2, 4); each window holds 4 of the inputs
+    records += _both("adaptive avg pool 4×4 -> 3×3", R.AdaptiveAvgPooling(3).forward(x),
+                     F.adaptive_avg_pool2d(xt, 3), [[[[1, 2, 2], [1, 1, 2], [2, 1, 1]]]], exact, dtype)
+    # Linear on the last axis of (1, 2, 2): [1, 2] and [3, 4] times W (in, out) plus b
+    lx, lW, lb = (np.array(v, dtype=dtype) for v in ([[[1, 2], [3, 4]]], [[1, 0, 1], [0, 1, 1]], [0, 0, 1]))
+    records += _both("Linear on the last axis", R.Linear(lW, lb).forward(lx),
+                     F.linear(torch.from_numpy(lx), torch.from_numpy(lW.T.copy()), torch.from_numpy(lb)),
+                     [[[1, 2, 4], [3, 4, 8]]], exact, dtype)
+    # cross-entropy of zero scores (C = 2) is log 2 per sample, times its class weight (1, 3)
+    log2 = np.log(2.0)
+    ulps = Tolerance(8 * float(np.finfo(dtype).eps), "multiples of log 2: a few ulps")
+    zeros, w = np.zeros((3, 2), dtype=dtype), np.array([1, 3], dtype=dtype)
+    for label, t, options, expected in [
+            ("weighted mean (indices [0, 1, 1]: Σw = 7)", np.array([0, 1, 1]), {}, log2),
+            ("weighted sum", np.array([0, 1, 1]), {"reduction": "sum"}, 7 * log2),
+            ("weighted none", np.array([0, 1, 1]), {"reduction": "none"}, [log2, 3 * log2, 3 * log2]),
+            ("weighted mean, class 1 ignored", np.array([0, 1, 0]), {"ignore_index": 1}, log2),
+            ("weighted mean, one-hot probabilities (÷ N = 3, not Σw)", np.eye(2, dtype=dtype)[[0, 1, 1]], {},
+             7 * log2 / 3)]:
+        loss = R.SoftmaxWithLoss(weight=w, **options).forward(zeros, t)
+        theirs = F.cross_entropy(torch.from_numpy(zeros), torch.from_numpy(t), weight=torch.from_numpy(w), **options)
+        records += _both(f"cross-entropy {label}", loss, theirs, expected, ulps, dtype)
     return records
 
 

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 __all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame",
-           "dedupe", "first_divergence"]
+           "dedupe", "first_divergence", "CONFIGURATION_FIELDS"]
+
+#: The Record fields of the configuration matrix (empty/NaN on every other record).
+CONFIGURATION_FIELDS = ("configuration", "compared_with", "ratio", "deterministic", "run_diff")
 
 
 def float_eps(dtype) -> float:
@@ -71,14 +74,29 @@ class Record:
     group: str = "layer"    # "layer", "net", "trace", "sweep", "known", "training", ...
     note: str = ""
     tol_why: str = field(default="", repr=False)
+    # Set only by the configuration matrix (reports.parity.matrix); empty/NaN elsewhere.
+    configuration: str = ""     # the configuration's name ("eager", "compile", ...)
+    compared_with: str = ""     # "oracle" (the float64 reference) or "eager" (torch, same dtype)
+    ratio: float = math.nan     # error vs the oracle ÷ eager's error vs the oracle
+    deterministic: str = ""     # "yes" (two runs bit-identical), "no", "" (not checked)
+    run_diff: float = math.nan  # largest difference between the two runs
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "pass"
+        """"pass", or "agrees" for a configuration record ("worse than eager" does not pass)."""
+        return self.verdict in ("pass", "agrees")
+
+    @property
+    def bits(self) -> float:
+        """Bits of agreement, −log2(max_rel): inf when identical, NaN when not measured."""
+        if math.isnan(self.max_rel):
+            return math.nan
+        return math.inf if self.max_rel == 0 else -math.log2(self.max_rel)
 
     def describe(self) -> str:
         """One readable line, used in assertion messages and on the terminal."""
-        return (f"{self.case} [{self.dtype}] {self.quantity}: max_abs={self.max_abs:.3e} "
+        where = f" under {self.configuration} vs {self.compared_with}" if self.configuration else ""
+        return (f"{self.case} [{self.dtype}{where}] {self.quantity}: max_abs={self.max_abs:.3e} "
                 f"max_rel={self.max_rel:.3e} tol={self.tol:.1e} headroom={self.headroom:.3g} "
                 f"-> {self.verdict.upper()}" + (f" ({self.note})" if self.note else "")
                 + f" config={self.config}")
@@ -186,19 +204,32 @@ def records_to_frame(records):
     """The records as a pandas DataFrame, one row per record, columns in declaration order."""
     import pandas as pd
 
-    cols = [f.name for f in fields(Record)]
-    return pd.DataFrame([asdict(r) for r in records], columns=cols)
+    records = list(records)
+    defaults = {f.name: f.default for f in fields(Record) if f.name in CONFIGURATION_FIELDS}
+    used = {name for r in records for name, d in defaults.items()
+            if not _same_default(getattr(r, name), d)}
+    # The configuration columns appear only when some record has them, so that the CSV of
+    # records without a configuration stays as it was.
+    cols = [f.name for f in fields(Record) if f.name not in CONFIGURATION_FIELDS or f.name in used]
+    return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in records], columns=cols)
+
+
+def _same_default(value, default) -> bool:
+    if isinstance(default, float) and math.isnan(default):
+        return isinstance(value, float) and math.isnan(value)
+    return value == default
 
 
 def dedupe(records) -> list:
-    """One record per (group, case, config, dtype, quantity), in order of first appearance.
+    """One record per (group, case, config, dtype, quantity[, configuration, compared_with]), in
+    order of first appearance.
 
     A pytest session may compare the same thing twice (with different seeds); the worst of
     the two is kept (a failure, else the lower headroom), so the report never hides a failure.
     """
     best: dict = {}
     for r in records:
-        key = (r.group, r.case, r.config, r.dtype, r.quantity)
+        key = (r.group, r.case, r.config, r.dtype, r.quantity, r.configuration, r.compared_with)
         old = best.get(key)
         if old is None or (r.passed, r.headroom) < (old.passed, old.headroom):
             best[key] = r

@@ -1,0 +1,88 @@
+"""``cnn-parity parity --seeds 0-19``: the false-alarm check — every parity case and the property
+sweep under many seeds, none of which may fail.
+
+A tolerance is only right if it holds for inputs it was not tuned on. Each seed draws other
+weights and inputs for every registered case (``reports.parity.harness.all_parity_records``)
+and other configurations for the seeded property sweep (``reports.report.sweep_records``, the
+same sweeps as the hypothesis tests). The target is 0 failures; the worst headroom over all seeds
+says how close the closest call came. A seed that needs a looser tolerance is a finding: it is
+printed with its case.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from .errors import UsageError
+
+__all__ = ["parse_seeds", "run_seeds", "format_seeds"]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-19"`` -> 0…19, ``"1,5,9"`` -> [1, 5, 9], ``"0-3,10"`` -> [0, 1, 2, 3, 10]."""
+    seeds = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1) if not part.startswith("-") else (part, "")
+                lo, hi = int(lo), int(hi)
+                if hi < lo:
+                    raise ValueError
+                seeds += range(lo, hi + 1)
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise UsageError(f"--seeds {text}: {part!r} is not a seed or a range; write e.g. "
+                             "--seeds 0-19 or --seeds 0,3,7") from None
+    if any(s < 0 for s in seeds):
+        raise UsageError(f"--seeds {text}: seeds must be ≥ 0; write e.g. --seeds 0-19")
+    return sorted(set(seeds))
+
+
+def run_seeds(seeds, dtypes=("float64", "float32"), device="cpu", sweep_examples=None, log=None):
+    """{seed: records} — every parity case and the seeded sweep under each seed."""
+    from .parity.harness import all_parity_records
+    from .report import SWEEP_EXAMPLES, sweep_records
+
+    n = SWEEP_EXAMPLES if sweep_examples is None else sweep_examples
+    out = {}
+    for seed in seeds:
+        t0 = time.perf_counter()
+        records = all_parity_records(tuple(dtypes), seed=seed, device=device)
+        records += sweep_records(seed, n, tuple(dtypes))
+        out[seed] = records
+        if log:
+            log(_seed_line(seed, records) + f" ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
+def _worst(records):
+    finite = [r for r in records if r.headroom != math.inf]
+    return min(finite, key=lambda r: r.headroom) if finite else None
+
+
+def _seed_line(seed, records) -> str:
+    n_fail = sum(not r.passed for r in records)
+    w = _worst(records)
+    where = f"; worst headroom {w.headroom:.3g} ({w.case} {w.quantity} {w.dtype})" if w else ""
+    return f"seed {seed}: {len(records)} comparisons, {n_fail} fail{where}"
+
+
+def format_seeds(by_seed) -> str:
+    """One line per seed, the failures (a finding each), the worst headroom over all seeds."""
+    lines = [_seed_line(seed, recs) for seed, recs in by_seed.items()]
+    failures = [(seed, r) for seed, recs in by_seed.items() for r in recs if not r.passed]
+    total = sum(len(recs) for recs in by_seed.values())
+    lines.append("")
+    for seed, r in failures:
+        lines.append(f"FAIL seed {seed}: {r.describe()}")
+    worst = [(seed, _worst(recs)) for seed, recs in by_seed.items() if _worst(recs)]
+    seeds = f"{min(by_seed)}–{max(by_seed)}" if len(by_seed) > 1 else str(next(iter(by_seed)))
+    summary = f"{len(by_seed)} seeds ({seeds}), {total} comparisons, {len(failures)} fail"
+    if worst:
+        seed, w = min(worst, key=lambda p: p[1].headroom)
+        summary += (f"; worst headroom over all seeds {w.headroom:.3g}: seed {seed}, {w.case} {w.quantity} "
+                    f"{w.dtype} (max_rel {w.max_rel:.2e}, tol {w.tol:.1e}) config={w.config}")
+    lines.append(summary)
+    return "\n".join(lines)
