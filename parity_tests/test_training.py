@@ -37,23 +37,23 @@ def tiny_data(sample):
 
 @pytest.mark.parametrize("optimizer,lr", [pytest.param("sgd", 0.3, marks=pytest.mark.slow), ("adam", 0.001)])
 def test_float64_lockstep(small_data, optimizer, lr):
-    """60 steps of batch 10, every step's loss and the final parameters compared. Adam here; SGD
+    """40 steps of batch 10, every step's loss and the final parameters compared. Adam here; SGD
     (lr 0.3: with 0.1 it needs ~130 steps to leave the plateau of the book's small initial
     weights) in the slow tier, as plain SGD's float64 lockstep is checked at a smaller size by
     test_book_sampling_with_replacement_still_lockstep."""
     (x, t), (xs, ts) = small_data
-    result = train_lockstep(((x, t), (xs[:200], ts[:200])), optimizer=optimizer, lr=lr, batch_size=10, steps=60,
+    result = train_lockstep(((x, t), (xs[:200], ts[:200])), optimizer=optimizer, lr=lr, batch_size=10, steps=40,
                             dtype="float64", param_every=20, train_eval_limit=200, progress=False,
                             fused=False)
     records = check(training_records(result))
     ref = result.curves[result.curves.framework == "reference"]
-    assert len(ref) == 60 and ref.step.tolist() == list(range(1, 61))
+    assert len(ref) == 40 and ref.step.tolist() == list(range(1, 41))
     assert ref.loss_rel_diff.max() <= LOCKSTEP_TOL["float64"]["loss"].rtol       # every step
     assert result.final_param_rel_diff <= LOCKSTEP_TOL["float64"]["params"].rtol
-    assert records[0].quantity == "loss per step (steps 1–60)"
+    assert records[0].quantity == "loss per step (steps 1–40)"
     accs = result.epochs.set_index("framework")
     assert accs.loc["reference", "test_acc"] == accs.loc["torch", "test_acc"]
-    assert ref.loss.iloc[-15:].mean() < ref.loss.iloc[:15].mean()   # it learns
+    assert ref.loss.iloc[-10:].mean() < ref.loss.iloc[:10].mean()   # it learns
 
 
 @pytest.mark.slow
@@ -100,7 +100,7 @@ def test_float32_lockstep_first_steps_then_outcome(small_data):
     amplified by training, so the runs are compared by outcome (accuracy within 1 point)."""
     (x, t), (xs, ts) = small_data
     result = train_lockstep(((x, t), (xs[:200], ts[:200])), optimizer="adam", lr=0.001, batch_size=10,
-                            steps=60, dtype="float32", param_every=30, train_eval_limit=200, progress=False,
+                            steps=30, dtype="float32", param_every=30, train_eval_limit=200, progress=False,
                             fused=False)
     check(training_records(result))
     accs = result.epochs.set_index("framework").test_acc
