@@ -31,7 +31,9 @@ reps          number of timed runs behind each median
 load          1-minute load average when the measurement began
 blas          NumPy's BLAS and the kernel it runs, e.g. "OpenBLAS 0.3.31 (Haswell)"
 numpy, torch  versions
-note          anything else (data source, test accuracy after an epoch, ...)
+note          anything else (data source, test accuracy after an epoch, ...); a data folder is
+              named relative to the repository or by the option that gave it, never by an
+              absolute path (the results are committed: see ``describe_data_folder``)
 date          when the measurement began, "YYYY-MM-DD HH:MM UTC"
 cpu           the processor's model name (/proc/cpuinfo) and its core count
 """
@@ -456,25 +458,39 @@ def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=Tr
 
 
 def _mnist(dtype, data_dir):
-    """Full MNIST train/test (reports.mnist.data.load_mnist) or, if unavailable, random data of its shape."""
+    """Full MNIST train/test (reports.mnist.data.load_mnist) or, if unavailable, random data of its
+    shape; and the data source as the results name it (:func:`describe_data_folder`)."""
     from reports.mnist import data as D
-    if data_dir is None:
-        data_dir = D.full_mnist_dir()
+    given = "--data-dir" if data_dir is not None else None
+    if data_dir is None and D.full_mnist_dir() is not None:
+        data_dir, given = D.full_mnist_dir(), f"${D.MNIST_DIR_ENV}"
     if data_dir is None:
         shared = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
         data_dir = shared if shared.is_dir() else None
     if data_dir is not None:
         try:
             (x, t), (xt, tt) = D.load_mnist(data_dir=data_dir, dtype=dtype)
-            return x, t, xt, tt, f"full MNIST from {data_dir}"
+            return x, t, xt, tt, describe_data_folder(data_dir, given)
         except Exception as exc:  # noqa: BLE001 - fall back to random data, and say so
-            why = f"{type(exc).__name__}: {exc}"
+            why = f"{type(exc).__name__}: {exc}".replace(str(Path(data_dir).resolve()), "DIR")
     else:
         why = "no MNIST folder"
     rng = np.random.default_rng(0)
     x = rng.random((60000, 1, 28, 28)).astype(dtype)
     t = rng.integers(0, 10, 60000)
     return x, t, x[:10000], t[:10000], f"random data of MNIST's shape ({why})"
+
+
+def describe_data_folder(folder, given=None) -> str:
+    """Full MNIST from ``folder``, as committed results may name it — never by this machine's
+    absolute path: "full MNIST from ../shared/datasets/mnist" (relative to the repository) when
+    the folder is inside the repository or beside it, else "full MNIST (--data-dir)" or
+    "full MNIST ($CNN_PARITY_MNIST_DIR)", by how it was given."""
+    root = Path(__file__).resolve().parents[1]
+    folder = Path(os.path.abspath(os.path.expanduser(str(folder))))
+    if folder == root.parent or root.parent in folder.parents:
+        return f"full MNIST from {Path(os.path.relpath(folder, root)).as_posix()}"
+    return f"full MNIST ({given or '--data-dir'})"
 
 
 def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, methods=METHODS,

@@ -1,9 +1,13 @@
 """Shared test helpers: ``check(records)`` asserts on harness records and logs them.
 
 Every record any test checks is kept in ``RECORD_LOG`` for the session, so that
-``pytest parity_tests --parity-report DIR`` can write the report of exactly what was asserted.
+``pytest parity_tests --parity-report DIR`` can write the report of exactly what was asserted
+(also under pytest-xdist: the workers send their records to the controller; see below).
 """
 from __future__ import annotations
+
+import os
+import pickle
 
 import numpy as np
 import pytest
@@ -23,10 +27,17 @@ def check(records):
     """Assert that every record passes; the message lists each failing record in full."""
     records = list(records)
     assert records, "the harness returned no records: nothing was compared"
-    RECORD_LOG.extend(records)
+    log_records(records)
     failed = [r for r in records if not r.passed]
     assert not failed, "parity failures:\n" + "\n".join(r.describe() for r in failed)
     return records
+
+
+def log_records(records):
+    """Keep records for --parity-report, tagged with the test that made them (see below)."""
+    records = list(records)
+    RECORD_LOG.extend(records)
+    _TAGGED.extend([_TEST_INDEX["current"]] * len(records))
 
 
 def check_against_oracle(records):
@@ -34,7 +45,7 @@ def check_against_oracle(records):
     eager are logged, not asserted: when both runs agree with the oracle they agree with each
     other within the sum of the tolerances, unless the two runs drew different random numbers
     (dropout under compile or channels_last: see test_channels_last_dropout_draws_another_mask)."""
-    RECORD_LOG.extend(r for r in records if r.compared_with == "eager")
+    log_records([r for r in records if r.compared_with == "eager"])
     return check([r for r in records if r.compared_with != "eager"])
 
 
@@ -55,17 +66,35 @@ def rng():
 
 
 # ------------------------------------------------------------------------------------------
-# pytest parity_tests --parity-report DIR: the report of exactly what this session asserted
+# pytest parity_tests --parity-report DIR: the report of exactly what this session asserted,
+# serial or under pytest-xdist (-n N): each worker sends its records to the controller through
+# xdist's ``workeroutput`` (which works for remote --tx workers too), tagged with the index of
+# the test that asserted them, and the controller puts them back in collection order, so that
+# a parallel run writes the same rows, in the same order, as a serial one.
 # ------------------------------------------------------------------------------------------
+
+#: In each xdist worker: (index of the test in the collection, record), parallel to RECORD_LOG.
+_TEST_INDEX = {"current": 0, "of": {}}
+_TAGGED: list = []
+#: In the xdist controller: the workers' tagged records.
+_FROM_WORKERS: list = []
+_WRITTEN: list = []
+WORKER_KEY = "cnn_parity_records"
+
 
 def pytest_addoption(parser):
     parser.addoption("--parity-report", metavar="DIR", default=None,
                      help="after the run, write the comparison report (CSV + index.html) of every "
-                          "record the tests asserted into DIR (replaced whole, atomically)")
+                          "record the tests asserted into DIR (replaced whole, atomically; works "
+                          "with -n / pytest-xdist)")
     parser.addoption("--config", metavar="NAME[,NAME...]|all", default=None,
                      help="run the configuration tests (parity_tests/test_configs.py) under these "
                           "configurations on every case of the matrix, instead of the cheap CPU "
                           "configurations on a representative subset (see reports/parity/configs.py)")
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_configure(config):
@@ -78,13 +107,17 @@ def pytest_configure(config):
             resolve(spec)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not _is_worker(config):
+        # Each worker gets its share of the cores (at least one thread), for torch and NumPy's
+        # BLAS: n workers × all cores each would oversubscribe the machine. Set in the
+        # controller, before the workers start, so that they import torch and NumPy with it.
+        share = str(max(1, _cpu_count() // int(workers)))
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, share)
     out = config.getoption("--parity-report", default=None)
-    if out and not hasattr(config, "workerinput"):
+    if out and not _is_worker(config):
         from reports.report import ReportOutputError, check_output_dir
-
-        if config.getoption("numprocesses", default=None):
-            raise pytest.UsageError("--parity-report cannot be combined with -n (pytest-xdist): the "
-                                    "records stay in the worker processes; run without -n")
 
         try:                                   # fail now, not after the whole run
             check_output_dir(out)
@@ -92,23 +125,59 @@ def pytest_configure(config):
             raise pytest.UsageError(f"--parity-report: cannot write the report: {exc}") from None
 
 
-def write_session_report(out, seed=None):
-    """Write the report of ``RECORD_LOG`` (the records every ``check`` call saw) into ``out``."""
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def pytest_collection_finish(session):
+    _TEST_INDEX["of"] = {item.nodeid: i for i, item in enumerate(session.items)}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    _TEST_INDEX["current"] = _TEST_INDEX["of"].get(item.nodeid, 0)
+
+
+def session_records() -> list:
+    """The records of this session in collection order: this process's own (serial), or every
+    worker's (the xdist controller)."""
+    if not _FROM_WORKERS:
+        return list(RECORD_LOG)
+    return [record for _, _, record in sorted(_FROM_WORKERS, key=lambda t: t[:2])]
+
+
+def write_session_report(out, seed=None, records=None):
+    """Write the report of ``records`` (default: :func:`session_records`) into ``out``."""
     from reports.report import report_from_records, write_report
 
-    return write_report(out, report_from_records(RECORD_LOG, seed=seed, source="pytest parity_tests"))
+    records = session_records() if records is None else records
+    return write_report(out, report_from_records(records, seed=seed, source="pytest parity_tests"))
 
 
-_WRITTEN: list = []
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist controller: collect a finished worker's records."""
+    data = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+    if data:
+        worker = node.gateway.id
+        _FROM_WORKERS.extend((index, (worker, seq), record)
+                             for seq, (index, record) in enumerate(pickle.loads(data)))
 
 
 def pytest_sessionfinish(session, exitstatus):
-    out = session.config.getoption("--parity-report", default=None)
-    if not out or hasattr(session.config, "workerinput"):     # xdist workers: nothing to write
+    config = session.config
+    out = config.getoption("--parity-report", default=None)
+    if not out:
         return
-    _WRITTEN.append(write_session_report(out))
+    if _is_worker(config):                                    # hand the records to the controller
+        config.workeroutput[WORKER_KEY] = pickle.dumps(list(zip(_TAGGED, RECORD_LOG)))
+        return
+    _WRITTEN.append((write_session_report(out), len(session_records())))
 
 
 def pytest_terminal_summary(terminalreporter):
-    for path in _WRITTEN:
-        terminalreporter.write_line(f"parity report ({len(RECORD_LOG)} records): {path / 'index.html'}")
+    for path, n in _WRITTEN:
+        terminalreporter.write_line(f"parity report ({n} records): {path / 'index.html'}")

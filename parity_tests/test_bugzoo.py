@@ -210,8 +210,9 @@ def test_cnn_parity_bugs_list_and_bad_names(capsys):
 
 
 def test_cnn_parity_bugs_csv(tmp_path, capsys, monkeypatch):
-    assert main(["bugs", "--csv", str(tmp_path / "missing" / "bugs.csv")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:                # argparse's usage error, before any work
+        main(["bugs", "--csv", str(tmp_path / "missing" / "bugs.csv")])
+    assert exit_.value.code == 2 and "does not exist" in capsys.readouterr().err
     out = tmp_path / "bugs.csv"
     assert main(["bugs", "--bug", "tolerances_1000x_loose", "--csv", str(out)]) == 0
     frame = __import__("pandas").read_csv(out)

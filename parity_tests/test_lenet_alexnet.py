@@ -2,8 +2,9 @@
 
 The parity of every registered net case runs in ``test_nets.py``, which expands ``NET_CASES``:
 LeNet-5 with and without the C3 table, the MNIST AlexNet-style net in training and eval mode,
-the full-size AlexNet in float64 with its central-difference spot check (float32: slow tier) and
-torchvision's AlexNet (full trace and gradients: slow tier; its own forward is checked here).
+the full-size AlexNet with its central-difference spot check (slow tier; the MNIST AlexNet-style
+net has a spot check in the default tier) and torchvision's AlexNet (full trace and gradients:
+slow tier; its own forward is checked here).
 This file checks what those records cannot: shapes, parameter counts, the connection table, that
 the C3 mask really blocks gradients, the dropout-mask plumbing, and the torchvision name mapping.
 """
@@ -153,7 +154,10 @@ def test_lenet_spot_gradient_check_is_not_vacuous():
 def test_full_size_alexnet_case_is_registered_with_a_spot_check():
     paper = [c for c in NET_CASES if c.net == "AlexNet" and c.config["variant"] == "paper"]
     assert len(paper) == 1 and paper[0].config["N"] == 1 and paper[0].gradcheck >= 2
-    assert paper[0].slow_dtypes == ("float32",)          # float64 (the oracle) in the default tier
+    assert set(paper[0].slow_dtypes) == {"float64", "float32"}   # the slow tier; smaller sizes here:
+    mnist = [c for c in NET_CASES if c.net == "AlexNet" and c.config["variant"] == "mnist"]
+    assert {c.config["mode"] for c in mnist} == {"train", "eval"} and max(c.gradcheck for c in mnist) >= 2
+    assert not any(c.slow_dtypes for c in mnist)
     tv = [c for c in NET_CASES if c.net == "AlexNet-torchvision"]
     assert len(tv) == 1 and tv[0].extra is not None
     assert {(c.net, c.config.get("c3_table")) for c in NET_CASES if c.net == "LeNet5"} == {

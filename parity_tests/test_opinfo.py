@@ -156,10 +156,13 @@ def test_bad_command_lines_are_one_line_usage_errors(capsys, tmp_path):
     from reports.cli import main
 
     assert main(["opinfo", "--op", "nn.functional.conv3d"]) == 2
-    assert main(["opinfo", "--csv", str(tmp_path / "missing" / "x.csv")]) == 2
-    assert main(["opinfo", "--subset", "0"]) == 2
+    for argv in (["--csv", str(tmp_path / "missing" / "x.csv")], ["--subset", "0"]):   # argparse's checks
+        with pytest.raises(SystemExit) as exit_:
+            main(["opinfo", *argv])
+        assert exit_.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("cnn-parity opinfo: --") for line in lines)
+    assert len(lines) == 3 and all(line.startswith("cnn-parity opinfo: ") for line in lines)
+    assert "--op nn.functional.conv3d: not an entry" in lines[0] and "argument --csv" in lines[1]
 
 
 # ------------------------------------------------------------------------------------------

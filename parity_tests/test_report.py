@@ -250,11 +250,15 @@ def test_sweep_configs_are_seeded_and_valid():
 @pytest.mark.skipif(not REPORT.training_available(), reason="reports.mnist.training (lockstep training) is not there")
 def test_report_drives_the_training_module():
     """The contract with reports.mnist.training: run_training calls train_lockstep and gets curves,
-    epochs and first-layer filters in the report's shape (a few steps on tiny random data)."""
+    epochs and first-layer filters in the report's shape (a few steps of SimpleConvNet on tiny
+    random data; the other nets train in test_training.py), logs a line per run and per epoch,
+    and its note says once how the runs were made."""
     rng = np.random.default_rng(0)
     data = ((rng.random((200, 1, 28, 28)), rng.integers(0, 10, 200)),
             (rng.random((50, 1, 28, 28)), rng.integers(0, 10, 50)))
-    result = REPORT.run_training(seed=1, quick=True, data=data, steps=2, log=lambda *a: None)
+    lines = []
+    result = REPORT.run_training(seed=1, quick=True, data=data, steps=2, log=lines.append,
+                                 runs=REPORT.TRAINING_RUNS[:1])
     curves, epochs = result["curves"], result["epochs"]
     assert {"net", "optimizer", "dtype", "framework", "epoch", "step", "loss"} <= set(curves.columns)
     assert set(curves.dtype) == {"float64", "float32"} and curves.step.max() == 2
@@ -262,6 +266,29 @@ def test_report_drives_the_training_module():
     filters = REPORT.normalise_filters(result["filters"])
     assert filters["before"]["torch"].shape == filters["after"]["reference"].shape == (30, 1, 5, 5)
     assert filters["dtype"] == "float64"
+    assert [line.split(":")[0].split(" (")[0] for line in lines] == [
+        "    simple float64 epoch 1/1", "  training simple float64", "    simple float32 epoch 1/1",
+        "  training simple float32"]
+    note = result["note"]
+    assert note.count("--quick") == 1 and note.count("first 1,000 training images") == 1, note
+    assert note.startswith("Seed 1; --quick: 2 steps on the first 1,000 training images of the given data: "
+                           "simple: adam (lr 0.001), batch 100, accuracy on the first 200 training and 50 test "
+                           "images. Both"), note
+
+
+def test_training_note_names_capped_runs_once():
+    """Without --quick: the epochs once, and the step cap of the runs that have one."""
+    rng = np.random.default_rng(0)
+    data = ((rng.random((300, 1, 28, 28)), rng.integers(0, 10, 300)),
+            (rng.random((20, 1, 28, 28)), rng.integers(0, 10, 20)))
+    runs = [("simple", "sgd", 0.01, 100, None, 2000), ("lenet5", "sgd", 0.01, 100, 2, 10)]
+    result = REPORT.run_training(data=data, epochs=1, dtypes=("float32",), log=lambda *a: None, runs=runs)
+    note = result["note"]
+    assert note.startswith("Seed 0; 1 epoch on the given data: simple: sgd (lr 0.01), batch 100, accuracy on "
+                           "the first 300 training and 20 test images; lenet5: sgd (lr 0.01), batch 100, 2 steps, "
+                           "accuracy on the first 10 training and 10 test images. Both"), note
+    steps = result["curves"].groupby("net").step.max().to_dict()
+    assert steps == {"simple": 3, "lenet5": 2}
 
 
 # ------------------------------------------------------------------------------------------
@@ -430,7 +457,7 @@ def test_unusable_default_benchmark_file_is_shown_not_raised(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("content, expected", [
-    (None, "no such file"),
+    (None, "does not exist; give an existing file"),
     ("layer,config,pass\nConvolution,x,forward\n", "missing columns dtype, method, reference_ms, torch_ms, threads"),
     ("layer,config,pass,dtype,method,reference_ms,torch_ms,threads\nRelu,x,forward,float32,-,fast,1,1\n",
      "column reference_ms must hold numbers (line 2: 'fast')"),
@@ -474,7 +501,7 @@ def test_failed_build_keeps_the_previous_report(tmp_path, monkeypatch, exc):
     assert sorted(os.listdir(tmp_path)) == listing, "no temporary folder left behind"
 
 
-def test_interrupted_cli_run_keeps_the_previous_report(tmp_path, monkeypatch):
+def test_interrupted_cli_run_keeps_the_previous_report(tmp_path, monkeypatch, capsys):
     out = tmp_path / "report"
     REPORT.write_report(out, _small_inputs())
     before, listing = _snapshot(out), sorted(os.listdir(tmp_path))
@@ -482,8 +509,9 @@ def test_interrupted_cli_run_keeps_the_previous_report(tmp_path, monkeypatch):
     def interrupted(**kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(REPORT, "collect_report", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        main(["report", "--out", str(out)])
+    assert main(["report", "--out", str(out), "--no-training"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"cnn-parity report: interrupted; nothing was written, {out} is as it was")
     assert _snapshot(out) == before
     assert sorted(os.listdir(tmp_path)) == listing
 
@@ -505,11 +533,15 @@ def _forbid_work(monkeypatch):
 
 
 def _cli_error(args, capsys) -> str:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    message = str(info.value.code)
-    assert "\n" not in message.strip(), "one line"
-    return message
+    """The one line ``cnn-parity report`` prints for a usage error (exit status 2)."""
+    try:
+        status = main(args)
+    except SystemExit as exc:                  # argparse's own checks (the argument types)
+        status = exc.code
+    assert status == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnn-parity report: "), lines
+    return lines[0]
 
 
 def test_unwritable_out_fails_clearly_before_any_work(tmp_path, monkeypatch, capsys):

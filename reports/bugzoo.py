@@ -38,7 +38,7 @@ from .parity.bugs import CATALOG, bug_by_name
 from .parity.records import Record, first_divergence
 
 __all__ = ["SUITES", "DEFAULT_RESULTS", "BugResult", "run_checks", "run_bug", "run_baseline", "run_catalog",
-           "results_frame", "format_results", "BugZooResults", "load_bug_results", "add_subcommand"]
+           "results_frame", "format_results", "BugZooResults", "load_bug_results"]
 
 SUITES = ("selfcheck", "parity", "optimizer", "lockstep")
 DTYPES = ("float64", "float32")
@@ -460,18 +460,8 @@ def load_bug_results(path=None) -> BugZooResults:
 # cnn-parity bugs
 # ------------------------------------------------------------------------------------------
 
-def add_subcommand(sub):
-    p = sub.add_parser("bugs", help="plant each catalogued bug in turn and report which comparison catches it",
-                       description="Plant each bug of the bug zoo in turn (in-process, restored afterwards) and run "
-                                   "the parity cases, the optimizer and lockstep checks or the harness self-check "
-                                   "through the test harness. Exits non-zero if a bug is missed or the clean run fails.")
-    p.add_argument("--bug", action="append", metavar="NAME", help="run only this bug (repeatable)")
-    p.add_argument("--list", action="store_true", help="list the catalogued bugs, one name per line")
-    p.add_argument("--csv", metavar="FILE", help="write the results (bugs.csv: one row per bug and the baseline)")
-    p.set_defaults(func=cmd_bugs)
-
-
 def cmd_bugs(args) -> int:
+    """``cnn-parity bugs`` (options declared in ``reports.cli``)."""
     if args.list:
         for bug in CATALOG:
             print(bug.name)
@@ -482,8 +472,6 @@ def cmd_bugs(args) -> int:
             bugs = [bug_by_name(name) for name in args.bug]
         except KeyError as exc:
             raise UsageError(f"--bug: {exc.args[0]}; see cnn-parity bugs --list") from None
-    if args.csv:
-        _check_csv(args.csv)
     results = run_catalog(bugs, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(format_results(results))
     if args.csv:
@@ -491,17 +479,3 @@ def cmd_bugs(args) -> int:
         print(f"wrote {args.csv}")
     baseline, bugs_run = results[0], results[1:]
     return 0 if baseline.verdict == "pass" and all(r.caught for r in bugs_run) else 1
-
-
-def _check_csv(path):
-    from .files import OutputError, check_creatable
-
-    folder = Path(path).expanduser().resolve().parent
-    if Path(path).is_dir():
-        raise UsageError(f"--csv {path}: is a folder; give a file name, e.g. {Path(path) / 'bugs.csv'}")
-    try:
-        check_creatable(folder)
-    except OutputError as exc:
-        raise UsageError(f"--csv {path}: {exc}") from None
-    if not folder.exists():
-        raise UsageError(f"--csv {path}: folder {folder} does not exist; create it first")

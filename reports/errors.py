@@ -6,11 +6,12 @@ impossible — a bad option value, a missing folder) or :class:`RunError` (exit 
 or the run failed — a corrupt MNIST file, a folder that cannot be written). ``reports.cli.main``
 prints ``cnn-parity <command>: <message>`` on standard error and exits with the status; the
 message says what is wrong and how to fix it. ``--debug`` (or ``CNN_PARITY_DEBUG=1``) shows the
-traceback too.
+traceback too. :class:`Interrupted` (exit status 130, as a shell reports Ctrl-C) says what an
+interrupted command kept.
 """
 from __future__ import annotations
 
-__all__ = ["CommandError", "UsageError", "RunError"]
+__all__ = ["CommandError", "UsageError", "RunError", "Interrupted"]
 
 
 class CommandError(Exception):
@@ -29,3 +30,9 @@ class RunError(CommandError):
     """The data, the files or the run failed (exit status 1)."""
 
     status = 1
+
+
+class Interrupted(CommandError):
+    """Ctrl-C (exit status 130 = 128 + SIGINT); the message says what was kept."""
+
+    status = 130

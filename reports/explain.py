@@ -17,7 +17,7 @@ import numpy as np
 
 import reference as R
 
-__all__ = ["BOOK_INPUT", "BOOK_FILTER", "Im2colSteps", "im2col_steps", "format_im2col", "add_subcommand"]
+__all__ = ["BOOK_INPUT", "BOOK_FILTER", "Im2colSteps", "im2col_steps", "format_im2col", "cmd_explain"]
 
 #: The book's example (§7.2, figure 7-3): input and filter.
 BOOK_INPUT = ((1, 2, 3, 0), (0, 1, 2, 3), (3, 0, 1, 2), (2, 3, 0, 1))
@@ -177,18 +177,7 @@ def _window_name(s: Im2colSteps, r: int) -> str:
 TOPICS = ("im2col",)
 
 
-def add_subcommand(sub):
-    p = sub.add_parser("explain", help="explain how a piece of the CNN works, step by step",
-                       description="Explain, with the book's own small example, how the reference computes "
-                                   "a convolution. Every number is computed, not typed in.")
-    p.add_argument("topic", choices=TOPICS, help="im2col: the 4×4 example of the book's §7.2–7.4")
-    p.add_argument("--pad", type=int, default=0, choices=range(0, 3), metavar="P",
-                   help="zero padding around the input (0, 1 or 2; default 0)")
-    p.add_argument("--stride", type=int, default=1, choices=range(1, 3), metavar="S",
-                   help="stride (1 or 2; default 1)")
-    p.set_defaults(func=cmd_explain)
-
-
 def cmd_explain(args) -> int:
+    """``cnn-parity explain`` (options declared in ``reports.cli``)."""
     print(format_im2col(im2col_steps(stride=args.stride, pad=args.pad)))
     return 0

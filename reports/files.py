@@ -10,7 +10,10 @@ report`` and ``cnn-parity train``:
 * :func:`nearest_existing` / :func:`check_creatable` — the "nearest existing folder" check for an
   output folder that is created (not replaced): it must be a folder, and writable.
 * :func:`replace_files` — several files written under temporary names and renamed into place
-  only when all are complete.
+  only when all are complete (Ctrl-C held back during the renames: :func:`deferred_interrupt`).
+
+Folders and files get the permissions a plain ``mkdir`` / ``open`` gives under the user's umask
+(the temporary folder of :func:`atomic_output` too, although ``tempfile`` makes it private).
 
 A folder is only ever replaced when it is empty or an earlier report (it holds :data:`MARKER`),
 never a folder of other files. Every problem is :class:`OutputError`, one line naming the path
@@ -25,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["OutputError", "ReportOutputError", "MARKER", "absolute", "atomic_output", "check_output_dir",
-           "nearest_existing", "check_creatable", "replace_files"]
+           "nearest_existing", "check_creatable", "replace_files", "current_umask", "deferred_interrupt"]
 
 #: An empty file that marks a folder as a cnn-parity report, so that an existing ``--out``
 #: folder is only ever replaced when it is one (or empty) — never a folder of other files.
@@ -62,6 +65,32 @@ def check_creatable(out) -> Path:
     return out
 
 
+@contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) back while the body runs; it takes effect as soon as the body ends.
+
+    For short steps that must not be cut in half, such as renaming a set of finished files
+    into place. The SIGINT handler is swapped for one that only notes the signal, and the
+    previous handler runs after the body if one came. Only in the main thread (elsewhere the
+    body just runs: Python delivers signals to the main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(*received[0])             # Python's default handler raises KeyboardInterrupt
+        elif received and previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
 def replace_files(items) -> list[str]:
     """Write several files so that none is ever half-written: ``items`` is [(path, write)] where
     ``write(tmp_path)`` writes the content. Each goes to ``path + ".partial"`` first; only when all
@@ -77,8 +106,9 @@ def replace_files(items) -> list[str]:
             if os.path.exists(partial):
                 os.remove(partial)
         raise
-    for partial, path in staged:
-        os.replace(partial, path)
+    with deferred_interrupt():                  # all renamed, or none
+        for partial, path in staged:
+            os.replace(partial, path)
     return [path for _, path in staged]
 
 
@@ -114,10 +144,20 @@ def _prepare(out: Path) -> tuple[Path, list]:
         created.append(folder)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+        # mkdtemp makes the folder private (0700); the report gets what a plain mkdir would
+        # give under the user's umask, so that it can be served or shared.
+        os.chmod(tmp, 0o777 & ~current_umask())
     except OSError as exc:
         _remove_created(created)
         raise OutputError(f"cannot write in {parent}: {exc.strerror or exc}") from None
     return tmp, created
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back: there is no getter)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _remove_created(created):

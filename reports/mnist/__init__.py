@@ -3,9 +3,18 @@
 ``data``      :func:`load_mnist` (the book's interface) over torchvision: the embedded sample in
               ``sample/`` (10,000 + 2,000 images, offline), ``--data-dir`` folders, downloads
 ``training``  :func:`train_lockstep` -> ``TrainingResult``, ``training_records``, the CSV writers
-              and the ``cnn-parity train`` subcommand
+              and the ``cnn-parity train`` command
 
-Uses ``reports.files`` and ``reports.parity`` (records).
+Uses ``reports.files`` and ``reports.parity`` (records). The names below are what lockstep
+training accepts; they live here, without torch, so that the command line can offer them and
+reject anything else before torch is imported (``training.NETS`` maps each name to its builder).
 """
+from reference.optimizer import TORCH_EQUIVALENT
 
-__all__ = ["data", "training"]
+__all__ = ["data", "training", "NET_NAMES", "LOCKSTEP_OPTIMIZERS"]
+
+#: The networks train_lockstep can train (``training.NETS`` holds their builders).
+NET_NAMES = ("simple", "lenet5", "alexnet-mnist")
+
+#: Optimizers with an exact torch.optim counterpart (the book's variants have none).
+LOCKSTEP_OPTIMIZERS = tuple(k for k, v in TORCH_EQUIVALENT.items() if v["relation"] == "identical")

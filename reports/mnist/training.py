@@ -29,15 +29,15 @@ import torch_impl
 from reference.optimizer import OPTIMIZERS, TORCH_EQUIVALENT
 from torch_impl.transfer import export_params, load_params
 
-from ..files import OutputError, check_creatable, replace_files
+from ..errors import Interrupted, RunError, UsageError
+from ..files import absolute, deferred_interrupt, replace_files
 from ..parity.records import Record, Tolerance, compare
+from . import LOCKSTEP_OPTIMIZERS, NET_NAMES
 from .configured import ConfiguredTwin
 
 __all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "training_records",
-           "write_training_csvs"]
+           "write_training_csvs", "epoch_line", "cmd_train"]
 
-# Optimizers with an exact torch.optim counterpart (the book's variants have none).
-LOCKSTEP_OPTIMIZERS = tuple(k for k, v in TORCH_EQUIVALENT.items() if v["relation"] == "identical")
 
 
 def _build_simple(input_dim, dtype, rng):
@@ -65,6 +65,7 @@ def _build_alexnet_mnist(input_dim, dtype, rng):
 
 # name -> builder(input_dim, dtype, rng) -> (reference net, torch twin with the same weights)
 NETS = {"simple": _build_simple, "lenet5": _build_lenet5, "alexnet-mnist": _build_alexnet_mnist}
+assert tuple(NETS) == NET_NAMES, "reports.mnist.NET_NAMES lists the nets of NETS, in order"
 
 
 @dataclass
@@ -118,16 +119,23 @@ def _batches(rng, n, batch_size, sampling):
 
 def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size=100, epochs=1,
                    steps=None, dtype="float64", seed=0, sampling="permutation", param_every=10,
-                   eval_batch_size=500, train_eval_limit=None, progress=None, config=None) -> TrainingResult:
+                   eval_batch_size=500, train_eval_limit=None, progress=None, fused=True,
+                   on_epoch=None, config=None) -> TrainingResult:
     """Train the reference net and its torch twin in lockstep; see the module docstring.
 
     data: ((x_train, t_train), (x_test, t_test)) as from ``reports.mnist.data.load_mnist`` (x in
-    float64 or float32 — it is cast to ``dtype``; t integer labels). ``steps`` stops early
-    (the last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar on a
-    terminal by default, nothing otherwise. ``train_eval_limit``: the per-epoch train accuracy
-    uses only the first that many training images (the test accuracy always uses all).
-    ``config``: a ``reports.parity.configs.Configuration`` the twin trains under (see
-    ``reports.mnist.configured``; None: eager on the CPU); the curves then get a ``config`` column.
+    float64 or float32 — it is cast to ``dtype``; t integer labels). ``epochs`` passes over the
+    training images, or, when ``steps`` is given, exactly ``steps`` steps through as many epochs
+    as that takes (a last, partial epoch still gets its accuracy row). ``progress``: a tqdm bar
+    on a terminal by default, nothing otherwise. ``train_eval_limit``: the per-epoch train
+    accuracy uses only the first that many training images (the test accuracy always uses all).
+    ``fused``: the reference optimizer reproduces torch's fused multiply-adds exactly (the same
+    gradients give bit-identical updates); ``False`` rounds ``a*b + c`` twice — faster (float64
+    Adam: ~3× on small batches), and the update may differ from torch's in the last bit. ``on_epoch(result, epoch, n_epochs, seconds)`` is called
+    after every epoch with the :class:`TrainingResult` of the completed epochs (to write CSVs
+    and print progress; see :func:`epoch_line`). ``config``: a ``reports.parity.configs.Configuration``
+    the twin trains under (see ``reports.mnist.configured``; None: eager on the CPU); the curves then
+    get a ``config`` column.
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
@@ -136,6 +144,8 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
                          f"torch.optim counterpart), got {optimizer!r}")
     if batch_size < 1 or epochs < 1 or (steps is not None and steps < 1) or param_every < 1:
         raise ValueError("batch_size, epochs, steps and param_every must be ≥ 1")
+    if sampling not in ("permutation", "replacement"):
+        raise ValueError(f"sampling must be 'permutation' or 'replacement', got {sampling!r}")
     dtype = np.dtype(dtype)
     (x_train, t_train), (x_test, t_test) = data
     x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
@@ -149,13 +159,13 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     ref, twin = NETS[net](x_train.shape[1:], dtype, rng)
     runner = ConfiguredTwin(twin, config)
     has_dropout = bool(getattr(ref, "dropout_shapes", None))
-    ref_opt = OPTIMIZERS[optimizer](lr=lr)
+    ref_opt = OPTIMIZERS[optimizer](lr=lr, fused=fused)
     torch_cls = getattr(torch.optim, TORCH_EQUIVALENT[optimizer]["torch_class"].rsplit(".", 1)[1])
     torch_opt = torch_cls(twin.parameters(), **ref_opt.torch_kwargs())
     first_layer = {"before": ref.params["W1"].copy()}
 
     per_epoch = max(len(x_train) // batch_size, 1)
-    total = min(steps, epochs * per_epoch) if steps else epochs * per_epoch
+    total = steps if steps else epochs * per_epoch
     n_epochs = -(-total // per_epoch)
     bar = _progress_bar(total, progress)
 
@@ -165,53 +175,74 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     curves, epoch_rows, timing = [], [], []
     step = 0
     param_diff = float("nan")
-    for epoch in range(1, n_epochs + 1):
-        for idx in _batches(rng, len(x_train), batch_size, sampling):
-            if step == total:
-                break
-            step += 1
-            xb, tb = x_train[idx], t_train[idx]
 
-            # One set of dropout masks per step, drawn once and given to both frameworks.
-            masks = ref.dropout_masks(len(idx), mask_rng) if has_dropout else None
-            extra = {"masks": masks} if has_dropout else {}
-            t0 = time.perf_counter()
-            grads = ref.gradient(xb, tb, **extra)
-            loss_ref = float(ref.last_layer.loss)
-            ref_opt.update(ref.params, grads)
-            t1 = time.perf_counter()
-            with runner.active():
-                torch_opt.zero_grad()
-                loss_t = runner.loss(xb, tb, masks)
-                loss_t.backward()
-                torch_opt.step()
-            t2 = time.perf_counter()
+    def result_so_far():
+        layer = dict(first_layer, reference=ref.params["W1"].copy(), torch=export_params(twin)["W1"])
+        return TrainingResult(pd.DataFrame(curves), pd.DataFrame(epoch_rows), pd.DataFrame(timing),
+                              layer, param_diff)
+    try:
+        for epoch in range(1, n_epochs + 1):
+            started = time.perf_counter()
+            for idx in _batches(rng, len(x_train), batch_size, sampling):
+                if step == total:
+                    break
+                step += 1
+                xb, tb = x_train[idx], t_train[idx]
 
-            loss_torch = float(loss_t.item())
-            abs_diff = abs(loss_ref - loss_torch)
-            rel_diff = abs_diff / abs(loss_torch) if loss_torch else abs_diff
-            if step % param_every == 0 or step == total:
-                param_diff = _param_rel_diff(ref.params, twin)
-                pdiff = param_diff
-            else:
-                pdiff = float("nan")
-            for fw, loss in (("reference", loss_ref), ("torch", loss_torch)):
-                curves.append({**meta, "framework": fw, "epoch": epoch, "step": step, "loss": loss,
-                               "loss_abs_diff": abs_diff, "loss_rel_diff": rel_diff, "param_rel_diff": pdiff})
-            timing += [{"framework": "reference", "epoch": epoch, "step": step, "seconds": t1 - t0},
-                       {"framework": "torch", "epoch": epoch, "step": step, "seconds": t2 - t1}]
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
-        train_eval = (x_train[:train_eval_limit], t_train[:train_eval_limit])
-        epoch_rows += _epoch_accuracy(meta, epoch, ref, runner, train_eval, (x_test, t_test), eval_batch_size)
-    if bar is not None:
-        bar.close()
+                # One set of dropout masks per step, drawn once and given to both frameworks.
+                masks = ref.dropout_masks(len(idx), mask_rng) if has_dropout else None
+                extra = {"masks": masks} if has_dropout else {}
+                t0 = time.perf_counter()
+                grads = ref.gradient(xb, tb, **extra)
+                loss_ref = float(ref.last_layer.loss)
+                ref_opt.update(ref.params, grads)
+                t1 = time.perf_counter()
+                with runner.active():
+                    torch_opt.zero_grad()
+                    loss_t = runner.loss(xb, tb, masks)
+                    loss_t.backward()
+                    torch_opt.step()
+                t2 = time.perf_counter()
 
-    first_layer["reference"] = ref.params["W1"].copy()
-    first_layer["torch"] = export_params(twin)["W1"]
-    return TrainingResult(pd.DataFrame(curves), pd.DataFrame(epoch_rows), pd.DataFrame(timing),
-                          first_layer, param_diff)
+                loss_torch = float(loss_t.item())
+                abs_diff = abs(loss_ref - loss_torch)
+                rel_diff = abs_diff / abs(loss_torch) if loss_torch else abs_diff
+                if step % param_every == 0 or step == total:
+                    param_diff = _param_rel_diff(ref.params, twin)
+                    pdiff = param_diff
+                else:
+                    pdiff = float("nan")
+                for fw, loss in (("reference", loss_ref), ("torch", loss_torch)):
+                    curves.append({**meta, "framework": fw, "epoch": epoch, "step": step, "loss": loss,
+                                   "loss_abs_diff": abs_diff, "loss_rel_diff": rel_diff, "param_rel_diff": pdiff})
+                timing += [{"framework": "reference", "epoch": epoch, "step": step, "seconds": t1 - t0},
+                           {"framework": "torch", "epoch": epoch, "step": step, "seconds": t2 - t1}]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
+            train_eval = (x_train[:train_eval_limit], t_train[:train_eval_limit])
+            epoch_rows += _epoch_accuracy(meta, epoch, ref, runner, train_eval, (x_test, t_test), eval_batch_size)
+            if on_epoch is not None:
+                on_epoch(result_so_far(), epoch, n_epochs, time.perf_counter() - started)
+    finally:
+        if bar is not None:
+            bar.close()
+    return result_so_far()
+
+
+def epoch_line(result: TrainingResult, epoch: int, n_epochs: int, seconds: float) -> str:
+    """One line of progress after an epoch: both frameworks' mean loss over the epoch and
+    accuracies, the largest loss difference so far, and the epoch's seconds."""
+    c = result.curves[result.curves.epoch == epoch]
+    loss = c.groupby("framework").loss.mean()
+    acc = result.epochs[result.epochs.epoch == epoch].set_index("framework")
+    ref = result.curves[result.curves.framework == "reference"]
+    return (f"epoch {epoch}/{n_epochs} ({len(c) // 2} steps, {seconds:.1f} s): "
+            f"loss {loss['reference']:.4f} / {loss['torch']:.4f}, "
+            f"train accuracy {acc.loc['reference', 'train_acc']:.4f} / {acc.loc['torch', 'train_acc']:.4f}, "
+            f"test accuracy {acc.loc['reference', 'test_acc']:.4f} / {acc.loc['torch', 'test_acc']:.4f} "
+            f"(reference / torch); largest loss difference so far {ref.loss_abs_diff.max():.2e} "
+            f"(relative {ref.loss_rel_diff.max():.2e})")
 
 
 # Lockstep tolerances. float64: both sides do the same arithmetic up to summation order. One
@@ -299,62 +330,91 @@ def write_training_csvs(result: TrainingResult, out_dir) -> list[str]:
     (:func:`reports.files.replace_files`): an error (disk full, interrupt) leaves no half-written
     CSV behind."""
     os.makedirs(out_dir, exist_ok=True)
+    frames = (result.curves, result.epochs, result.timing)
     items = [(os.path.join(out_dir, name), lambda path, frame=frame: frame.to_csv(path, index=False,
                                                                                  lineterminator="\n"))
-             for name, frame in (("training_curves.csv", result.curves), ("training_epochs.csv", result.epochs),
-                                 ("training_timing.csv", result.timing))]
+             for name, frame in zip(CSV_NAMES, frames)]
     return replace_files(items)
+
+
+#: The files of ``cnn-parity train``, in the order :func:`write_training_csvs` returns them.
+CSV_NAMES = ("training_curves.csv", "training_epochs.csv", "training_timing.csv")
 
 
 # ------------------------------------------------------------------------------------------
 # cnn-parity train
 # ------------------------------------------------------------------------------------------
 
-def add_subcommand(sub):
-    p = sub.add_parser("train", help="train the reference and its torch twin in lockstep on MNIST")
-    p.add_argument("--net", choices=sorted(NETS), default="simple")
-    p.add_argument("--optimizer", choices=LOCKSTEP_OPTIMIZERS, default="adam")
-    p.add_argument("--lr", type=float, default=0.001)
-    p.add_argument("--batch-size", type=int, default=100)
-    length = p.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, default=1)
-    length.add_argument("--steps", type=int, default=None, help="stop after this many steps")
-    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sampling", choices=["permutation", "replacement"], default="permutation",
-                   help="permutation: each image once per epoch; replacement: the book's Trainer")
-    p.add_argument("--param-every", type=int, default=10, metavar="K",
-                   help="compare all parameters every K steps")
-    p.add_argument("--data-dir", metavar="DIR", help="folder with the four original MNIST .gz files "
-                   "(default: the embedded 10,000/2,000 sample)")
-    p.add_argument("--download", action="store_true", help="let torchvision download MNIST")
-    p.add_argument("--out", metavar="DIR", default="reports/training_out")
-    p.add_argument("--config", metavar="NAME", default=None,
-                   help="train the twin under this configuration (compile, channels_last, autocast-bf16, ...; "
-                        "see cnn-parity parity --config); the curves get a config column")
-    p.set_defaults(func=cmd_train)
+def _say(line: str) -> None:
+    """A progress line on standard error, above the tqdm bar when there is one."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
+def load_training_data(data_dir=None, download=False):
+    """``load_mnist`` for a command: a data problem becomes one-line :class:`RunError`."""
+    from .data import MnistDataError, load_mnist
+
+    try:
+        return load_mnist(data_dir, download=download)
+    except MnistDataError as exc:
+        raise RunError(str(exc)) from None
+    except (OSError, RuntimeError) as exc:          # a download that failed (no network, ...)
+        if not download:
+            raise
+        raise RunError(f"could not download MNIST ({exc}); put the four original .gz files in a folder "
+                       f"and use --data-dir DIR instead of --download") from None
 
 
 def cmd_train(args) -> int:
-    from .data import describe_source, load_mnist
+    """``cnn-parity train`` (options declared in ``reports.cli``): train, printing one line per
+    epoch and writing the three CSVs after every epoch; Ctrl-C keeps the completed epochs."""
+    from .data import describe_source
 
-    config = _train_config(args.config, args.dtype)
+    config = _train_config(getattr(args, "config", None), args.dtype)
+    out = str(absolute(args.out))
+    data = load_training_data(args.data_dir, download=args.download)
+    source = describe_source(args.data_dir, download=args.download)
+    (x_train, t_train), (x_test, t_test) = data
+    for option, limit, have, what in (("--train-images", args.train_images, len(x_train), "training"),
+                                      ("--test-images", args.test_images, len(x_test), "test")):
+        if limit is not None and limit > have:
+            raise UsageError(f"{option} {limit}: the {source} has {have} {what} images; give at most {have}")
+    data = ((x_train[:args.train_images], t_train[:args.train_images]),
+            (x_test[:args.test_images], t_test[:args.test_images]))
+    n_train = len(data[0][0])
+    if args.batch_size > n_train:
+        raise UsageError(f"--batch-size {args.batch_size} is larger than the {n_train} training images of "
+                         f"the {source}; give at most {n_train}")
+    if args.train_images or args.test_images:
+        source += f", the first {n_train} training and {len(data[1][0])} test images"
+    _say(f"data: {source}; net {args.net}, optimizer {args.optimizer} lr {args.lr:g}, batch {args.batch_size}, "
+         f"{args.dtype}, seed {args.seed}; " + (f"{args.steps} steps" if args.steps else
+                                                f"{args.epochs} epoch{'s' * (args.epochs != 1)}")
+         + (f"; configuration {config.name} ({config.sets})" if config else ""))
+    done = {"epochs": 0, "of": 0}
 
+    def after_epoch(result, epoch, n_epochs, seconds):
+        with deferred_interrupt():              # the files and the count agree, even on Ctrl-C
+            write_training_csvs(result, out)
+            done.update(epochs=epoch, of=n_epochs)
+        _say(epoch_line(result, epoch, n_epochs, seconds))
     try:
-        out = str(check_creatable(args.out))
-    except OutputError as exc:
-        raise SystemExit(f"cnn-parity train: --out {args.out}: {exc}") from None
-    data = load_mnist(args.data_dir, download=args.download)
-    print(f"data: {describe_source(args.data_dir, download=args.download)}; net {args.net}, "
-          f"optimizer {args.optimizer} lr {args.lr}, batch {args.batch_size}, {args.dtype}, seed {args.seed}"
-          + (f", configuration {config.name} ({config.sets})" if config else ""),
-          file=sys.stderr)
-    result = train_lockstep(data, net=args.net, optimizer=args.optimizer, lr=args.lr,
-                            batch_size=args.batch_size, epochs=args.epochs, steps=args.steps,
-                            dtype=args.dtype, seed=args.seed, sampling=args.sampling,
-                            param_every=args.param_every, config=config)
-    for path in write_training_csvs(result, out):
-        print(f"wrote {path}")
+        result = train_lockstep(data, net=args.net, optimizer=args.optimizer, lr=args.lr,
+                                batch_size=args.batch_size, epochs=args.epochs, steps=args.steps,
+                                dtype=args.dtype, seed=args.seed, sampling=args.sampling,
+                                param_every=args.param_every, on_epoch=after_epoch, config=config)
+    except KeyboardInterrupt:
+        if not done["epochs"]:
+            raise Interrupted(f"interrupted in epoch 1, before any epoch was complete; nothing was "
+                              f"written to {out}") from None
+        n = done["epochs"]
+        raise Interrupted(f"interrupted in epoch {n + 1} of {done['of']}; kept the {n} completed "
+                          f"epoch{'s' * (n != 1)} in {out} (training_curves.csv, training_epochs.csv, "
+                          f"training_timing.csv)") from None
+    for name in CSV_NAMES:
+        print(f"wrote {os.path.join(out, name)}")
     print(result.epochs.to_string(index=False))
     s = result.summary()
     print(f"largest per-step loss difference: {s['max_loss_abs_diff']:.3e} (relative {s['max_loss_rel_diff']:.3e}); "

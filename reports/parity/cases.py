@@ -23,15 +23,15 @@ from torch_impl import layers as T
 from torch_impl.transfer import load_params
 
 from .net_cases import (NET_CASES, NetCase, alexnet_case, alexnet_plan, lenet5_case,
-                        reference_from_torchvision, simple_convnet_case, torchvision_alexnet,
-                        torchvision_alexnet_case)
+                        reference_from_torchvision, reference_views_of, simple_convnet_case,
+                        torchvision_alexnet, torchvision_alexnet_case)
 from .records import compare
 
 __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "pool_case",
            "avgpool_case", "adaptive_avgpool_case", "linear_case", "softmax_loss_case",
            "draw_conv_config", "draw_pool_config", "draw_avgpool_config", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision",
-           "alexnet_plan"]
+           "alexnet_plan", "reference_views_of"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -426,6 +426,7 @@ LAYER_CASES: list[LayerCase] = [
     conv_case(N=2, C=2, H=11, W=10, FN=3, FH=5, FW=3, stride=2, pad=0),   # non-dividing, floor
     conv_case(N=4, C=1, H=28, W=28, FN=30, FH=5, FW=5, stride=1, pad=0),  # SimpleConvNet's conv
     conv_case(N=1, C=3, H=12, W=12, FN=2, FH=4, FW=4, stride=3, pad=2),
+    conv_case(N=2, C=3, H=35, W=31, FN=4, FH=11, FW=11, stride=4, pad=0),  # AlexNet's Conv1: 11×11, stride 4
     pool_case(),                                                        # 2×2 stride 2
     pool_case(H=9, W=7, ph=3, pw=3, stride=2, pad=1),                   # overlapping, padded
     pool_case(H=6, W=6, ph=3, pw=3, stride=2, pad=1, kind="negative"),  # padding must act as −inf

@@ -21,10 +21,10 @@ import torch.nn.functional as F
 import reference as R
 from torch_impl import apply_dropout_mask
 from torch_impl import layers as T
-from torch_impl.transfer import export_grads
+from torch_impl.transfer import book_layout_is_transposed, export_grads, resolve_param
 
 from .cases import (LAYER_CASES, NET_CASES, LayerCase, NetCase, alexnet_plan,
-                    reference_from_torchvision)
+                    reference_from_torchvision, reference_views_of)
 from .records import Record, Tolerance, _config_str, compare, first_divergence, reduction_tolerance
 
 DTYPES = ("float64", "float32")
@@ -123,19 +123,35 @@ def _ref_forward(name, layer, h, train, masks):
     return layer.forward(h)
 
 
-def _ref_trace(net, x, t, train=True, masks=None):
-    """Run the reference net layer by layer, keeping each output and the gradient arriving at it."""
-    outputs, grads = {}, {}
+def _ref_forward_trace(net, x, t, train=True, masks=None):
+    """The reference's forward, layer by layer: (loss, {layer: output})."""
+    outputs = {}
     h = x
     for name, layer in net.layers.items():
         h = _ref_forward(name, layer, h, train, masks)
         outputs[name] = h
-    loss = net.last_layer.forward(h, t)
+    return net.last_layer.forward(h, t), outputs
+
+
+def _ref_backward_trace(net, grads, dx):
+    """The reference's backward after :func:`_ref_forward_trace`, one layer per step: a generator
+    that yields each layer's name once its backward has run (its dW, db are then set), keeping
+    the gradient arriving at each layer in ``grads``; ``dx["dx"]`` is the input's gradient."""
     dout = net.last_layer.backward(1)
     for name, layer in reversed(net.layers.items()):
         grads[name] = dout
         dout = layer.backward(dout)
-    return loss, outputs, grads, dout
+        yield name
+    dx["dx"] = dout
+
+
+def _ref_trace(net, x, t, train=True, masks=None):
+    """Run the reference net layer by layer, keeping each output and the gradient arriving at it."""
+    loss, outputs = _ref_forward_trace(net, x, t, train, masks)
+    grads, dx = {}, {}
+    for _ in _ref_backward_trace(net, grads, dx):
+        pass
+    return loss, outputs, grads, dx["dx"]
 
 
 def _check_masks(case, ref, masks, train):
@@ -149,6 +165,11 @@ def _check_masks(case, ref, masks, train):
                          "ref.dropout_masks(N, rng)) or declare the case with mode='eval'")
 
 
+#: Nets with more parameter values than this (the full-size AlexNets: 61-62 M) run with one copy
+#: of their weights: the reference's arrays become views of the torch twin's parameters.
+SHARE_WEIGHTS_ABOVE = 10_000_000
+
+
 def run_net_case(case: NetCase, dtype="float64", seed=0, device="cpu") -> list[Record]:
     """A whole network: the loss, scores, dx and parameter gradients ("net" records) and the
     per-layer trace ("trace" records: ``<layer>.out`` forward, ``<layer>.grad`` backward).
@@ -158,46 +179,100 @@ def run_net_case(case: NetCase, dtype="float64", seed=0, device="cpu") -> list[R
     net is put in ``eval()`` mode and the reference runs with ``train_flg=False``.
     ``case.gradcheck`` > 0 adds central-difference spot checks of the reference gradient
     (float64 only, see :func:`gradient_spot_records`); ``case.extra`` adds case-specific records.
+
+    Memory (a full-size AlexNet holds 62 M parameters: 0.5 GB per copy in float64): the
+    reference runs first, then torch, and each parameter gradient of torch is compared with the
+    reference's as soon as torch's backward has produced it, then both are released; a net of
+    more than :data:`SHARE_WEIGHTS_ABOVE` parameter values keeps one copy of its weights.
     """
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     ref, net = case.build(rng, dtype)
     net = net.to(device)
+    if device == "cpu" and sum(p.numel() for p in net.parameters()) > SHARE_WEIGHTS_ABOVE:
+        reference_views_of(net, ref)              # one copy of the weights (the same bits)
     inputs = case.inputs(rng, dtype)
     x, t = inputs["x"], inputs["t"]
     masks = inputs.get("masks")
     train = case.mode == "train"
     _check_masks(case, ref, masks, train)
+    tol = case_tolerance(case, dtype)
+    name, cfg = case.net, case.config
+
+    spot = []
+    if case.gradcheck and dtype == np.float64:     # the reference alone, before torch runs
+        _ref_trace(ref, x, t, train, masks)
+        grads = {key: getattr(ref.layers[layer], "d" + attr) for key, (layer, attr) in ref.PARAM_LAYERS.items()}
+        spot = gradient_spot_records(case, ref, inputs, grads, case.gradcheck, train, seed)
+        del grads
+        for layer, attr in ref.PARAM_LAYERS.values():
+            setattr(ref.layers[layer], "d" + attr, None)
+
+    # Both backward passes side by side: torch's drives the reference's. As soon as torch has
+    # accumulated a parameter's gradient, the reference's backward runs down to that parameter's
+    # layer, the two gradients are compared, and both are released.
+    loss_r, outs_r = _ref_forward_trace(ref, x, t, train, masks)
+    grads_r, dx = {}, {}
+    ref_backward = _ref_backward_trace(ref, grads_r, dx)
+    done = []
+
+    def compare_grad(key, torch_grad):
+        layer, attr = ref.PARAM_LAYERS[key]
+        while layer not in done:
+            done.append(next(ref_backward))
+        grad_records[key] = compare(name, "d" + key, getattr(ref.layers[layer], "d" + attr), torch_grad,
+                                    tol, config=cfg, group="net")
+        setattr(ref.layers[layer], "d" + attr, None)
+
+    grad_records = {}
     net.train(train)
     masks_t = None if masks is None else {k: _to_torch(v, device=device) for k, v in masks.items()}
     x_t = _to_torch(x, requires_grad=True, device=device)
-    loss_t, outs_t = _torch_trace(net, x_t, _labels_on(t, x_t), masks_t)
-    loss_r, outs_r, grads_r, dx_r = _ref_trace(ref, x, t, train, masks)
+    hooks = _on_each_param_grad(net, compare_grad)
+    try:
+        loss_t, outs_t = _torch_trace(net, x_t, _labels_on(t, x_t), masks_t)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for layer in ref_backward:                    # the layers below the first parameter, then dx
+        done.append(layer)
+    dx_r = dx["dx"]
+    missing = [key for key in net.book_params if key not in grad_records]
+    if missing:
+        raise ValueError(f"{case.id}: torch computed no gradient for {missing}")
 
-    tol = case_tolerance(case, dtype)
-    name, cfg = case.net, case.config
     last = list(ref.layers)[-1]
     records = [compare(name, "loss", np.asarray(loss_r), loss_t, tol, config=cfg, group="net"),
                compare(name, "scores", outs_r[last], outs_t[last], tol, config=cfg, group="net"),
                compare(name, "dx", dx_r, x_t.grad, tol, config=cfg, group="net")]
-    ref_grads = {key: getattr(ref.layers[layer], "d" + attr)
-                 for key, (layer, attr) in ref.PARAM_LAYERS.items()}
-    for key, g in export_grads(net).items():
-        records.append(compare(name, "d" + key, ref_grads[key], g, tol, config=cfg, group="net"))
+    records += [grad_records[key] for key in net.book_params]
     for layer in ref.layers:                      # forward order
         records.append(compare(name, f"{layer}.out", outs_r[layer], outs_t[layer], tol,
                                config=cfg, group="trace"))
     for layer in reversed(ref.layers):            # backward order
         records.append(compare(name, f"{layer}.grad", grads_r[layer], outs_t[layer].grad, tol,
                                config=cfg, group="trace"))
-    if case.gradcheck or case.extra is not None:
-        del outs_t, outs_r, grads_r, x_t
-        net.zero_grad(set_to_none=True)           # free torch's gradients before the extras
-    if case.gradcheck and dtype == np.float64:
-        records += gradient_spot_records(case, ref, inputs, ref_grads, case.gradcheck, train, seed)
+    records += spot
     if case.extra is not None:
+        del outs_t, outs_r, grads_r, x_t
         records += case.extra(ref, net, inputs, dtype, tol)
     return records
+
+
+def _on_each_param_grad(net, compare_grad) -> list:
+    """Hooks calling ``compare_grad(book name, gradient in the book's layout)`` as soon as torch's
+    backward has accumulated each parameter's gradient, which is then released (``.grad = None``)."""
+    hooks = []
+    for key, path in net.book_params.items():
+        owner, attr = resolve_param(net, path)
+        transposed = book_layout_is_transposed(owner, attr)
+
+        def hook(param, key=key, transposed=transposed):
+            grad = param.grad.detach()
+            compare_grad(key, grad.T if transposed else grad)
+            param.grad = None
+        hooks.append(getattr(owner, attr).register_post_accumulate_grad_hook(hook))
+    return hooks
 
 
 # Central differences in float64, h = 1e-5 (the step of parity_tests/test_gradcheck.py).

@@ -14,12 +14,12 @@ import torch
 import reference as R
 import torch_impl
 from torch_impl.alexnet import TORCHVISION_BOOK_PARAMS
-from torch_impl.transfer import export_params, load_params
+from torch_impl.transfer import book_layout_is_transposed, load_params, resolve_param
 
 from .records import compare
 
 __all__ = ["NetCase", "NET_CASES", "simple_convnet_case", "lenet5_case", "alexnet_case", "alexnet_plan",
-           "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision"]
+           "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision", "reference_views_of"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -213,14 +213,32 @@ def torchvision_alexnet(seed: int, dtype="float32"):
 
 def reference_from_torchvision(model):
     """A reference AlexNet (``TORCHVISION`` configuration, the model's dtype) holding the weights
-    of a torchvision AlexNet: ``export_params(model, mapping=TORCHVISION_BOOK_PARAMS)`` maps
-    ``features.0.weight`` … ``classifier.6.bias`` to W1 … b8, Linear weights transposed to the
-    book's (in, out)."""
+    of a torchvision AlexNet: ``TORCHVISION_BOOK_PARAMS`` maps ``features.0.weight`` …
+    ``classifier.6.bias`` to W1 … b8, Linear weights transposed to the book's (in, out). The
+    arrays are views of the model's parameters (:func:`reference_views_of`): no copy of its
+    61 M values — writing into one writes into the other."""
     dtype = next(model.parameters()).detach().numpy().dtype
-    ref = R.AlexNet(**R.alexnet.TORCHVISION, weight_init_std=0.0, dtype=dtype)
-    for key, value in export_params(model, mapping=TORCHVISION_BOOK_PARAMS).items():
-        ref.params[key][...] = value                 # in place: the layers hold these arrays
+    ref = R.AlexNet(**R.alexnet.TORCHVISION, weight_init_std=0.0, dtype=dtype)   # zeros: never touched
+    reference_views_of(model, ref, TORCHVISION_BOOK_PARAMS)
     return ref
+
+
+def reference_views_of(module, ref, mapping=None) -> None:
+    """Make ``ref``'s parameters (``ref.params`` and the layers that hold them) views of the
+    module's parameters, in the book's layout (a Linear weight transposed): one copy of a
+    full-size net's weights instead of two. ``mapping``: book name -> parameter path
+    (default ``module.book_params``); the module must be on the CPU."""
+    mapping = module.book_params if mapping is None else mapping
+    for key, path in mapping.items():
+        owner, attr = resolve_param(module, path)
+        tensor = getattr(owner, attr).detach()
+        view = (tensor.T if book_layout_is_transposed(owner, attr) else tensor).numpy()
+        if view.shape != ref.params[key].shape or view.dtype != ref.params[key].dtype:
+            raise ValueError(f"{key}: {path} is {view.shape} {view.dtype} in the book's layout, the "
+                             f"reference holds {ref.params[key].shape} {ref.params[key].dtype}")
+        layer, layer_attr = ref.PARAM_LAYERS[key]
+        setattr(ref.layers[layer], layer_attr, view)
+        ref.params[key] = view
 
 
 def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
@@ -256,18 +274,20 @@ def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
                    mode=mode, extra=extra, slow_dtypes=tuple(slow_dtypes))
 
 
-# The full-size nets (61-62 M parameters) cost 3-16 s per dtype on 2 cores, mostly
+# The full-size nets (61-62 M parameters) cost 3-25 s per dtype on 2 cores, mostly
 # parameter-sized memory traffic (init, copies, gradients, comparisons of 37 M-entry arrays), not
-# arithmetic. The default test tier keeps the paper's AlexNet in float64 (the oracle, with the
-# central-difference spot check); its float32 run and the torchvision case's full trace run in
-# the slow tier (the float32 path of every layer type is covered by the MNIST AlexNet-style net;
-# torchvision's own forward is checked in the default tier by
-# ``reports.parity.harness.torchvision_forward_records``). ``cnn-parity parity`` runs them all.
+# arithmetic, so both run in the slow tier (``pytest -m slow``), the paper's AlexNet with its
+# central-difference spot check. The default tier covers what they are made of at a smaller
+# size: every layer type and the paper's LRN, overlapping pooling and dropout in the MNIST
+# AlexNet-style net (with a spot check too), the paper's first convolution (11×11, stride 4) as
+# a layer case, the full-size shapes and parameter counts (test_lenet_alexnet.py) and
+# torchvision's own forward (``reports.parity.harness.torchvision_forward_records``).
+# ``cnn-parity parity`` and the full report run them all.
 NET_CASES += [
     lenet5_case(),
     lenet5_case(c3_table=True),
-    alexnet_case("mnist", N=4),
+    alexnet_case("mnist", N=4, gradcheck=2),
     alexnet_case("mnist", N=2, mode="eval"),
-    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=("float32",)),
+    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=("float64", "float32")),
     torchvision_alexnet_case(N=1, slow_dtypes=("float64", "float32")),
 ]
