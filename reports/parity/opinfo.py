@@ -67,7 +67,14 @@ class Unsupported(Exception):
 
 def load_op_db():
     """``op_db`` of ``torch.testing._internal.common_methods_invocations``, or CorpusUnavailable."""
+    import logging
+
     frozen = torch.backends.flags_frozen()
+    # Importing the test modules makes torch.utils.cpp_extension log "No CUDA runtime is found"
+    # on a machine without CUDA: a line on the user's terminal that says nothing about the corpus.
+    ext_log = logging.getLogger("torch.utils.cpp_extension")
+    level = ext_log.level
+    ext_log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -78,6 +85,7 @@ def load_op_db():
             f"{torch.__version__} ({type(exc).__name__}: {exc}); install expecttest "
             f"(pip install expecttest) or use a torch build that ships its test modules") from None
     finally:
+        ext_log.setLevel(level)
         if not frozen:   # importing common_utils calls torch.backends.disable_global_flags()
             torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
     return op_db
