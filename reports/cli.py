@@ -264,7 +264,7 @@ def _add_report(sub):
                     "differences and lockstep training, and write CSV files and index.html into --out\n"
                     "(replaced as a whole when complete; Ctrl-C leaves the previous report as it was).\n"
                     "Exit status 1 if any comparison fails.",
-        epilog=examples("cnn-parity report --quick          # every section, smaller: about 20 s on 2 cores",
+        epilog=examples("cnn-parity report --quick          # every section, smaller: about 30 s on 2 cores",
                         "cnn-parity report                  # the full report, a few minutes",
                         "cnn-parity report --data-dir ../shared/datasets/mnist --out /tmp/report"))
     p.add_argument("--out", metavar="DIR", default="reports/out",
