@@ -348,4 +348,20 @@ def test_spot_check_on_relu_and_max_pool_skips_coordinates_at_a_kink():
     check(gradient_spot_records(case, ref, inputs, grads, per_param=3))
     coarse = gradient_spot_records(case, ref, inputs, grads, per_param=2, h=0.3, keys=["W1", "W2"])
     assert [r.quantity for r in coarse] == ["dW1 central diff", "dW2 central diff"]
-    assert any("skipped" in r.note for r in coarse)
+    assert any("crossed a" in r.note for r in coarse)      # skipped, or h made smaller: said so
+
+
+def test_spot_check_shrinks_h_when_every_step_crosses_a_kink():
+    """Seed 1 of the MNIST AlexNet-style case (found by ``cnn-parity parity --seeds 0-19``): every
+    ±1e-5 step of W1 and b1 that the check tries flips some ReLU or max-pool decision (W1 moves
+    every activation of the net). It used to give up and fail with nothing compared (max_rel inf);
+    it must shrink h instead, say so, and agree with backprop."""
+    case = alexnet_case("mnist", N=4, gradcheck=2)
+    rng = np.random.default_rng(1)
+    ref, _ = case.build(rng, np.float64)
+    inputs = case.inputs(rng, np.float64)
+    grads = ref.gradient(inputs["x"], inputs["t"], masks=inputs["masks"])
+    grads = {k: v.copy() for k, v in grads.items()}
+    records = check(gradient_spot_records(case, ref, inputs, grads, per_param=2, seed=1, keys=["W1", "b1"]))
+    assert [r.torch_shape for r in records] == ["(2 coordinates)", "(1 coordinates)"]
+    assert all("every ±1e-05 step tried crossed a kink" in r.note for r in records)
