@@ -365,3 +365,54 @@ def test_spot_check_shrinks_h_when_every_step_crosses_a_kink():
     records = check(gradient_spot_records(case, ref, inputs, grads, per_param=2, seed=1, keys=["W1", "b1"]))
     assert [r.torch_shape for r in records] == ["(2 coordinates)", "(1 coordinates)"]
     assert all("every ±1e-05 step tried crossed a kink" in r.note for r in records)
+
+
+# ------------------------------------------------------------------------------------------
+# Decisions at a near-tie (found by cnn-parity parity --seeds 0-19)
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode,N,seed,routed", [("eval", 2, 12, "Pool2: 1"), ("train", 4, 1, "Relu2: 1, Pool2: 1")])
+def test_float32_near_ties_are_routed_as_torch_routed_them(mode, N, seed, routed):
+    """At these seeds a float32 MNIST AlexNet has a Pool2 window whose two largest values differ by
+    less than float32's rounding (seed 12: 9.4e-8 relative), or a Relu2 input within rounding of
+    0: the two frameworks decide differently and, before the fix, every gradient below failed by
+    1e-3 to 2e-2. The reference's backward now takes torch's decision there, and says so."""
+    records = check(run_net_case(alexnet_case("mnist", N=N, mode=mode), "float32", seed=seed))
+    dx = next(r for r in records if r.quantity == "dx")
+    assert dx.note.endswith(f"routed them as torch did ({routed})")
+
+
+def test_near_tie_routing_never_excuses_a_wrong_rule_at_an_exact_tie():
+    """A pool window and a ReLU input: routed as torch only where the values differ by rounding;
+    an exact tie (or an exact 0) decided the other way is a wrong rule, and is left to fail."""
+    from reports.parity.harness import _align_near_ties, _align_near_zeros
+
+    near_ref = np.array([[[[1.0, 1.0 - 1e-9], [0.0, 0.0]]]])
+    near_torch = np.array([[[[1.0 - 1e-9, 1.0], [0.0, 0.0]]]])
+    pool = R.Pooling(2, 2, stride=2)
+    pool.forward(near_ref)
+    assert _align_near_ties(pool, near_torch, rtol=1e-6) == 1 and pool.flat_indices().item() == 1
+    tie = np.array([[[[1.0, 1.0], [0.0, 0.0]]]])
+    pool.forward(tie)
+    pool.arg_max = np.ones_like(pool.arg_max)                 # "ties to the last maximum"
+    assert _align_near_ties(pool, tie, rtol=1e-6) == 0 and pool.flat_indices().item() == 1
+    assert _align_near_ties(pool, near_torch, rtol=1e-12) == 0           # beyond the tolerance
+
+    relu = R.Relu()
+    relu.forward(np.array([1.0, -1e-9, 0.0, -2.0]))
+    assert _align_near_zeros(relu, np.array([1.0, -1e-9, 0.0, -2.0]), np.array([1.0, 1e-9, 0.0, -2.0]),
+                             rtol=1e-6) == 1
+    assert relu.mask.tolist() == [False, False, True, True]
+
+    class GradientAtZero(R.Relu):                             # the bug zoo's relu_grad_at_zero
+        def forward(self, x):
+            out = super().forward(x)
+            self.mask = x < 0
+            return out
+
+    wrong = GradientAtZero()
+    x = np.array([1.0, -1e-9, 0.0, -2.0])
+    wrong.forward(x)
+    assert _align_near_zeros(wrong, x, np.array([1.0, 1e-9, 0.0, -2.0]), rtol=1e-6) == 0
+    assert wrong.mask.tolist() == [False, True, False, True]
+
