@@ -376,10 +376,18 @@ def test_float32_near_ties_are_routed_as_torch_routed_them(mode, N, seed, routed
     """At these seeds a float32 MNIST AlexNet has a Pool2 window whose two largest values differ by
     less than float32's rounding (seed 12: 9.4e-8 relative), or a Relu2 input within rounding of
     0: the two frameworks decide differently and, before the fix, every gradient below failed by
-    1e-3 to 2e-2. The reference's backward now takes torch's decision there, and says so."""
-    records = check(run_net_case(alexnet_case("mnist", N=N, mode=mode), "float32", seed=seed))
+    1e-3 to 2e-2. The reference's backward now takes torch's decision there, and says so.
+    torch's float32 sums depend on its thread count (and the CPU): the near-ties were found with 2
+    threads on the development machine, so the test runs with 2; where torch's values fall on the
+    same side as the reference's, there is nothing to route, and the records must pass all the same."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        records = check(run_net_case(alexnet_case("mnist", N=N, mode=mode), "float32", seed=seed))
+    finally:
+        torch.set_num_threads(threads)
     dx = next(r for r in records if r.quantity == "dx")
-    assert dx.note.endswith(f"routed them as torch did ({routed})")
+    assert dx.note == "" or dx.note.endswith(f"routed them as torch did ({routed})"), dx.note
 
 
 def test_near_tie_routing_never_excuses_a_wrong_rule_at_an_exact_tie():
