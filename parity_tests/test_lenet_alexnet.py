@@ -230,8 +230,9 @@ def test_torchvision_forward_matches_the_reference(torchvision_alexnet):
 
 
 def test_torchvision_variant_matches_torchvision(torchvision_alexnet):
-    """61,100,840 parameters in all three; the mapping covers torchvision's state dict exactly,
-    moves its weights into the reference (and back), and from_torchvision shares its modules."""
+    """61,100,840 parameters in torchvision's model and the reference; the mapping covers
+    torchvision's state dict exactly, and from_torchvision shares its modules. (Moving the
+    weights into our own twin and back: the slow test below.)"""
     tv = torchvision_alexnet
     n_tv = sum(p.numel() for p in tv.parameters())
     assert n_tv == 61_100_840
@@ -239,23 +240,34 @@ def test_torchvision_variant_matches_torchvision(torchvision_alexnet):
     assert sum(a.size for a in ref.params.values()) == n_tv
     assert ref.dropout_shapes == {"Dropout1": (9216,), "Dropout2": (4096,)}   # before Affine1/2
     assert alexnet_plan(1, RA.TORCHVISION)[1] == ref.dropout_shapes
-    twin = torch_impl.AlexNet(**TA.TORCHVISION, weight_init_std=0.0, dtype=torch.float32)
-    assert sum(p.numel() for p in twin.parameters()) == n_tv
-
     mapping = TA.TORCHVISION_BOOK_PARAMS
     assert sorted(mapping.values()) == sorted(tv.state_dict())   # every tensor, exactly once
-    params = export_params(tv, mapping=mapping)
-    assert {k: v.shape for k, v in params.items()} == {k: v.shape for k, v in ref.params.items()}
-    assert np.array_equal(params["W6"], tv.classifier[1].weight.detach().numpy().T)   # (in, out)
-    load_params(twin, params)                                     # our twin takes them too
-    named, state = dict(twin.named_parameters()), tv.state_dict()
-    assert all(torch.equal(named[twin.book_params[k]], state[mapping[k]]) for k in mapping)
+    assert {k: tuple(tv.state_dict()[path].shape[::-1] if k.startswith("W") and tv.state_dict()[path].ndim == 2
+                     else tv.state_dict()[path].shape) for k, path in mapping.items()} == \
+        {k: v.shape for k, v in ref.params.items()}               # Linear weights transposed
 
     view = torch_impl.AlexNet.from_torchvision(tv)
     assert [n for n, _ in view.named_children()] == list(ref.layers)
     assert view.Conv1 is tv.features[0] and view.Affine3 is tv.classifier[6]
     assert view.Dropout1 is tv.classifier[0]
     assert not view.Relu1.inplace
+
+
+@pytest.mark.slow
+def test_torchvision_weights_into_our_twin_and_back(torchvision_alexnet):
+    """The slow tier: torchvision's 61 M weights exported in the book's layout and loaded into
+    our own twin (torch_impl.AlexNet in the TORCHVISION configuration), bit for bit."""
+    tv = torchvision_alexnet
+    twin = torch_impl.AlexNet(**TA.TORCHVISION, weight_init_std=0.0, dtype=torch.float32)
+    assert sum(p.numel() for p in twin.parameters()) == 61_100_840
+    mapping = TA.TORCHVISION_BOOK_PARAMS
+    ref = R.AlexNet(**RA.TORCHVISION, weight_init_std=0.0, dtype=np.float32)
+    params = export_params(tv, mapping=mapping)
+    assert {k: v.shape for k, v in params.items()} == {k: v.shape for k, v in ref.params.items()}
+    assert np.array_equal(params["W6"], tv.classifier[1].weight.detach().numpy().T)   # (in, out)
+    load_params(twin, params)                                     # our twin takes them too
+    named, state = dict(twin.named_parameters()), tv.state_dict()
+    assert all(torch.equal(named[twin.book_params[k]], state[mapping[k]]) for k in mapping)
 
 
 def test_adaptive_pool_only_where_it_is_a_plain_average_pool():
