@@ -450,10 +450,10 @@ def cmd_parity(args) -> int:
     if args.seeds is not None:
         from .seeds import parse_seeds
 
-        parse_seeds(args.seeds)              # a bad list: one line, before torch is imported
+        seeds = parse_seeds(args.seeds)      # a bad list: one line, before torch is imported
+        _check_device(args.device)
+        return _cmd_parity_seeds(args, seeds)
     _check_device(args.device)
-    if args.seeds is not None:
-        return _cmd_parity_seeds(args)
     from .parity.harness import all_parity_records
     from .parity.records import records_to_frame
 
@@ -466,12 +466,11 @@ def cmd_parity(args) -> int:
     return 0 if all(r.passed for r in records) else 1
 
 
-def _cmd_parity_seeds(args) -> int:
-    """``parity --seeds``: the false-alarm check (``reports.seeds``)."""
+def _cmd_parity_seeds(args, seeds) -> int:
+    """``parity --seeds``: the false-alarm check (``reports.seeds``) over the parsed ``seeds``."""
     from .parity.records import records_to_frame
-    from .seeds import format_seeds, parse_seeds, run_seeds
+    from .seeds import format_seeds, run_seeds
 
-    seeds = parse_seeds(args.seeds)
     by_seed = run_seeds(seeds, DTYPE_CHOICES[args.dtype], args.device,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     print(_environment_line(args.device))

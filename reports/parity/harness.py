@@ -171,16 +171,17 @@ def _align_near_zeros(layer: "R.Relu", x_ref, x_torch, rtol) -> int:
     between them, the reference's backward passes or stops the gradient as torch's does. Only
     when the reference's rule applied to torch's values reproduces torch's decisions everywhere
     (so a wrong rule at exactly 0 is never excused); returns the number of entries routed."""
-    probe = copy.copy(layer)
-    probe.forward(x_torch)
-    if not np.array_equal(probe.mask, x_torch <= 0):       # torch: gradient only where x > 0
-        return 0
-    differ = layer.mask != probe.mask
-    if not differ.any():
+    torch_mask = x_torch <= 0                               # torch: gradient only where x > 0
+    differ = layer.mask != torch_mask
+    if not differ.any():                                    # the common case: nothing to route
         return 0
     near = ((np.abs(x_ref) <= rtol * float(np.max(np.abs(x_ref))))
             & (np.abs(x_torch) <= rtol * float(np.max(np.abs(x_torch)))))
     if not near[differ].all():
+        return 0
+    probe = copy.copy(layer)
+    probe.forward(x_torch)
+    if not np.array_equal(probe.mask, torch_mask):
         return 0
     layer.mask = probe.mask
     return int(differ.sum())
