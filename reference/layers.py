@@ -25,8 +25,8 @@ import numbers
 import numpy as np
 
 from .checks import check_float_array, check_labels, check_pair, check_positive_int
-from .util import (col2im, conv_output_size, first_inside, fold, fold_offsets, im2col, pad_end,
-                   pad_images, unfold, window_slices)
+from .util import (col2im, conv_output_size, crop_end, first_inside, fold, fold_offsets, im2col,
+                   pad_end, pad_images, unfold, window_slices)
 
 METHODS = ("fast", "book")
 
@@ -59,6 +59,18 @@ def _check_same_dtype(x: np.ndarray, W: np.ndarray, layer: str) -> None:
     if x.dtype != W.dtype:
         raise TypeError(f"{layer}: x is {x.dtype} but the layer's W is {W.dtype}; "
                         f"cast x with x.astype(np.{W.dtype}) or build the layer in {x.dtype}")
+
+
+def _check_bias(b, W, axis: int, layer: str, per: str):
+    """``b`` checked against the layer's ``W``: 1-D, one value per ``W.shape[axis]`` (``per`` says
+    what it is one bias per), in W's dtype. ``None`` (a layer without bias) passes through."""
+    if b is None:
+        return None
+    check_float_array(b, "b", ndim=1)
+    if b.shape != (W.shape[axis],):
+        raise ValueError(f"b must have shape ({W.shape[axis]},) — one bias per {per} — got {b.shape}")
+    _check_same_dtype(b, W, layer)
+    return b
 
 
 def _int_or_pair(value, name, minimum=1):
@@ -127,13 +139,7 @@ class Convolution:
 
     def __init__(self, W, b, stride=1, pad=0, strict=False, method="fast", *, groups=1, dilation=1):
         self.W = check_float_array(W, "W", ndim=4)
-        if b is not None:
-            check_float_array(b, "b", ndim=1)
-            if b.shape != (W.shape[0],):
-                raise ValueError(f"b must have shape ({W.shape[0]},) — one bias per filter of W "
-                                 f"{W.shape} — got {b.shape}")
-            _check_same_dtype(b, W, "Convolution")
-        self.b = b
+        self.b = _check_bias(b, W, 0, "Convolution", f"filter of W {W.shape}")
         self.groups = check_positive_int(groups, "groups")
         if W.shape[0] % self.groups:
             raise ValueError(f"groups={groups} must divide the number of filters FN = {W.shape[0]} "
@@ -239,22 +245,16 @@ class Convolution:
                 dx_blk = fold(dcol.reshape(n, G * C_group * FH * FW, L), (n,) + x_shape[1:], FH, FW, self.stride,
                               self.pad, dilation=self.dilation)
                 if dx is None:          # one block: the whole batch
-                    return self._crop(dx_blk)
+                    return crop_end(dx_blk, *self.pad_extra)
                 dx[blk] = dx_blk
-            return self._crop(dx)
+            return crop_end(dx, *self.pad_extra)
 
         dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)     # (N·OH·OW, FN)
         dcol = np.empty((len(dout), self.col_W.shape[0] * G), dtype=dout.dtype)
         for cols, filters in _group_blocks(dcol.shape[1], FN, G):
             dcol[:, cols] = dout[:, filters] @ self.col_W[:, filters].T   # the book: dout @ col_W.T
-        return self._crop(col2im(dcol, x_shape, FH, FW, self.stride, self.pad, dilation=self.dilation))
-
-    def _crop(self, dx):
-        """Drop the gradient of the pixels ``pad_end`` added (pad="same" with an even span)."""
-        extra_h, extra_w = self.pad_extra
-        if extra_h or extra_w:
-            return dx[:, :, :dx.shape[2] - extra_h, :dx.shape[3] - extra_w]
-        return dx
+        return crop_end(col2im(dcol, x_shape, FH, FW, self.stride, self.pad, dilation=self.dilation),
+                        *self.pad_extra)   # pad="same" with an even span: drop pad_end's pixels
 
 
 def _group_blocks(n_columns: int, n_filters: int, groups: int) -> list:
@@ -288,11 +288,6 @@ def _pool_output(layer, H, W):
     extra_h = max(0, (out_h - 1) * sh + dh * (layer.pool_h - 1) + 1 - (H + 2 * ph))
     extra_w = max(0, (out_w - 1) * sw + dw * (layer.pool_w - 1) + 1 - (W + 2 * pw))
     return out_h, out_w, extra_h, extra_w
-
-
-def _crop(dx, shape):
-    """The gradient of the input itself: drop what ``pad_end`` added (ceil mode)."""
-    return dx if dx.shape == tuple(shape) else dx[:, :, :shape[2], :shape[3]]
 
 
 def _running_max(img, slices, nan_aware):
@@ -371,7 +366,8 @@ class Pooling:
     input holding that offset's element of every window (``window_slices``), keeping the running
     maximum and the offset where it was first reached; backward sends each gradient to that
     offset (``fold_offsets``).
-    cache: x, arg_max (N, C, OH, OW) — the same index inside each window, a small unsigned int.
+    cache: x, arg_max (N, C, OH, OW) — the same index inside each window, a small unsigned int;
+    pad_extra — the (h, w) pixels ``pad_end`` added in ceil mode, dropped again from dx.
     ``method="book"``: im2col + argmax, with the cache above.
     """
 
@@ -382,7 +378,7 @@ class Pooling:
         self.ceil_mode = bool(ceil_mode)
         self.strict = strict
         self.method = _check_method(method)
-        self.x = self.arg_max = None
+        self.x = self.arg_max = self.pad_extra = None
         self._cached_method = None
 
     def forward(self, x):
@@ -392,6 +388,7 @@ class Pooling:
         first = _first_inside(self, H, W, out_h, out_w)        # (raises if a window misses x)
         method = _check_method(self.method)
         x_ext = pad_end(x, extra_h, extra_w, -np.inf)          # ceil mode only
+        self.pad_extra = (extra_h, extra_w)
 
         if method == "fast":
             # img[slices[k]] is the element at window offset k (row-major) of every window, a
@@ -427,7 +424,7 @@ class Pooling:
 
     def backward(self, dout):
         N, C, H, W = self.x.shape
-        _, _, extra_h, extra_w = _pool_output(self, H, W)
+        extra_h, extra_w = self.pad_extra
         ext_shape = (N, C, H + extra_h, W + extra_w)
         if self._cached_method == "fast":
             # each output's gradient goes to the offset k of its window's (first) maximum:
@@ -446,7 +443,7 @@ class Pooling:
 
             dx = fold_offsets(dcol, ext_shape, self.pool_h, self.pool_w, self.stride, self.pad,
                               dtype=dout.dtype, dilation=self.dilation)
-            return _crop(dx, self.x.shape)
+            return crop_end(dx, extra_h, extra_w)
 
         dout = dout.transpose(0, 2, 3, 1)                      # (N, OH, OW, C)
         pool_size = self.pool_h * self.pool_w
@@ -454,7 +451,7 @@ class Pooling:
         dmax[np.arange(self.arg_max.size), self.arg_max.flatten()] = dout.flatten()
         dcol = dmax.reshape(dout.shape[0] * dout.shape[1] * dout.shape[2], C * pool_size)
         dx = col2im(dcol, ext_shape, self.pool_h, self.pool_w, self.stride, self.pad, dilation=self.dilation)
-        return _crop(dx, self.x.shape)
+        return crop_end(dx, extra_h, extra_w)
 
     def flat_indices(self):
         """PyTorch's ``return_indices=True`` output for the last forward: for each output
@@ -478,7 +475,7 @@ class AvgPooling:
 
     forward  x (N, C, H, W) -> out (N, C, OH, OW)
     backward dout (N, C, OH, OW) -> dx (N, C, H, W)
-    cache: x shape, divisor (OH, OW)
+    cache: x shape, divisor (OH, OW), pad_extra (as Pooling's)
 
     Two legitimate conventions for windows that overlap the zero padding:
     ``count_include_pad=True`` (PyTorch's default) divides by FH·FW always;
@@ -510,7 +507,7 @@ class AvgPooling:
         self.divisor_override = divisor_override
         self.strict = strict
         self.method = _check_method(method)
-        self.x_shape = self.divisor = None
+        self.x_shape = self.divisor = self.pad_extra = None
         self._cached_method = None
 
     def _divisor(self, H, W, out_h, out_w, extra_h, extra_w, dtype):
@@ -539,6 +536,7 @@ class AvgPooling:
         method = _check_method(self.method)
         divisor = self._divisor(H, W, out_h, out_w, extra_h, extra_w, x.dtype)
         x_ext = pad_end(x, extra_h, extra_w)                  # ceil mode only
+        self.pad_extra = (extra_h, extra_w)
 
         if method == "fast":
             slices = window_slices(self.pool_h, self.pool_w, self.stride, out_h, out_w)
@@ -561,19 +559,19 @@ class AvgPooling:
     def backward(self, dout):
         N, C, out_h, out_w = dout.shape
         _, _, H, W = self.x_shape
-        _, _, extra_h, extra_w = _pool_output(self, H, W)
+        extra_h, extra_w = self.pad_extra
         ext_shape = (N, C, H + extra_h, W + extra_w)
         if self._cached_method == "fast":
             share = dout / self.divisor                        # (N, C, OH, OW)
             dcol = np.broadcast_to(share, (self.pool_h * self.pool_w,) + share.shape)
             dx = fold_offsets(dcol, ext_shape, self.pool_h, self.pool_w, self.stride, self.pad)
-            return _crop(dx, self.x_shape)
+            return crop_end(dx, extra_h, extra_w)
 
         share = dout.transpose(0, 2, 3, 1) / self.divisor[None, :, :, None]   # (N, OH, OW, C)
         dcol = np.broadcast_to(share[..., None], share.shape + (self.pool_h * self.pool_w,))
         dcol = dcol.reshape(N * out_h * out_w, C * self.pool_h * self.pool_w)
         dx = col2im(dcol, ext_shape, self.pool_h, self.pool_w, self.stride, self.pad)
-        return _crop(dx, self.x_shape)
+        return crop_end(dx, extra_h, extra_w)
 
 
 def _adaptive_windows(size: int, out_size: int) -> list:
@@ -683,11 +681,8 @@ class Affine:
 
     def __init__(self, W, b):
         self.W = check_float_array(W, "W", ndim=2)
-        self.b = check_float_array(b, "b", ndim=1)
-        if b.shape != (W.shape[1],):
-            raise ValueError(f"b must have shape ({W.shape[1]},) — one bias per output column of "
-                             f"W {W.shape} (the book's (in, out) layout) — got {b.shape}")
-        _check_same_dtype(b, W, "Affine")
+        self.b = _check_bias(check_float_array(b, "b", ndim=1), W, 1, "Affine",      # b is required
+                             f"output column of W {W.shape} (the book's (in, out) layout)")
         self.x = self.original_x_shape = None
         self.dW = self.db = None
 
@@ -729,13 +724,7 @@ class Linear:
 
     def __init__(self, W, b=None):
         self.W = check_float_array(W, "W", ndim=2)
-        if b is not None:
-            check_float_array(b, "b", ndim=1)
-            if b.shape != (W.shape[1],):
-                raise ValueError(f"b must have shape ({W.shape[1]},) — one bias per output column of "
-                                 f"W {W.shape} (the book's (in, out) layout) — got {b.shape}")
-            _check_same_dtype(b, W, "Linear")
-        self.b = b
+        self.b = _check_bias(b, W, 1, "Linear", f"output column of W {W.shape} (the book's (in, out) layout)")
         self.x = None
         self.dW = self.db = None
 

@@ -215,6 +215,15 @@ def pad_end(input_data: np.ndarray, extra_h: int, extra_w: int, value: float = 0
                   constant_values=value)
 
 
+def crop_end(grad: np.ndarray, extra_h: int, extra_w: int) -> np.ndarray:
+    """The gradient's side of :func:`pad_end`: (N, C, H + extra_h, W + extra_w) -> (N, C, H, W),
+    dropping the rows/columns ``pad_end`` added (they are not part of the input); the array
+    itself when both are 0."""
+    if extra_h == 0 and extra_w == 0:
+        return grad
+    return grad[:, :, :grad.shape[2] - extra_h, :grad.shape[3] - extra_w]
+
+
 # ---------------------------------------------------------------------------------------------
 # The fast path (the layers' default): zero-copy windows, the (N, C·FH·FW, OH·OW) layout
 # ---------------------------------------------------------------------------------------------
