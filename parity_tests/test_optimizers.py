@@ -28,7 +28,7 @@ from reference.optimizer import (OPTIMIZERS, TORCH_EQUIVALENT, AdaGrad, Adam, Bo
                                  BookAdam, BookMomentum, Momentum, SGD, fma)
 from reports.parity.optim import (STEPS, TORCH_FORMS, make_problem, numpy_trajectory,
                                   parity_tolerance, run_parity, torch_class, torch_sqrt,
-                                  torch_trajectory, trajectory_records)
+                                  torch_trajectory, trajectory_records, with_torch_sqrt)
 from reports.parity.records import Tolerance, compare, float_eps
 
 from .conftest import assert_dtype_preserved, check
@@ -100,11 +100,10 @@ def test_sweep(cfg):
     name, dtype, steps = cfg["name"], cfg["dtype"], 6
     run = dict(kwargs=cfg["kwargs"], seed=cfg["seed"], shapes=cfg["shapes"], steps=steps,
                scales=cfg["scales"])
-    ref, tor, config, _ = run_parity(name, dtype, **run)
+    ref, tor, config, (params, grads, _) = run_parity(name, dtype, **run)
     check(trajectory_records(f"optim.{name}", ref, tor, parity_tolerance(name, dtype, steps), config))
-    with torch_sqrt():
-        ref, tor, config, _ = run_parity(name, dtype, **run)
-    check(trajectory_records(f"optim.{name}", ref, tor, Tolerance(0.0, "bit-exact"), config,
+    exact = with_torch_sqrt(name, params, grads, cfg["kwargs"])
+    check(trajectory_records(f"optim.{name}", exact, tor, Tolerance(0.0, "bit-exact"), config,
                              note="torch's sqrt substituted"))
 
 
