@@ -15,12 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS", "BenchmarkError", "BenchmarkResults",
+__all__ = ["DEFAULT_BENCHMARKS", "repo_relative", "SPEED_COLUMNS", "MEMORY_COLUMNS", "BenchmarkError", "BenchmarkResults",
            "load_benchmarks", "resolve_benchmarks", "benchmark_setting"]
 
 #: The benchmark results the speed section shows by default (written by ``python -m benchmarks``),
 #: found from this package, so it does not depend on the working directory.
-DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "latest.csv"
+REPOSITORY = Path(__file__).resolve().parents[1]
+DEFAULT_BENCHMARKS = REPOSITORY / "benchmarks" / "results" / "latest.csv"
+
+
+def repo_relative(path) -> str:
+    """A results file as the page names it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).relative_to(REPOSITORY))
+    except ValueError:
+        return str(path)
 #: The columns of ``benchmarks.speed.COLUMNS`` the speed section needs (the others —
 #: ratio, reps, load, blas, numpy, torch, note — are shown when present).
 SPEED_COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "threads"]
@@ -54,12 +63,8 @@ class BenchmarkResults:
     default: bool = True                            # the repository's default file, not --benchmarks
 
     def display_path(self, path=None) -> str:
-        """The file as the page names it: relative to the repository when inside it."""
-        path = Path(path or self.path)
-        try:
-            return str(path.relative_to(DEFAULT_BENCHMARKS.parents[2]))
-        except ValueError:
-            return str(path)
+        """The file as the page names it (:func:`repo_relative`)."""
+        return repo_relative(path or self.path)
 
 
 

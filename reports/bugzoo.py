@@ -35,7 +35,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .parity.bugs import CATALOG, bug_by_name
-from .parity.records import Record, first_divergence
+from .parity.records import Record, first_divergence, worst_record
 
 __all__ = ["SUITES", "DEFAULT_RESULTS", "BugResult", "run_checks", "run_bug", "run_baseline", "run_catalog",
            "results_frame", "format_results", "BugZooResults", "load_bug_results"]
@@ -333,14 +333,13 @@ def run_baseline(checks=SUITES, dtypes=DTYPES, select=None) -> tuple[BugResult, 
     res = summarize("clean", "baseline", records, seconds=time.perf_counter() - t0)
     res.checks = " ".join(c for c in SUITES if c in checks)
     res.where, res.models = "(nothing planted)", "the clean run: every check with nothing planted"
-    finite = [r for r in records if r.passed and r.headroom != math.inf and r.group != "selfcheck"]
-    if finite:
-        worst = min(finite, key=lambda r: r.headroom)
+    worst = worst_record([r for r in records if r.passed and r.group != "selfcheck"])
+    if worst is not None:
         res.weakest_ratio = 1 / worst.headroom     # the baseline's largest max_rel ÷ tol
         res.weakest = f"{worst.case} {worst.quantity} ({worst.dtype})"
     if res.verdict == "pass":
         res.symptom = (f"all {len(records)} comparisons pass; worst headroom "
-                       f"{1 / res.weakest_ratio:.3g} ({res.weakest})" if finite else
+                       f"{1 / res.weakest_ratio:.3g} ({res.weakest})" if worst is not None else
                        f"all {len(records)} comparisons pass")
     return res, records
 
@@ -429,11 +428,10 @@ class BugZooResults:
     problem: str = ""
 
     def display_path(self) -> str:
-        """The file as the page names it: relative to the repository when inside it."""
-        try:
-            return str(self.path.relative_to(DEFAULT_RESULTS.parents[2]))
-        except ValueError:
-            return str(self.path)
+        """The file as the page names it (``reports.benchmark_results.repo_relative``)."""
+        from .benchmark_results import repo_relative
+
+        return repo_relative(self.path)
 
 
 def load_bug_results(path=None) -> BugZooResults:
@@ -475,7 +473,10 @@ def cmd_bugs(args) -> int:
     results = run_catalog(bugs, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(format_results(results))
     if args.csv:
-        results_frame(results).to_csv(args.csv, index=False, lineterminator="\n")
+        from .files import replace_files      # under a temporary name, renamed when complete
+
+        frame = results_frame(results)
+        replace_files([(args.csv, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))])
         print(f"wrote {args.csv}")
     baseline, bugs_run = results[0], results[1:]
     return 0 if baseline.verdict == "pass" and all(r.caught for r in bugs_run) else 1

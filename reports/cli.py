@@ -412,6 +412,8 @@ def _summary_rows(records):
 
 def format_table(records, show_all=False) -> str:
     """A plain-text table a terminal (or a teacher's slide) can show."""
+    from .parity.records import worst_record
+
     lines = [f"{'case':<16} {'dtype':<8} {'n':>3} {'worst quantity':<22} {'max rel err':>11} "
              f"{'tolerance':>9} {'headroom':>9}  verdict  configuration"]
     lines.append("-" * len(lines[0]))
@@ -423,8 +425,7 @@ def format_table(records, show_all=False) -> str:
         lines.append(f"{case:<16} {dtype:<8} {row['n']:>3} {w.quantity[:22]:<22} {w.max_rel:>11.2e} "
                      f"{w.tol:>9.1e} {w.headroom:>9.3g}  {verdict:<7}  {_short_config(config)}")
     n_fail = sum(not r.passed for r in records)
-    finite = [r for r in records if r.headroom != float("inf")]
-    worst = min(finite, key=lambda r: r.headroom) if finite else None
+    worst = worst_record(records)
     lines.append("")
     lines.append(f"{len(records)} comparisons, {len(records) - n_fail} pass, {n_fail} fail"
                  + (f"; worst headroom {worst.headroom:.3g} ({worst.case} {worst.quantity} {worst.dtype})"

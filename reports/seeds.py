@@ -10,7 +10,6 @@ printed with its case.
 """
 from __future__ import annotations
 
-import math
 import time
 
 from .errors import UsageError
@@ -25,8 +24,7 @@ def parse_seeds(text: str) -> list[int]:
         part = part.strip()
         try:
             if "-" in part[1:]:
-                lo, hi = part.split("-", 1) if not part.startswith("-") else (part, "")
-                lo, hi = int(lo), int(hi)
+                lo, hi = map(int, part.split("-", 1))      # "-3-5": int("") raises, as it should
                 if hi < lo:
                     raise ValueError
                 seeds += range(lo, hi + 1)
@@ -57,14 +55,11 @@ def run_seeds(seeds, dtypes=("float64", "float32"), device="cpu", sweep_examples
     return out
 
 
-def _worst(records):
-    finite = [r for r in records if r.headroom != math.inf]
-    return min(finite, key=lambda r: r.headroom) if finite else None
-
-
 def _seed_line(seed, records) -> str:
+    from .parity.records import worst_record
+
     n_fail = sum(not r.passed for r in records)
-    w = _worst(records)
+    w = worst_record(records)
     where = f"; worst headroom {w.headroom:.3g} ({w.case} {w.quantity} {w.dtype})" if w else ""
     return f"seed {seed}: {len(records)} comparisons, {n_fail} fail{where}"
 
@@ -77,7 +72,9 @@ def format_seeds(by_seed) -> str:
     lines.append("")
     for seed, r in failures:
         lines.append(f"FAIL seed {seed}: {r.describe()}")
-    worst = [(seed, _worst(recs)) for seed, recs in by_seed.items() if _worst(recs)]
+    from .parity.records import worst_record
+
+    worst = [(seed, w) for seed, recs in by_seed.items() if (w := worst_record(recs))]
     seeds = f"{min(by_seed)}–{max(by_seed)}" if len(by_seed) > 1 else str(next(iter(by_seed)))
     summary = f"{len(by_seed)} seeds ({seeds}), {total} comparisons, {len(failures)} fail"
     if worst:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 __all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame",
-           "dedupe", "first_divergence", "CONFIGURATION_FIELDS"]
+           "dedupe", "first_divergence", "worst_record", "CONFIGURATION_FIELDS"]
 
 #: The Record fields of the configuration matrix (empty/NaN on every other record).
 CONFIGURATION_FIELDS = ("configuration", "compared_with", "ratio", "deterministic", "run_diff")
@@ -218,6 +218,13 @@ def _same_default(value, default) -> bool:
     if isinstance(default, float) and math.isnan(default):
         return isinstance(value, float) and math.isnan(value)
     return value == default
+
+
+def worst_record(records):
+    """The record with the least headroom among those with a finite one (a comparison with a
+    tolerance and an error), or None."""
+    finite = [r for r in records if r.headroom != math.inf]
+    return min(finite, key=lambda r: r.headroom) if finite else None
 
 
 def dedupe(records) -> list:

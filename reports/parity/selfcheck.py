@@ -35,21 +35,17 @@ __all__ = ["SelfCheck", "SELF_CHECKS", "self_check_records"]
 DTYPES = ("float64", "float32")
 
 
-def _eps(dtype) -> float:
-    return float(np.finfo(np.dtype(dtype)).eps)
-
-
 def _other(dtype):
     return np.float64 if np.dtype(dtype) == np.float32 else np.float32
 
 
-def _ones_off_by(m: float, k: int = 1):
+def _ones_off_by(m: float):
     """torch = [1, 0.5, −0.25], ref = the same with the first entry off by ``m`` ulps of 1
     (exactly representable): max_rel = m·eps exactly."""
     def make(dtype):
         b = np.array([1.0, 0.5, -0.25], dtype=dtype)
         a = b.copy()
-        a[0] = dtype.type(1.0 + m * _eps(dtype))
+        a[0] = dtype.type(1.0 + m * _records.float_eps(dtype))
         return a, b
     return make
 
@@ -112,7 +108,7 @@ SELF_CHECKS: list[SelfCheck] = [
     SelfCheck("max_rel is max|ref − torch| / max|torch| (ref [2, 1], torch [1, 1])",
               _arrays([2.0, 1.0], [1.0, 1.0]), _fixed(0.75), "fail", lambda eps: (1.0, 1.0)),
     SelfCheck("reduction_tolerance(dtype, 100) is 16·√100·eps",
-              lambda dt: (np.array(_records.reduction_tolerance(dt, 100).rtol), np.array(160 * _eps(dt))),
+              lambda dt: (np.array(_records.reduction_tolerance(dt, 100).rtol), np.array(160 * _records.float_eps(dt))),
               _fixed(0.0), "pass"),
 ]
 
@@ -130,7 +126,7 @@ def self_check_records(dtypes=DTYPES) -> list[Record]:
             if inner.verdict != chk.expect:
                 problems.append(f"compare() said {inner.verdict.upper()}")
             if chk.measure is not None:
-                want = chk.measure(_eps(dtype))
+                want = chk.measure(_records.float_eps(dtype))
                 if (inner.max_abs, inner.max_rel) != want:
                     problems.append(f"measured max_abs {inner.max_abs:.6g}, max_rel {inner.max_rel:.6g} "
                                     f"instead of {want[0]:.6g}, {want[1]:.6g}")

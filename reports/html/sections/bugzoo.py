@@ -8,10 +8,9 @@ The harness's own bugs come last, in their own group: the harness's self-check c
 """
 from __future__ import annotations
 
-import json
 import math
 
-from ..format import fmt_headroom, sci
+from ..format import sci, short_config
 from .common import Card
 
 __all__ = ["bugzoo_context", "GROUP_TITLES"]
@@ -39,13 +38,6 @@ def _text(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
 
-def _short_config(config) -> str:
-    try:
-        return " ".join(f"{k}={v}" for k, v in json.loads(_text(config)).items())
-    except (TypeError, ValueError):
-        return _text(config)
-
-
 def _ratio(v) -> object:
     """max_rel ÷ tol of the weakest catch ("yes/no" for a self-check)."""
     v = _num(v)
@@ -63,7 +55,7 @@ def _row(r) -> dict:
         first = f"{_text(r['first_case'])} · {_text(r['first_quantity'])} · {_text(r['first_dtype'])}"
     t = {k: _text(r[k]) for k in ("name", "where", "models", "symptom", "first_divergence", "weakest", "verdict")}
     return {"name": t["name"], "where": t["where"], "models": t["models"], "symptom": t["symptom"],
-            "first": first, "config": _short_config(r["first_config"]),
+            "first": first, "config": short_config(_text(r["first_config"])),
             "max_rel": sci(_num(r["first_max_rel"])), "tol": sci(_num(r["first_tol"])),
             "divergence": t["first_divergence"], "weakest": _ratio(r["weakest_ratio"]),
             "weakest_where": t["weakest"], "caught": caught, "verdict": t["verdict"],
@@ -106,7 +98,4 @@ def bugzoo_context(inputs) -> dict | None:
     others = [_row(r) for r in bugs if r["group"] not in GROUP_TITLES]
     if others:
         groups.append({"title": "Other", "rows": others})
-    worst = base[0]["weakest_ratio"] if base else math.nan
-    return {**ctx, "state": "full", "cards": cards, "groups": groups, "n": len(bugs),
-            "caught": len(caught), "made": res.made, "missed": missed,
-            "baseline_headroom": fmt_headroom(1 / _num(worst)) if _num(worst) > 0 else ""}
+    return {**ctx, "state": "full", "cards": cards, "groups": groups, "made": res.made, "missed": missed}
