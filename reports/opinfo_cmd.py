@@ -55,8 +55,6 @@ def _check_args(args, ops):
     for name in args.op or ():
         if name not in ops:
             raise UsageError(f"--op {name}: not an entry of the corpus; use one of {', '.join(ops)}")
-    if args.subset is not None and args.subset < 1:
-        raise UsageError(f"--subset {args.subset}: must be at least 1")
 
 
 def cmd_opinfo(args) -> int:

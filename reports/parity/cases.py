@@ -28,7 +28,7 @@ from .net_cases import (NET_CASES, NetCase, alexnet_case, alexnet_plan, lenet5_c
 from .records import compare
 
 __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "pool_case",
-           "avgpool_case", "adaptive_avgpool_case", "linear_case", "softmax_loss_case",
+           "avgpool_case", "adaptive_avgpool_case", "linear_case", "softmax_loss_case", "simple_convnet_case",
            "draw_conv_config", "draw_pool_config", "draw_avgpool_config", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision",
            "alexnet_plan", "reference_views_of"]
@@ -128,11 +128,6 @@ def _pair(v) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
-def _out_size(size, k, stride, pad, dilation=1, ceil_mode=False) -> int:
-    """PyTorch's output size along one axis (``pad`` an int here), as the reference computes it."""
-    return R.conv_output_size(size, k, stride, pad, dilation=dilation, ceil_mode=ceil_mode)
-
-
 def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="normal", strict=False, *,
               groups=1, dilation=1, bias=True, method="fast"):
     """Convolution(W (FN, C/groups, FH, FW), b (FN,) or None, stride, pad, groups, dilation) vs
@@ -156,15 +151,10 @@ def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="norma
         oh, ow = H, W
     else:
         (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(0 if pad == "valid" else pad), _pair(dilation)
-        oh, ow = _out_size(H, FH, sh, ph, dh), _out_size(W, FW, sw, pw, dw)
+        oh, ow = R.conv_output_size(H, FH, sh, ph, dilation=dh), R.conv_output_size(W, FW, sw, pw, dilation=dw)
     reduction = max(C // groups * FH * FW, N * oh * ow, FN // groups * FH * FW)
     return LayerCase("Convolution", config, build,
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
-
-
-def _exact(name, quantity, ref_value, torch_value, config, dtype):
-    """An exact comparison (indices: integers, equal or not), recorded under the case's dtype."""
-    return compare(name, quantity, ref_value, torch_value, 0.0, config=config, dtype=dtype)
 
 
 def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", *, dilation=1,
@@ -181,7 +171,9 @@ def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", *,
     def extra(ref, module, inputs, x_t, tol):
         with torch.no_grad():
             _, indices = F.max_pool2d(x_t, (ph, pw), stride, pad, dilation, ceil_mode, return_indices=True)
-        return [_exact("Pooling", "indices", ref.flat_indices(), indices, config, inputs["x"].dtype)]
+        # exact (integers, equal or not), recorded under the case's dtype
+        return [compare("Pooling", "indices", ref.flat_indices(), indices, 0.0, config=config,
+                        dtype=inputs["x"].dtype)]
 
     # max is exact; the only sums are overlapping windows adding gradients in col2im
     (sh, sw) = _pair(stride)
@@ -366,7 +358,7 @@ def draw_conv_config(integer, choice) -> dict:
     N, C, FN = integer(1, 4), groups * integer(1, max(1, 4 // groups)), groups * integer(1, max(1, 4 // groups))
     H, W = integer(1, 12), integer(1, 12)
     s, p, d = _per_axis(integer, choice, 1, 3), _per_axis(integer, choice, 0, 2), _per_axis(integer, choice, 1, 2)
-    (sh, sw), (ph, pw), (dh, dw) = _pair(s), _pair(p), _pair(d)
+    (ph, pw), (dh, dw) = _pair(p), _pair(d)
     # the (dilated) kernel fits the padded input: D·(K − 1) + 1 ≤ H + 2P
     FH, FW = integer(1, (H + 2 * ph - 1) // dh + 1), integer(1, (W + 2 * pw - 1) // dw + 1)
     mode = choice(("numbers",) * 6 + ("same", "valid"))
@@ -396,16 +388,16 @@ def draw_pool_config(integer, choice, kinds=POOL_INPUT_KINDS, dilation=True) -> 
     N, C = integer(1, 4), integer(1, 4)
     H, W = integer(1, 12), integer(1, 12)
     s, d = _per_axis(integer, choice, 1, 3), _per_axis(integer, choice, 1, 2) if dilation else 1
-    (dh, dw) = _pair(d)
+    (sh, sw), (dh, dw) = _pair(s), _pair(d)
     ph, pad_h = _pool_window(integer, H, integer(0, 2), dh)
     pw, pad_w = _pool_window(integer, W, integer(0, 2), dw)
     p = (pad_h, pad_w) if pad_h != pad_w else pad_h
     kind, ceil_mode = choice(kinds), choice((False, False, True))
     # a dilated window can step over a small input entirely: torch's max pooling then corrupts
     # memory in backward (see the catalog) — such an axis is drawn without dilation
-    dh, dw = (dil if (R.util.first_inside(size, _out_size(size, k, st, pd, dil, ceil_mode), k, st, pd, dil)
-                      >= 0).all() else 1
-              for size, k, st, pd, dil in ((H, ph, _pair(s)[0], pad_h, dh), (W, pw, _pair(s)[1], pad_w, dw)))
+    dh, dw = (dil if (R.util.first_inside(size, R.conv_output_size(size, k, st, pd, dilation=dil, ceil_mode=ceil_mode),
+                                          k, st, pd, dil) >= 0).all() else 1
+              for size, k, st, pd, dil in ((H, ph, sh, pad_h, dh), (W, pw, sw, pad_w, dw)))
     d = (dh, dw) if dh != dw else dh
     config = dict(N=N, C=C, H=H, W=W, ph=ph, pw=pw, stride=s, pad=p, kind=kind)
     return {**config, **_options(dilation=(d, 1), ceil_mode=(ceil_mode, False))}

@@ -5,7 +5,6 @@ small concrete input, so the report shows a number and the tests assert on the s
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,6 +14,8 @@ import torch.nn.functional as F
 
 import reference as R
 from torch_impl import layers as T
+
+from .harness import quiet_torch_notes
 
 
 @dataclass(frozen=True)
@@ -188,8 +189,7 @@ def _same_padding():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     W = np.ones((1, 1, 2, 2))
     ours = R.Convolution(W, None, pad="same").forward(x)
-    with warnings.catch_warnings():     # torch: "may require a zero-padded copy of the input"
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_torch_notes():           # torch: "may require a zero-padded copy of the input"
         theirs = F.conv2d(torch.from_numpy(x), torch.from_numpy(W), padding="same").numpy()
     at_start = F.conv2d(F.pad(torch.from_numpy(x), (1, 0, 1, 0)), torch.from_numpy(W)).numpy()
     return {"book": "— (numbers only)", "torch": float(theirs[0, 0, 0, 0]), "reference": float(ours[0, 0, 0, 0]),

@@ -128,7 +128,6 @@ def summaries(records, names, seconds=None) -> list[dict]:
         out.append({
             "config": name, "cells": len(mine), "ran": len(ran),
             "counts": {v: sum(c.verdict == v for c in mine) for v in VERDICT_ORDER},
-            "differs_from_eager": [c for c in mine if c.differs_from_eager],
             "worst": min(ran, key=lambda c: c.bits) if ran else None,
             "checked": sum(c.deterministic in ("yes", "no") for c in ran),
             "nondeterministic": nondet,
