@@ -35,7 +35,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .parity.bugs import CATALOG, bug_by_name
-from .parity.records import Record, first_divergence, worst_record
+from .parity.records import Record, _config_str, first_divergence, worst_record
 
 __all__ = ["SUITES", "DEFAULT_RESULTS", "BugResult", "run_checks", "run_bug", "run_baseline", "run_catalog",
            "results_frame", "format_results", "BugZooResults", "load_bug_results"]
@@ -81,12 +81,10 @@ def _parity(dtypes, select):
             records += _guarded("book example", dtype, lambda: known_answer_records(dtype))
         for case in LAYER_CASES:
             if select is None or select(case):
-                records += _guarded(case.layer, dtype, lambda: run_layer_case(case, dtype),
-                                    json.dumps(case.config, default=str, ensure_ascii=False))
+                records += _guarded(case.layer, dtype, lambda: run_layer_case(case, dtype), _config_str(case.config))
         for case in NET_CASES:
             if id(case) not in skipped and (select is None or select(case)):
-                records += _guarded(case.net, dtype, lambda: run_net_case(case, dtype),
-                                    json.dumps(case.config, default=str, ensure_ascii=False))
+                records += _guarded(case.net, dtype, lambda: run_net_case(case, dtype), _config_str(case.config))
     return records
 
 

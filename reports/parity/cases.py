@@ -29,6 +29,7 @@ from .records import compare
 
 __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "pool_case",
            "avgpool_case", "adaptive_avgpool_case", "linear_case", "softmax_loss_case", "simple_convnet_case",
+           "conv_reduction", "overlap_reduction", "adaptive_window", "linear_reduction",
            "draw_conv_config", "draw_pool_config", "draw_avgpool_config", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision",
            "alexnet_plan", "reference_views_of"]
@@ -124,6 +125,29 @@ def _options(**given) -> dict:
     return {k: v for k, (v, default) in given.items() if v != default}
 
 
+# The longest sum inside a layer (the k of ``reduction_tolerance``), one rule per layer kind, shared
+# by the cases below and the OpInfo corpus (``reports.parity.opinfo``).
+
+def conv_reduction(c_per_group, FH, FW, n_positions, fn_per_group) -> int:
+    """A convolution: forward C/G·FH·FW, dW over the N·OH·OW positions, dx FN/G·FH·FW."""
+    return max(c_per_group * FH * FW, n_positions, fn_per_group * FH * FW)
+
+
+def overlap_reduction(kh, kw, sh, sw) -> int:
+    """Pooling and fold: how many windows overlap one pixel (the gradients col2im adds there)."""
+    return -(-kh // sh) * -(-kw // sw)
+
+
+def adaptive_window(H, W, oh, ow) -> int:
+    """Adaptive average pooling: a bound on its largest window (torch's start/end rule)."""
+    return (-(-H // oh) + 1) * (-(-W // ow) + 1)
+
+
+def linear_reduction(D, rows, M) -> int:
+    """A Linear/Affine layer: forward over D inputs, dW over the rows, dx over the M outputs."""
+    return max(D, rows, M)
+
+
 def _pair(v) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
@@ -152,7 +176,7 @@ def conv_case(N=2, C=3, H=9, W=7, FN=4, FH=3, FW=3, stride=1, pad=1, kind="norma
     else:
         (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(0 if pad == "valid" else pad), _pair(dilation)
         oh, ow = R.conv_output_size(H, FH, sh, ph, dilation=dh), R.conv_output_size(W, FW, sw, pw, dilation=dw)
-    reduction = max(C // groups * FH * FW, N * oh * ow, FN // groups * FH * FW)
+    reduction = conv_reduction(C // groups, FH, FW, N * oh * ow, FN // groups)
     return LayerCase("Convolution", config, build,
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction)
 
@@ -177,7 +201,7 @@ def pool_case(N=2, C=3, H=8, W=8, ph=2, pw=2, stride=2, pad=0, kind="normal", *,
 
     # max is exact; the only sums are overlapping windows adding gradients in col2im
     (sh, sw) = _pair(stride)
-    reduction = -(-ph // sh) * -(-pw // sw)
+    reduction = overlap_reduction(ph, pw, sh, sw)
     return LayerCase("Pooling", config, build,
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, reduction,
                      extra=extra)
@@ -205,7 +229,7 @@ def adaptive_avgpool_case(N=2, C=3, H=8, W=8, output_size=(5, 7), kind="normal")
     """AdaptiveAvgPooling(output_size) vs nn.AdaptiveAvgPool2d (torch's start/end windows)."""
     config = dict(N=N, C=C, H=H, W=W, output_size=output_size, kind=kind)
     oh, ow = (H if s is None else s for s in _pair(output_size))
-    window = (-(-H // oh) + 1) * (-(-W // ow) + 1)          # the largest window (a bound)
+    window = adaptive_window(H, W, oh, ow)
     return LayerCase("AdaptiveAvgPooling", config,
                      lambda rng, dtype: (R.AdaptiveAvgPooling(output_size), T.adaptive_avg_pooling(output_size)),
                      lambda rng, dtype: {"x": make_input(rng, (N, C, H, W), dtype, kind)}, window)
@@ -236,7 +260,7 @@ def linear_case(shape=(2, 3, 4), M=5, bias=True):
         return R.Linear(params["W"], params.get("b")), _twin(T.linear(D, M, bias, dtype=dtype), params, dtype)
 
     return LayerCase("Linear", config, build,
-                     lambda rng, dtype: {"x": make_input(rng, shape, dtype)}, max(D, rows, M))
+                     lambda rng, dtype: {"x": make_input(rng, shape, dtype)}, linear_reduction(D, rows, M))
 
 
 def elementwise_case(layer: str, shape=(2, 3, 4, 5), scale=3.0, kind="normal"):

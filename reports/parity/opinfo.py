@@ -41,6 +41,7 @@ import torch
 import reference as R
 from reference import util as U
 
+from .cases import adaptive_window, conv_reduction, linear_reduction, overlap_reduction
 from .records import Record, compare, reduction_tolerance
 
 __all__ = ["OPS", "DTYPES", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
@@ -215,7 +216,7 @@ def _conv2d(sample, method):
     def forward():
         y = fwd()
         n_out = int(np.prod(y.shape)) // FN                 # N·OH·OW
-        return y, max(Cg * FH * FW, n_out, FN // a["groups"] * FH * FW)
+        return y, conv_reduction(Cg, FH, FW, n_out, FN // a["groups"])
 
     def backward(dout):
         grads = {"input": bwd(dout), "weight": layer.dW}
@@ -241,7 +242,7 @@ def _max_pool2d(sample, method):
         def indices():
             idx = layer.flat_indices()
             return idx[0] if x.ndim == 3 else idx
-    return RefCall(lambda: (fwd(), -(-kh // sh) * -(-kw // sw)), lambda d: {"input": bwd(d)},
+    return RefCall(lambda: (fwd(), overlap_reduction(kh, kw, sh, sw)), lambda d: {"input": bwd(d)},
                    _leaves(input=a["input"]), indices=indices, note=note)
 
 
@@ -267,8 +268,7 @@ def _adaptive_avg_pool2d(sample, method):
 
     def forward():
         y = fwd()
-        window = (-(-x.shape[-2] // y.shape[-2]) + 1) * (-(-x.shape[-1] // y.shape[-1]) + 1)
-        return y, window
+        return y, adaptive_window(x.shape[-2], x.shape[-1], y.shape[-2], y.shape[-1])
 
     return RefCall(forward, lambda d: {"input": bwd(d)}, _leaves(input=a["input"]), note=note)
 
@@ -300,7 +300,7 @@ def _unfold(sample, method):
     xb_shape = (1,) + x.shape if x.ndim == 3 else x.shape
     fwd, bwd, note = _batched(x, unfold, lambda d: fold(d, xb_shape))
     sh, sw = _pair(options["stride"])
-    return RefCall(lambda: (fwd(), -(-kh // sh) * -(-kw // sw)), lambda d: {"input": bwd(d)},
+    return RefCall(lambda: (fwd(), overlap_reduction(kh, kw, sh, sw)), lambda d: {"input": bwd(d)},
                    _leaves(input=a["input"]), note=note)
 
 
@@ -316,7 +316,7 @@ def _linear(sample, method):
             grads["bias"] = layer.db
         return grads
 
-    return RefCall(lambda: (layer.forward(x), max(W.shape[1], rows, W.shape[0])), backward,
+    return RefCall(lambda: (layer.forward(x), linear_reduction(W.shape[1], rows, W.shape[0])), backward,
                    _leaves(input=a["input"], weight=a["weight"], bias=a["bias"]))
 
 
