@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +59,36 @@ def assert_dtype_preserved(records, dtype):
     wrong_torch = [r.describe() for r in records if "dtype mismatch" in r.note]
     assert not wrong_ref, f"the reference did not keep {dtype}: " + "; ".join(wrong_ref)
     assert not wrong_torch, f"torch did not keep {dtype}: " + "; ".join(wrong_torch)
+
+
+#: The checkout's root (where ``cnn-parity`` subprocesses run).
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_env(**extra) -> dict:
+    """The environment of a subprocess: this checkout's code first, no debug unless asked."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env.pop("CNN_PARITY_DEBUG", None)
+    env.update(extra)
+    return env
+
+
+def one_line(stderr: str, command: str) -> str:
+    """The error convention of every command: one line, ``cnn-parity <command>: ...``, no traceback."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got:\n{stderr}"
+    assert lines[0].startswith(f"cnn-parity {command}: "), lines[0]
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def mnist_sample():
+    """The embedded MNIST sample as ``load_mnist()`` returns it (float64), loaded once per session
+    for the tests that train on it (read only)."""
+    from reports.mnist.data import load_mnist
+
+    return load_mnist()
 
 
 @pytest.fixture

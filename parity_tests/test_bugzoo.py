@@ -19,6 +19,7 @@ from reports.parity.cases import conv_case, pool_case
 from reports.parity.optim import run_parity
 from reports.parity.selfcheck import self_check_records
 
+from .conftest import one_line
 
 
 def _name(case):
@@ -205,7 +206,7 @@ def test_cnn_parity_bugs_list_and_bad_names(capsys):
     assert main(["bugs", "--list"]) == 0
     assert capsys.readouterr().out.split("\n")[:-1] == [b.name for b in CATALOG]
     assert main(["bugs", "--bug", "no_such_bug"]) == 2
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err, "bugs")
     assert err.startswith("cnn-parity bugs: --bug: no bug 'no_such_bug'") and "--list" in err
 
 
@@ -310,7 +311,7 @@ def test_seed_lists():
 @pytest.mark.parametrize("text", ["0-x", "5-2", "a", "-3", ""])
 def test_bad_seed_lists_are_usage_errors(capsys, text):
     assert main(["parity", "--seeds", text]) == 2
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err, "parity")
     assert err.startswith("cnn-parity parity: --seeds") and "--seeds 0-19" in err
 
 

@@ -23,8 +23,7 @@ import pytest
 from reports.cli import build_parser, main
 from reports.mnist import data as D
 
-ROOT = Path(__file__).resolve().parents[1]
-
+from .conftest import ROOT, cli_env, one_line
 
 def console_script() -> list[str]:
     """The installed ``cnn-parity`` (beside this Python, or on PATH)."""
@@ -32,14 +31,6 @@ def console_script() -> list[str]:
         if candidate and Path(candidate).is_file():
             return [str(candidate)]
     pytest.skip("the cnn-parity console script is not installed (pip install -e .)")
-
-
-def cli_env(**extra) -> dict:
-    """The environment of a subprocess: this checkout's code first, no debug unless asked."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    env.pop("CNN_PARITY_DEBUG", None)
-    env.update(extra)
-    return env
 
 
 def run_together(commands, timeout=120):
@@ -60,14 +51,6 @@ def garbage_mnist_folder(folder: Path) -> Path:
         shutil.copy(D.SAMPLE_DIR / name, folder / name)
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"this is not gzip\n")
     return folder
-
-
-def one_line(stderr: str, command: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, f"expected one line, got:\n{stderr}"
-    assert lines[0].startswith(f"cnn-parity {command}: "), lines[0]
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------------------
@@ -256,20 +239,12 @@ def test_defaults_agree_with_the_modules():
 # cnn-parity train: --steps, one line per epoch, CSVs after every epoch, Ctrl-C
 # ------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def loaded_sample():
-    """The embedded sample as ``cnn-parity train`` loads it, once for the module."""
-    from reports.mnist.training import load_training_data
-
-    return load_training_data()
-
-
 @pytest.fixture
-def sample_for_train(monkeypatch, loaded_sample):
+def sample_for_train(monkeypatch, mnist_sample):
     """``cnn-parity train`` in-process, without reading the sample again for each test."""
     from reports.mnist import training
 
-    monkeypatch.setattr(training, "load_training_data", lambda data_dir=None, download=False: loaded_sample)
+    monkeypatch.setattr(training, "load_training_data", lambda data_dir=None, download=False: mnist_sample)
 
 
 def _csvs(out: Path):
@@ -279,19 +254,20 @@ def _csvs(out: Path):
 
 
 def test_train_steps_progress_and_csvs(tmp_path, capsys, sample_for_train):
-    """--steps 10 with 4 steps per epoch: 10 steps in 3 epochs, one progress line per epoch."""
+    """--steps 5 with 2 steps per epoch: 5 steps in 3 epochs (the last partial), one progress line
+    per epoch (the arithmetic at more sizes: test_training.py's steps test)."""
     out = tmp_path / "new" / "out"
-    argv = ["train", "--steps", "10", "--batch-size", "50", "--train-images", "200", "--test-images", "100",
+    argv = ["train", "--steps", "5", "--batch-size", "50", "--train-images", "100", "--test-images", "100",
             "--dtype", "float32", "--optimizer", "sgd", "--lr", "0.05", "--out", str(out)]
     assert main(argv) == 0
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
-    assert lines[0].startswith("data: embedded sample") and "the first 200 training and 100 test images" in lines[0]
+    assert lines[0].startswith("data: embedded sample") and "the first 100 training and 100 test images" in lines[0]
     assert [line.split(" (")[0] for line in lines[1:]] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
-    assert "(4 steps" in lines[1] and "(2 steps" in lines[3]
+    assert "(2 steps" in lines[1] and "(1 steps" in lines[3]
     assert "test accuracy" in lines[1] and "(reference / torch); largest loss difference so far" in lines[1]
     curves, epochs, timing = _csvs(out)
-    assert curves.step.max() == 10 and sorted(set(epochs.epoch)) == [1, 2, 3] and len(timing) == 20
+    assert curves.step.max() == 5 and sorted(set(epochs.epoch)) == [1, 2, 3] and len(timing) == 10
     assert f"wrote {out / 'training_curves.csv'}" in captured.out
 
 
@@ -309,14 +285,14 @@ def test_train_interrupted_keeps_the_completed_epochs(tmp_path, capsys, monkeypa
             raise KeyboardInterrupt
     monkeypatch.setattr(training, "_say", say)
     out = tmp_path / "out"
-    argv = ["train", "--epochs", "50", "--batch-size", "50", "--train-images", "200", "--test-images", "100",
+    argv = ["train", "--epochs", "50", "--batch-size", "50", "--train-images", "100", "--test-images", "100",
             "--dtype", "float32", "--optimizer", "sgd", "--lr", "0.05", "--out", str(out)]
     assert main(argv) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"cnn-parity train: interrupted in epoch 3 of 50; kept the 2 completed epochs in {out} "
                    "(training_curves.csv, training_epochs.csv, training_timing.csv)"]
     curves, epochs, timing = _csvs(out)
-    assert sorted(set(epochs.epoch)) == [1, 2] and curves.step.max() == 8 and len(timing) == 16
+    assert sorted(set(epochs.epoch)) == [1, 2] and curves.step.max() == 4 and len(timing) == 8
 
 
 @pytest.mark.slow

@@ -7,11 +7,9 @@ compares the two reports row for row (``.ci/run`` runs it on every CI run).
 """
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,12 +19,9 @@ from reports.parity.records import Tolerance, compare
 
 from . import conftest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _record(case, quantity, error=0.0):
+def _record(case, quantity):
     a = np.arange(4.0)
-    return compare(case, quantity, a + error, a, Tolerance(1e-12, "test"), config={"n": 1})
+    return compare(case, quantity, a, a, Tolerance(1e-12, "test"), config={"n": 1})
 
 
 def _worker(name, tagged):
@@ -62,7 +57,7 @@ def test_a_worker_hands_its_records_over_tagged_with_their_tests(monkeypatch, tm
 
 
 def _pytest(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-q", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-q", *args], cwd=conftest.ROOT,
                           capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -72,8 +67,7 @@ def test_serial_and_parallel_reports_hold_the_same_rows(tmp_path):
     # Both runs with the threads each of two workers gets (conftest: its share of the cores), so
     # that torch and BLAS sum in the same order and the two reports are byte-identical.
     share = str(max(1, conftest._cpu_count() // 2))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-               OMP_NUM_THREADS=share, OPENBLAS_NUM_THREADS=share, MKL_NUM_THREADS=share)
+    env = conftest.cli_env(OMP_NUM_THREADS=share, OPENBLAS_NUM_THREADS=share, MKL_NUM_THREADS=share)
     tests = ["parity_tests/test_layers.py", "parity_tests/test_known_answers.py", "parity_tests/test_sweeps.py"]
     serial = _pytest(*tests, "--parity-report", str(tmp_path / "serial"), env=env)
     assert serial.returncode == 0, serial.stdout[-3000:] + serial.stderr[-3000:]

@@ -28,6 +28,8 @@ from reports.html import page as report_html
 from reports.cli import main
 from reports.parity.records import Tolerance, compare
 
+from .conftest import one_line
+
 SECTIONS = ["verdict", "layers", "nets", "opinfo", "training", "accuracy", "filters", "speed", "catalog",
             "bugzoo", "im2col", "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
@@ -539,9 +541,7 @@ def _cli_error(args, capsys) -> str:
     except SystemExit as exc:                  # argparse's own checks (the argument types)
         status = exc.code
     assert status == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnn-parity report: "), lines
-    return lines[0]
+    return one_line(capsys.readouterr().err, "report")
 
 
 def test_unwritable_out_fails_clearly_before_any_work(tmp_path, monkeypatch, capsys):

@@ -11,21 +11,16 @@ from .conftest import check
 
 
 @pytest.fixture(scope="module")
-def sample():
-    return load_mnist()
-
-
-@pytest.fixture(scope="module")
-def small_data(sample):
+def small_data(mnist_sample):
     """The embedded sample, cut to 2,000 training / 500 test images."""
-    (x_train, t_train), (x_test, t_test) = sample
+    (x_train, t_train), (x_test, t_test) = mnist_sample
     return (x_train[:2000], t_train[:2000]), (x_test[:500], t_test[:500])
 
 
 @pytest.fixture(scope="module")
-def tiny_data(sample):
+def tiny_data(mnist_sample):
     """120 training / 40 test images: for tests about the plumbing, not about learning."""
-    (x_train, t_train), (x_test, t_test) = sample
+    (x_train, t_train), (x_test, t_test) = mnist_sample
     return (x_train[:120], t_train[:120]), (x_test[:40], t_test[:40])
 
 
