@@ -20,7 +20,7 @@ from reports.parity.harness import DTYPES, run_layer_case
 from reports.parity.matrix import cells, judge_verdict, matrix_cases, run_case, run_matrix
 from reports.parity.records import CONFIGURATION_FIELDS, records_to_frame
 
-from .conftest import check, check_against_oracle
+from .conftest import check, check_against_oracle, one_line
 
 CHEAP = [c for c in C.ALL if c.device == "cpu" and not c.compile and c.name != "eager"]
 CUDA = [c for c in C.ALL if c.device == "cuda"]
@@ -237,6 +237,20 @@ def test_cli_unknown_configuration_is_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("cnn-parity parity: --config: unknown configuration 'warp-speed'; use one or more of")
     assert "\n" not in err
+
+
+def test_cli_configurations_that_cannot_run_here_are_one_line_before_any_work(capsys, monkeypatch):
+    """Every named configuration unavailable here or meaningless in the dtype: exit 2, one line with
+    each reason, before the matrix runs (it used to print an empty matrix and exit 0)."""
+    from reports import configurations
+    from reports.cli import main
+
+    monkeypatch.setattr(configurations, "run_matrix", lambda *a, **k: pytest.fail("the matrix ran"))
+    monkeypatch.setattr(C, "unavailable", lambda cfg: "no such device in this test" if cfg.device == "cuda" else None)
+    assert main(["parity", "--config", "cuda,autocast-bf16", "--dtype", "float64"]) == 2
+    line = one_line(capsys.readouterr().err, "parity")
+    assert "--config cuda,autocast-bf16: nothing can run here with --dtype float64" in line
+    assert "cuda: no such device in this test" in line and "autocast-bf16: autocast leaves float64" in line
 
 
 @pytest.mark.compile

@@ -236,6 +236,12 @@ def cmd_parity_configs(args, dtypes) -> int:
     if args.device != "cpu":
         raise UsageError("--device cannot be combined with --config: each configuration names its "
                          "own device (the cuda-* configurations run on the GPU)")
+    why_not = {cfg.name: C.unavailable(cfg) or next((C.not_applicable(cfg, d) for d in dtypes), None)
+               for cfg in configs if C.unavailable(cfg) or all(C.not_applicable(cfg, d) for d in dtypes)}
+    if len(why_not) == len(configs):             # nothing would run: say so before any work
+        raise UsageError(f"--config {args.config}: nothing can run here with --dtype {args.dtype} ("
+                         + "; ".join(f"{name}: {why}" for name, why in why_not.items())
+                         + "); choose a configuration this machine runs (eager, channels_last, ...) or another --dtype")
     cases = matrix_cases()
     print(f"cnn-parity parity --config {args.config}: {len(configs)} configurations × {len(cases)} cases × "
           f"{len(dtypes)} dtypes (the full-size AlexNets are left out; `cnn-parity parity` runs them in eager)",
