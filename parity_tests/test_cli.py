@@ -264,7 +264,7 @@ def test_train_steps_progress_and_csvs(tmp_path, capsys, sample_for_train):
     lines = captured.err.strip().splitlines()
     assert lines[0].startswith("data: embedded sample") and "the first 100 training and 100 test images" in lines[0]
     assert [line.split(" (")[0] for line in lines[1:]] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
-    assert "(2 steps" in lines[1] and "(1 steps" in lines[3]
+    assert "(2 steps," in lines[1] and "(1 step," in lines[3]
     assert "test accuracy" in lines[1] and "(reference / torch); largest loss difference so far" in lines[1]
     curves, epochs, timing = _csvs(out)
     assert curves.step.max() == 5 and sorted(set(epochs.epoch)) == [1, 2, 3] and len(timing) == 10

@@ -237,7 +237,8 @@ def epoch_line(result: TrainingResult, epoch: int, n_epochs: int, seconds: float
     loss = c.groupby("framework").loss.mean()
     acc = result.epochs[result.epochs.epoch == epoch].set_index("framework")
     ref = result.curves[result.curves.framework == "reference"]
-    return (f"epoch {epoch}/{n_epochs} ({len(c) // 2} steps, {seconds:.1f} s): "
+    steps = len(c) // 2                                    # one row per framework and step
+    return (f"epoch {epoch}/{n_epochs} ({steps} step{'s' * (steps != 1)}, {seconds:.1f} s): "
             f"loss {loss['reference']:.4f} / {loss['torch']:.4f}, "
             f"train accuracy {acc.loc['reference', 'train_acc']:.4f} / {acc.loc['torch', 'train_acc']:.4f}, "
             f"test accuracy {acc.loc['reference', 'test_acc']:.4f} / {acc.loc['torch', 'test_acc']:.4f} "
