@@ -285,7 +285,8 @@ def test_the_index_is_checked(tmp_path):
     _fake_findings(tmp_path, {"a.py": "pass\n"})
     rows = json.loads((tmp_path / "index.json").read_text())["findings"]
     for change, message in [({"script": "missing.py"}, "is not a file in"), ({"kind": "gpu"}, "has kind 'gpu'"),
-                            ({"timeout_s": 0}, "not a positive number"), ({"title": None, "upstream": None}, None)]:
+                            ({"timeout_s": 0}, "not a positive number"), ({"upstream": "#1"}, "needs a list 'upstream'"),
+                            ({"title": None, "upstream": None}, None)]:
         row = {k: v for k, v in dict(rows[0], **change).items() if v is not None}
         (tmp_path / "index.json").write_text(json.dumps({"findings": [row]}))
         with pytest.raises(RunError, match=message or "lacks title, upstream"):

@@ -112,9 +112,11 @@ def _entry(raw, folder: Path, where: str) -> Finding:
     if raw["kind"] not in KINDS:
         raise RunError(f"{where}: finding {name!r} has kind {raw['kind']!r}, not one of {', '.join(KINDS)}; fix the index")
     script = folder / str(raw["script"])
-    if Path(raw["script"]).name != raw["script"] or not script.is_file():
+    if Path(str(raw["script"])).name != raw["script"] or not script.is_file():
         raise RunError(f"{where}: the script {raw['script']!r} of finding {name!r} is not a file in {folder}; "
                        "fix the index or restore the script")
+    if not isinstance(raw["upstream"], list) or not isinstance(raw["found_on"], dict):
+        raise RunError(f"{where}: finding {name!r} needs a list 'upstream' and an object 'found_on'; fix the index")
     timeout = raw["timeout_s"]
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise RunError(f"{where}: finding {name!r} has timeout_s {timeout!r}, not a positive number; fix the index")
