@@ -15,9 +15,10 @@ Above all of them: ``reports.environment`` (versions and machine), ``reports.ben
 ``reports.explain`` (the im2col walkthrough), ``reports.opinfo_cmd`` (``cnn-parity opinfo``),
 ``reports.configurations`` (the configuration matrix's table, CSV and case choice),
 ``reports.bugzoo`` (``cnn-parity bugs``: plants the bug catalog and runs the checks),
-``reports.seeds`` (``parity --seeds``: the false-alarm check) and ``reports.cli`` (the
-``cnn-parity`` command).
+``reports.seeds`` (``parity --seeds``: the false-alarm check), ``reports.findings`` (the known
+findings in ``findings/`` and their scripts rerun against the installed torch) and ``reports.cli``
+(the ``cnn-parity`` command).
 """
 
 __all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "report", "explain",
-           "opinfo_cmd", "configurations", "bugzoo", "seeds", "cli"]
+           "opinfo_cmd", "configurations", "bugzoo", "seeds", "findings", "cli"]
