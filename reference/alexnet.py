@@ -41,7 +41,8 @@ from collections import OrderedDict
 import numpy as np
 
 from .checks import check_float_array, check_float_dtype, check_input_dim, check_positive_int
-from .layers import LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from .more_layers import LRN, AvgPooling
 from .lenet import init_std
 from .network import Network
 from .util import conv_output_size

@@ -112,3 +112,75 @@ def check_pair(value, name: str, minimum: int = 1) -> tuple:
         if v < minimum:
             raise ValueError(f"{name} must be ≥ {minimum}, got {value!r}")
     return int(pair[0]), int(pair[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# The layers' arguments
+# ---------------------------------------------------------------------------------------------
+
+METHODS = ("fast", "book")
+
+
+def check_method(method) -> str:
+    """A layer's computational path: "fast" (``reference.fast``) or "book" (im2col/col2im)."""
+    if method not in METHODS:
+        raise ValueError(f'method must be "fast" (the default: the fast path of reference.fast) '
+                         f'or "book" (the book\'s im2col/col2im), got {method!r}')
+    return method
+
+
+def check_same_dtype(x: np.ndarray, W: np.ndarray, layer: str) -> None:
+    """NumPy would silently promote float32 @ float64 to float64; PyTorch refuses. We refuse too."""
+    if x.dtype != W.dtype:
+        raise TypeError(f"{layer}: x is {x.dtype} but the layer's W is {W.dtype}; "
+                        f"cast x with x.astype(np.{W.dtype}) or build the layer in {x.dtype}")
+
+
+def check_conv_input(x, W, groups: int) -> None:
+    """A Convolution's input: (N, C, H, W) in W's dtype, with the channels that W (and ``groups``) expect."""
+    check_float_array(x, "x", ndim=4)
+    C_group, G = W.shape[1], groups
+    if x.shape[1] != C_group * G:
+        raise ValueError(f"Convolution: x has {x.shape[1]} channels (shape {x.shape}) but W expects "
+                         f"{C_group * G} (W shape {W.shape}" + (f", groups={G}" if G > 1 else "")
+                         + "); the layout is (N, C, H, W)")
+    check_same_dtype(x, W, "Convolution")
+
+
+def check_bias(b, W, axis: int, layer: str, per: str):
+    """``b`` checked against the layer's ``W``: 1-D, one value per ``W.shape[axis]`` (``per`` says
+    what it is one bias per), in W's dtype. ``None`` (a layer without bias) passes through."""
+    if b is None:
+        return None
+    check_float_array(b, "b", ndim=1)
+    if b.shape != (W.shape[axis],):
+        raise ValueError(f"b must have shape ({W.shape[axis]},) — one bias per {per} — got {b.shape}")
+    check_same_dtype(b, W, layer)
+    return b
+
+
+def int_or_pair(value, name, minimum=1):
+    """Check an int-or-(h, w) argument; an int stays an int (the book's form), a pair becomes a tuple."""
+    pair = check_pair(value, name, minimum)
+    return pair if isinstance(value, (tuple, list)) else pair[0]
+
+
+def layer_pairs(layer):
+    """A layer's stride, pad and dilation, each as an (h, w) pair."""
+    return (check_pair(layer.stride, "stride"), check_pair(layer.pad, "pad", minimum=0),
+            check_pair(getattr(layer, "dilation", 1), "dilation"))
+
+
+def check_pool_args(pool_h, pool_w, stride, pad):
+    """A pooling layer's window, stride and pad (PyTorch's rule: pad at most half the window)."""
+    pool_h = check_positive_int(pool_h, "pool_h")
+    pool_w = check_positive_int(pool_w, "pool_w")
+    stride = int_or_pair(stride, "stride")
+    pad = int_or_pair(pad, "pad", minimum=0)
+    pad_h, pad_w = check_pair(pad, "pad", minimum=0)
+    # PyTorch's rule: otherwise a window could lie entirely in the padding.
+    if 2 * pad_h > pool_h or 2 * pad_w > pool_w:
+        raise ValueError(f"pad must be at most half the pool size (PyTorch's rule), got pad={pad} "
+                         f"for a {pool_h}×{pool_w} pool; use pad ≤ {pool_h // 2} (rows), "
+                         f"{pool_w // 2} (columns)")
+    return pool_h, pool_w, stride, pad
