@@ -1,7 +1,8 @@
 """PyTorch's options beyond the book, for the book's layers (``reference.layers``).
 
-The book's ``Convolution`` and ``Pooling`` know stride and pad and max pooling.
-PyTorch's ``conv2d`` and ``max_pool2d`` take more; the layers accept the same keywords, with PyTorch's defaults, and hand the work
+The book's ``Convolution``, ``Pooling`` and ``SoftmaxWithLoss`` know stride and pad, max
+pooling and a mean cross-entropy. PyTorch's ``conv2d``, ``max_pool2d`` and ``cross_entropy``
+take more; the layers accept the same keywords, with PyTorch's defaults, and hand the work
 to the functions here, so that the book's lines in the classes stay the book's:
 
 - Convolution: ``pad="same"``/``"valid"`` (:func:`conv_padding`), ``groups`` (the product
@@ -10,6 +11,8 @@ to the functions here, so that the book's lines in the classes stay the book's:
 - Pooling: ``ceil_mode`` (:func:`pool_output`), windows whose maximum is NaN or −inf
   (:func:`first_inside_offsets`, :func:`nan_and_minus_inf_windows`), PyTorch's
   ``return_indices`` (:func:`flat_indices`).
+- SoftmaxWithLoss: ``reduction``, class ``weight``, ``ignore_index`` and probability targets
+  (:func:`cross_entropy_forward`, :func:`cross_entropy_backward`).
 
 Every one reduces to the book's computation, to the bit, when the option is at its default.
 """
@@ -17,12 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_pair, check_positive_int, int_or_pair, layer_pairs
+from .checks import check_float_array, check_pair, check_positive_int, int_or_pair, layer_pairs
 from .util import conv_output_size, first_inside
 
 __all__ = ["conv_padding", "check_groups", "group_blocks", "grouped_forward", "grouped_weight_gradient",
            "grouped_input_gradient", "pool_output", "first_inside_offsets", "has_minus_inf",
-           "nan_and_minus_inf_windows", "flat_indices"]
+           "nan_and_minus_inf_windows", "flat_indices", "REDUCTIONS", "check_reduction",
+           "class_weight", "check_class_weight", "is_beyond_the_book", "cross_entropy_forward", "cross_entropy_backward"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,3 +176,79 @@ def flat_indices(layer, method):
     h = np.arange(out_h)[:, None] * sh - ph + y * dh
     w = np.arange(out_w)[None, :] * sw - pw + x * dw
     return h * W + w
+
+
+# ---------------------------------------------------------------------------------------------
+# SoftmaxWithLoss: reduction, class weights, ignore_index, probability targets
+# ---------------------------------------------------------------------------------------------
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def class_weight(weight):
+    """A SoftmaxWithLoss's ``weight`` (C,) checked, or None."""
+    return None if weight is None else check_float_array(weight, "weight", ndim=1)
+
+
+def check_class_weight(weight, num_classes: int) -> None:
+    if weight is not None and weight.shape != (num_classes,):
+        raise ValueError(f"weight must have one entry per class, shape ({num_classes},), got {weight.shape}")
+
+
+def is_beyond_the_book(layer, t) -> bool:
+    """Does this call need more than the book's mean cross-entropy over class indices?"""
+    return (t.ndim == 2 or layer.reduction != "mean" or layer.weight is not None
+            or bool((t == layer.ignore_index).any()))
+
+
+def cross_entropy_forward(layer, x, t, log_y):
+    """``SoftmaxWithLoss.forward`` with PyTorch's options, from ``log_y`` = log softmax(x) (N, C).
+
+    Every sample's loss is −Σ_c tw_nc log y_nc with tw = t · w: the targets (one-hot rows for
+    class indices, a zero row where ignored; or the given probabilities) times the class
+    weights. "mean" divides by the total weight of the targets, Σ_n w_{t_n} over the samples
+    not ignored, for class-index targets (N without weights), and by N for probability targets,
+    whatever the weights — as PyTorch does; 0/0 is NaN as in PyTorch.
+    Sets layer.t, layer.tw, layer.loss, layer.scale (each sample's gradient factor).
+    """
+    N, C = x.shape
+    if t.ndim == 2:                                        # one-hot or probabilities
+        target = t.astype(x.dtype, copy=False)
+    else:                                                  # class indices -> one-hot rows
+        target = np.zeros_like(x)
+        kept = t != layer.ignore_index                     # an ignored sample: a zero row
+        target[np.arange(N)[kept], t[kept]] = 1
+    tw = target if layer.weight is None else target * layer.weight.astype(x.dtype, copy=False)
+    losses = -np.sum(tw * log_y, axis=1)                   # (N,)
+
+    count = x.dtype.type(tw.sum() if t.ndim == 1 else N)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if layer.reduction == "none":
+            layer.loss, layer.scale = losses, np.ones(N, dtype=x.dtype)
+        elif layer.reduction == "sum":
+            layer.loss, layer.scale = x.dtype.type(losses.sum()), x.dtype.type(1)
+        else:
+            layer.loss = x.dtype.type(losses.sum() / count)
+            layer.scale = x.dtype.type(1 / count)
+    layer.t, layer.tw, layer._log_y, layer._soft = target, tw, log_y, t.ndim == 2
+    return layer.loss
+
+
+def cross_entropy_backward(layer, dout):
+    """dx (N, C): each sample's gradient y_n · Σ_c tw_nc − tw_n (which is y − t when the weights are
+    1 and t's rows sum to 1), times the reduction's scale · dout. With probability targets it
+    also sets ``layer.dt`` (N, C) = −w_c log y_nc times the same scale."""
+    dtype = layer.y.dtype.type
+    scale = (np.asarray(dout, dtype=layer.y.dtype) * layer.scale).reshape(-1, 1) \
+        if layer.reduction == "none" else dtype(dout) * layer.scale
+    dx = (layer.y * layer.tw.sum(axis=1, keepdims=True) - layer.tw) * scale
+    if layer._soft:             # d loss / d t_nc = −w_c log y_nc, times the same scale
+        w = 1 if layer.weight is None else layer.weight.astype(layer.y.dtype, copy=False)
+        layer.dt = -layer._log_y * w * scale
+    return dx.astype(layer.y.dtype, copy=False)

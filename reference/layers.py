@@ -121,90 +121,67 @@ class Affine:
         return dx.reshape(*self.original_x_shape)
 
 
-REDUCTIONS = ("mean", "sum", "none")
-
-
 class SoftmaxWithLoss:
     """Softmax followed by the cross-entropy loss, averaged over the batch.
 
-    forward(x, t): x (N, C) scores; t class indices (N,) int, or one-hot / class probabilities
-        (N, C) float -> scalar loss (``reduction="none"``: one loss per sample, (N,))
-    backward(dout=1) -> dx (N, C) = (softmax(x) − onehot(t)) · dout / N (without weights);
-        with probability targets it also sets ``dt`` (N, C), the gradient of the targets
-    cache: y = softmax(x) (N, C), t as one-hot or probabilities (N, C), tw (the targets times the
-        class weights, (N, C)), the scale of each sample's gradient
+    forward(x, t): x (N, C) scores, t (N,) class indices (int) -> loss (a scalar)
+    backward(dout=1) -> dx (N, C) = (softmax(x) − onehot(t)) · dout / N
+    cache: y = softmax(x) (N, C), t as one-hot rows (N, C), scale = 1/N
 
     The loss uses log-sum-exp (log softmax = x − max − log Σ e^(x − max)), so it never takes
     log(0). The book computes ``log(y + 1e-7)``; pass ``eps=1e-7`` to get the book's value
     (a documented difference: it caps the loss of a confident wrong answer at −log 1e-7 ≈ 16.1).
+    The gradient is multiplied by 1/N (``scale``) rather than divided by N.
 
-    Beyond the book (keywords, PyTorch's ``cross_entropy`` defaults):
-    ``reduction``: "mean" (the book), "sum", or "none".
+    Beyond the book (keywords, PyTorch's ``cross_entropy`` defaults; ``reference.extensions``):
+    ``reduction``: "mean" (the book), "sum", or "none" (one loss per sample, (N,)).
     ``weight`` (C,): a weight per class; sample n's loss is −Σ_c w_c t_nc log y_nc.
     ``ignore_index``: class-index targets equal to it add nothing, not even to the mean's count.
+    ``t`` may also be (N, C) — one-hot (the book allows it too) or class probabilities; then
+    backward also sets ``dt`` (N, C), the gradient of the targets.
     PyTorch's weighted mean — which this follows — divides by the total weight of the targets,
     Σ_n w_{t_n} over the samples not ignored, for class-index targets; for probability targets
     it divides by N, whatever the weights (see the report's catalog).
-    Every sample's loss is −Σ_c tw_nc log y_nc with tw = t · w (a zero row where ignored), and
-    its gradient is y_n · Σ_c tw_nc − tw_n — which is y − t when the weights are 1.
     """
 
     def __init__(self, eps=0.0, *, reduction="mean", weight=None, ignore_index=-100):
         self.eps = float(eps)
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        self.reduction = reduction
-        self.weight = None if weight is None else check_float_array(weight, "weight", ndim=1)
+        self.loss = self.y = self.t = self.scale = None
+        # beyond the book: PyTorch's options, and the weighted targets tw = t · weight
+        self.reduction = extensions.check_reduction(reduction)
+        self.weight = extensions.class_weight(weight)
         self.ignore_index = int(ignore_index)
-        self.loss = self.y = self.t = self.tw = self.scale = None
-        self.dt = None
+        self.tw = self.dt = None
+        self.beyond_the_book = False
 
     def forward(self, x, t):
         check_float_array(x, "x", ndim=2)
         N, C = x.shape
         check_labels(t, N, C, ignore_index=self.ignore_index)
-        if self.weight is not None and self.weight.shape != (C,):
-            raise ValueError(f"weight must have one entry per class, shape ({C},), got {self.weight.shape}")
-        if t.ndim == 2:                                        # one-hot or probabilities
-            target = t.astype(x.dtype, copy=False)
-        else:                                                  # class indices -> one-hot rows
-            target = np.zeros_like(x)
-            kept = t != self.ignore_index                      # an ignored sample: a zero row
-            target[np.arange(N)[kept], t[kept]] = 1
-        tw = target if self.weight is None else target * self.weight.astype(x.dtype, copy=False)
-
+        extensions.check_class_weight(self.weight, C)
         shifted = x - x.max(axis=1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        log_y = shifted - log_sum                              # log softmax, (N, C)
-        self.y = np.exp(log_y)
-        if self.eps:  # the book's form
+        log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))   # log softmax(x)
+        self.y = np.exp(log_y)                                 # softmax(x)
+        if self.eps:                                           # the book's form: log(y + 1e-7)
             log_y = np.log(self.y + x.dtype.type(self.eps))
-        losses = -np.sum(tw * log_y, axis=1)                   # (N,)
+        self.beyond_the_book = extensions.is_beyond_the_book(self, t)
+        if self.beyond_the_book:   # reduction, weights, ignored samples, (N, C) targets
+            return extensions.cross_entropy_forward(self, x, t, log_y)
 
-        # "mean": over the total weight of the targets (index targets: Σ_n w_{t_n}, N without
-        # weights) or over N (probability targets), as PyTorch does; 0/0 is NaN as in PyTorch
-        count = x.dtype.type(tw.sum() if t.ndim == 1 else N)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if self.reduction == "none":
-                self.loss, self.scale = losses, np.ones(N, dtype=x.dtype)
-            elif self.reduction == "sum":
-                self.loss, self.scale = x.dtype.type(losses.sum()), x.dtype.type(1)
-            else:
-                self.loss = x.dtype.type(losses.sum() / count)
-                self.scale = x.dtype.type(1 / count)
-        self.t, self.tw, self._log_y, self._soft = target, tw, log_y, t.ndim == 2
+        self.t = np.zeros_like(x)                              # the class indices as one-hot rows
+        self.t[np.arange(N), t] = 1
+        losses = -np.sum(self.t * log_y, axis=1)               # each sample's cross-entropy (N,)
+        with np.errstate(invalid="ignore", divide="ignore"):   # N = 0: NaN, as in PyTorch
+            self.loss = x.dtype.type(losses.sum() / x.dtype.type(N))   # the mean over the batch
+            self.scale = x.dtype.type(1 / x.dtype.type(N))
+        self.tw = self.t                                       # (no weights: tw is t)
         return self.loss
 
     def backward(self, dout=1):
-        dtype = self.y.dtype.type
-        # every sample's gradient is y_n · Σ_c tw_nc − tw_n, times the reduction's scale · dout
-        scale = (np.asarray(dout, dtype=self.y.dtype) * self.scale).reshape(-1, 1) \
-            if self.reduction == "none" else dtype(dout) * self.scale
-        dx = (self.y * self.tw.sum(axis=1, keepdims=True) - self.tw) * scale
-        if self._soft:              # d loss / d t_nc = −w_c log y_nc, times the same scale
-            w = 1 if self.weight is None else self.weight.astype(self.y.dtype, copy=False)
-            self.dt = -self._log_y * w * scale
-        return dx.astype(self.y.dtype, copy=False)
+        if self.beyond_the_book:
+            return extensions.cross_entropy_backward(self, dout)
+        dx = (self.y - self.t) * (self.y.dtype.type(dout) * self.scale)   # the book: (y - t) / batch_size
+        return dx
 
 
 class Dropout:
