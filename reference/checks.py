@@ -1,4 +1,4 @@
-"""Input checks shared by every layer: one clear error, raised before any computation.
+"""Input checks shared by the layers and the optimizers: one clear error, raised before any computation.
 
 Each function names the argument that is wrong, says what was expected, and how to fix it.
 ``TypeError`` is raised for a wrong kind of value (not an array, integer dtype, ...),
@@ -6,6 +6,7 @@ Each function names the argument that is wrong, says what was expected, and how 
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -184,3 +185,72 @@ def check_pool_args(pool_h, pool_w, stride, pad):
                          f"for a {pool_h}×{pool_w} pool; use pad ≤ {pool_h // 2} (rows), "
                          f"{pool_w // 2} (columns)")
     return pool_h, pool_w, stride, pad
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimizers' arguments
+# ---------------------------------------------------------------------------------------------
+
+OPTIMIZER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_number(value, name: str) -> float:
+    """A finite real number (a hyperparameter), as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_lr(lr) -> float:
+    """A learning rate: a finite number > 0."""
+    lr = check_number(lr, "lr")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    return lr
+
+
+def check_unit_interval(value, name: str) -> float:
+    """A decay rate in [0, 1): momentum, beta1, beta2."""
+    value = check_number(value, name)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
+def check_eps(eps) -> float:
+    """An optimizer's eps: a finite number ≥ 0."""
+    eps = check_number(eps, "eps")
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    return eps
+
+
+def check_params_grads(params, grads) -> None:
+    """Check the whole of an optimizer's ``params``/``grads`` before any array is touched."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict name -> numpy array, got {type(params).__name__}")
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict name -> numpy array, got {type(grads).__name__}")
+    missing = [k for k in params if k not in grads]
+    extra = [k for k in grads if k not in params]
+    if missing or extra:
+        raise ValueError("grads must have the same keys as params: "
+                         + "; ".join(([f"missing in grads: {missing}"] if missing else [])
+                                     + ([f"not in params: {extra}"] if extra else [])))
+    for key, p in params.items():
+        check_float_array(p, f"params[{key!r}]")
+        g = check_float_array(grads[key], f"grads[{key!r}]")
+        if p.dtype not in OPTIMIZER_DTYPES:
+            raise TypeError(f"params[{key!r}] has dtype {p.dtype}; the optimizers support "
+                            f"float32 and float64")
+        if g.dtype != p.dtype:
+            raise TypeError(f"grads[{key!r}] has dtype {g.dtype} but params[{key!r}] has "
+                            f"{p.dtype}; they must match (as in torch)")
+        if g.shape != p.shape:
+            raise ValueError(f"grads[{key!r}] has shape {g.shape} but params[{key!r}] has "
+                             f"shape {p.shape}")
+        if not p.flags.writeable:
+            raise ValueError(f"params[{key!r}] is read-only; the update writes into it in place")
