@@ -7,11 +7,14 @@ reduce to them: the claims of ``docs/book-and-reference.md``, checked to the bit
 - ``reference.extensions`` at its defaults against the book's lines: the grouped products with
   one group, the cross-entropy's general path on the book's targets, the NaN/−inf fix-up of
   max pooling on plain numbers.
+- The page's line map: every ``file.py:Name.method:A-B`` it names lies inside that function.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
+import re
 import sys
 
 import numpy as np
@@ -157,3 +160,48 @@ def test_nan_and_minus_inf_fixup_leaves_plain_windows_alone():
     arg_max, out = np.argmax(col, axis=1), np.max(col, axis=1)
     fixed = E.nan_and_minus_inf_windows(col, out, arg_max, np.full((1, 5), 2, dtype=np.int64), (2, 1, 5, 1))
     assert fixed[3] == 2 and fixed[7] == 2
+
+
+DOC = ROOT / "docs" / "book-and-reference.md"
+LINE_REF = re.compile(r"`((?:common|reference)/\w+\.py):([\w.]+):(\d+)-(\d+)`")
+
+
+def _spans(path):
+    """Qualified name ("Class", "Class.method", "function") -> (first line, last line)."""
+    spans = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            spans[node.name] = (node.lineno, node.end_lineno)
+            for member in getattr(node, "body", []) if isinstance(node, ast.ClassDef) else []:
+                if isinstance(member, ast.FunctionDef):
+                    spans[f"{node.name}.{member.name}"] = (member.lineno, member.end_lineno)
+    return spans
+
+
+def stale_references(text):
+    """The ``file.py:Name:A-B`` references of ``text`` whose lines are not inside ``Name``, and how
+    many were checked (a reference to the book is skipped where its copy is absent)."""
+    wrong, checked = [], 0
+    for file, name, first, last in LINE_REF.findall(text):
+        path = (BOOK if file.startswith("common/") else ROOT) / file
+        if not path.is_file():
+            continue
+        span = _spans(path).get(name)
+        if span is None or not span[0] <= int(first) <= int(last) <= span[1]:
+            wrong.append(f"{file}:{name}:{first}-{last} (the function spans {span})")
+        checked += 1
+    return wrong, checked
+
+
+def test_the_line_map_points_inside_the_functions_it_names():
+    text = DOC.read_text(encoding="utf-8")
+    assert len(LINE_REF.findall(text)) > 40, "the page's line map"
+    wrong, checked = stale_references(text)
+    assert checked and wrong == [], wrong
+
+
+def test_the_line_map_check_catches_a_stale_reference():
+    first, last = _spans(ROOT / "reference" / "layers.py")["Relu.forward"]
+    assert stale_references(f"`reference/layers.py:Relu.forward:{first}-{last}`") == ([], 1)
+    assert stale_references(f"`reference/layers.py:Relu.backward:{first}-{last}`")[0]
+    assert stale_references("`reference/layers.py:Relu.nothing:1-2`")[0]
