@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 
 import reference as R
+from reference import fast as F
 from reference import util as U
 from reference import alexnet as RA
 from reports.parity.cases import LAYER_CASES, avgpool_case, conv_case, pool_case
@@ -252,14 +253,14 @@ def test_method_must_be_fast_or_book():
 def test_unfold_is_im2col_in_another_layout(stride, pad):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 2, 9, 7)).astype(np.float32)
-    col = U.unfold(x, 3, 2, stride, pad)
+    col = F.unfold(x, 3, 2, stride, pad)
     book = U.im2col(x, 3, 2, stride, pad)
     N, K, L = col.shape
     assert col.dtype == np.float32 and col.flags.c_contiguous
     np.testing.assert_array_equal(col.transpose(0, 2, 1).reshape(N * L, K), book)
     # fold is col2im in the same layout, added in the same order: equal to the bit
     c = rng.standard_normal(col.shape).astype(np.float32)
-    np.testing.assert_array_equal(U.fold(c, x.shape, 3, 2, stride, pad),
+    np.testing.assert_array_equal(F.fold(c, x.shape, 3, 2, stride, pad),
                                   U.col2im(c.transpose(0, 2, 1).reshape(N * L, K), x.shape, 3, 2, stride, pad))
 
 
@@ -267,9 +268,9 @@ def test_unfold_is_im2col_in_another_layout(stride, pad):
 def test_fold_is_the_adjoint_of_unfold(dtype):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 7, 6)).astype(dtype)
-    col = U.unfold(x, 3, 2, stride=2, pad=1)
+    col = F.unfold(x, 3, 2, stride=2, pad=1)
     c = rng.standard_normal(col.shape).astype(dtype)
-    back = U.fold(c, x.shape, 3, 2, stride=2, pad=1)
+    back = F.fold(c, x.shape, 3, 2, stride=2, pad=1)
     assert back.dtype == dtype
     lhs, rhs = float(np.sum(col.astype(np.float64) * c)), float(np.sum(x.astype(np.float64) * back))
     assert abs(lhs - rhs) <= (1e-4 if dtype == np.float32 else 1e-12) * abs(lhs)
@@ -281,23 +282,23 @@ def test_fold_offsets_is_the_adjoint_of_the_window_slices(shape, k, stride, pad)
     rng = np.random.default_rng(4)
     x = rng.standard_normal(shape)
     out_h, out_w = (U.conv_output_size(n, k, stride, pad) for n in shape[2:])
-    padded = U.pad_images(x, pad)
-    cols = np.stack([padded[s] for s in U.window_slices(k, k, stride, out_h, out_w)])
+    padded = F.pad_images(x, pad)
+    cols = np.stack([padded[s] for s in F.window_slices(k, k, stride, out_h, out_w)])
     assert cols.shape == (k * k,) + shape[:2] + (out_h, out_w)
     # the k-th view is the k-th (row-major) element of every window
     np.testing.assert_array_equal(cols.transpose(1, 2, 3, 4, 0),
-                                  U.window_view(x, k, k, stride, pad).reshape(cols.shape[1:] + (k * k,)))
+                                  F.window_view(x, k, k, stride, pad).reshape(cols.shape[1:] + (k * k,)))
     c = rng.standard_normal(cols.shape)
-    back = U.fold_offsets(c, shape, k, k, stride, pad)
+    back = F.fold_offsets(c, shape, k, k, stride, pad)
     assert back.shape == shape
     assert np.isclose(np.sum(cols * c), np.sum(x * back), rtol=1e-12)
     # the generator form gives the same result
-    np.testing.assert_array_equal(U.fold_offsets((b for b in c), shape, k, k, stride, pad), back)
+    np.testing.assert_array_equal(F.fold_offsets((b for b in c), shape, k, k, stride, pad), back)
 
 
 def test_window_view_copies_nothing():
     x = np.arange(2 * 3 * 6 * 5, dtype=np.float64).reshape(2, 3, 6, 5)
-    w = U.window_view(x, 3, 2, stride=2)
+    w = F.window_view(x, 3, 2, stride=2)
     assert w.shape == (2, 3, 2, 2, 3, 2) and np.shares_memory(w, x)
     np.testing.assert_array_equal(w[1, 2, 1, 1], x[1, 2, 2:5, 2:4])
 
@@ -306,14 +307,13 @@ def test_window_view_copies_nothing():
 def test_conv_in_blocks_of_images_matches_the_whole_batch(monkeypatch, chunk_bytes):
     """A large input is convolved a few images at a time (``CHUNK_BYTES``) and unfolded again in
     backward: same results as the whole batch at once (dW summed in another order)."""
-    import reference.layers as L
     rng = np.random.default_rng(5)
     x = rng.standard_normal((7, 3, 9, 8))
     conv = _conv(np.float64, rng, stride=2, pad=1)
     dout = rng.standard_normal(conv.forward(x).shape)
     whole = copy.deepcopy(conv)
     y_whole, dx_whole = whole.forward(x), whole.backward(dout)
-    monkeypatch.setattr(L, "CHUNK_BYTES", chunk_bytes)   # 1 byte: one image per block
+    monkeypatch.setattr(F, "CHUNK_BYTES", chunk_bytes)   # 1 byte: one image per block
     y, dx = conv.forward(x), conv.backward(dout)
     assert conv.col is None                              # the windows were not kept
     np.testing.assert_array_equal(y, y_whole)

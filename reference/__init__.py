@@ -1,12 +1,18 @@
 """The NumPy reference CNN, in the style of *Deep Learning from Scratch*, chapter 7.
 
-Imports NumPy and the standard library only. Read top-down: ``util`` (im2col, col2im),
-``layers`` (one class per layer), ``network`` (what the networks share), ``simple_convnet``,
-``lenet``, ``alexnet`` (the networks), ``gradient`` (numerical checks).
+Imports NumPy and the standard library only. Read top-down, as the book: ``util`` (im2col,
+col2im), ``layers`` (the book's layers, one class each, in the book's order), ``optimizer``
+(the book's update rules, then torch.optim's), ``network`` (what the networks share),
+``simple_convnet``, ``lenet``, ``alexnet`` (the networks), ``gradient`` (numerical checks).
+
+Beside them, each one call away from the book's lines: ``fast`` (the layers' default fast
+path), ``extensions`` (PyTorch's options beyond the book), ``more_layers`` (layers the book's
+file does not have: average and adaptive pooling, Linear, LRN), ``torch_arithmetic`` (how
+torch.optim rounds: an exact fused multiply-add), ``checks`` (the input checks).
 """
 from .gradient import gradient_check, numerical_gradient
-from .layers import (LRN, AdaptiveAvgPooling, Affine, AvgPooling, Convolution, Dropout, Linear,
-                     Pooling, Relu, Sigmoid, SoftmaxWithLoss)
+from .layers import Affine, Convolution, Dropout, Pooling, Relu, Sigmoid, SoftmaxWithLoss
+from .more_layers import LRN, AdaptiveAvgPooling, AvgPooling, Linear
 from .network import Network
 from .simple_convnet import SimpleConvNet
 from .lenet import LeNet5, PartialConvolution

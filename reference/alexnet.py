@@ -17,7 +17,7 @@ The paper's network on 3×227×227 inputs (``AlexNet()``, the defaults), shapes 
 
 62,378,344 parameters (the paper's two GPU towers, with their grouped convolutions, have fewer).
 LRN is the paper's: b_c = a_c / (k + α Σ_{window of 5} a_j²)^β with k = 2, α = 1e−4, β = 0.75
-(``reference.layers.LRN(convention="paper")``; torch's ``nn.LocalResponseNorm`` divides α by the
+(``reference.more_layers.LRN(convention="paper")``; torch's ``nn.LocalResponseNorm`` divides α by the
 window size, so the twin uses ``LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2)``).
 
 Configurations (keyword dicts for the constructor; ``torch_impl.alexnet`` has the same ones):
@@ -41,7 +41,8 @@ from collections import OrderedDict
 import numpy as np
 
 from .checks import check_float_array, check_float_dtype, check_input_dim, check_positive_int
-from .layers import LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from .more_layers import LRN, AvgPooling
 from .lenet import init_std
 from .network import Network
 from .util import conv_output_size

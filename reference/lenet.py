@@ -37,7 +37,8 @@ from collections import OrderedDict
 import numpy as np
 
 from .checks import check_float_dtype, check_input_dim, check_nonnegative_int, check_positive_int
-from .layers import Affine, AvgPooling, Convolution, Sigmoid, SoftmaxWithLoss
+from .layers import Affine, Convolution, Sigmoid, SoftmaxWithLoss
+from .more_layers import AvgPooling
 from .network import Network
 from .util import conv_output_size
 

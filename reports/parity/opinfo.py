@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 import reference as R
+from reference import fast as RF
 from reference import util as U
 
 from .cases import adaptive_window, conv_reduction, linear_reduction, overlap_reduction
@@ -284,7 +285,7 @@ def _unfold(sample, method):
 
     def unfold(xb):
         if method == "fast":
-            return U.unfold(xb, kh, kw, **options)
+            return RF.unfold(xb, kh, kw, **options)
         (sh, sw), (ph, pw), (dh, dw) = (_pair(options[k]) for k in ("stride", "pad", "dilation"))
         L = (R.conv_output_size(xb.shape[2], kh, sh, ph, dilation=dh)
              * R.conv_output_size(xb.shape[3], kw, sw, pw, dilation=dw))
@@ -293,7 +294,7 @@ def _unfold(sample, method):
 
     def fold(dcol, shape):
         if method == "fast":
-            return U.fold(dcol, shape, kh, kw, **options)
+            return RF.fold(dcol, shape, kh, kw, **options)
         N, K, L = dcol.shape
         return U.col2im(dcol.transpose(0, 2, 1).reshape(N * L, K), shape, kh, kw, **options)
 

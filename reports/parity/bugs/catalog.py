@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import reference.fast as F
 import reference.layers as L
 import reference.lenet as LN
+import reference.more_layers as ML
 import reference.optimizer as O
 import reference.util as U
 import torch_impl.transfer as TR
@@ -59,21 +61,21 @@ CATALOG: list[Bug] = [
          "col2im writes each window with = instead of +=: where windows overlap (stride < kernel) "
          "only the last window's gradient survives",
          lambda: patched_everywhere(U, "col2im", LB.col2im_assigning), reaches=("Convolution", "Pooling")),
-    _bug("unfold_window_transposed", "im2col", "reference.util.unfold",
+    _bug("unfold_window_transposed", "im2col", "reference.fast.unfold",
          "each window unrolled column by column (Fortran / MATLAB order) while the kernel is "
          "unrolled row by row: the kernel acts transposed",
-         lambda: patched_everywhere(U, "unfold", LB.unfold_window_transposed), reaches=("Convolution",)),
-    _bug("fold_assigns", "im2col", "reference.util.fold",
+         lambda: patched_everywhere(F, "unfold", LB.unfold_window_transposed), reaches=("Convolution",)),
+    _bug("fold_assigns", "im2col", "reference.fast.fold",
          "fold (the fast path's col2im) assigns overlapping windows instead of adding them",
-         lambda: patched_everywhere(U, "fold", LB.fold_assigning), reaches=("Convolution",)),
+         lambda: patched_everywhere(F, "fold", LB.fold_assigning), reaches=("Convolution",)),
     _bug("output_size_ceil", "im2col", "reference.util.conv_output_size",
          "OH = ceil((H + 2P − FH)/S) + 1 instead of floor: an off-by-one on inputs the stride does "
          "not divide (Caffe's pooling rounds up)",
          lambda: patched_everywhere(U, "conv_output_size", LB.output_size_ceil), reaches=("Convolution", "SimpleConvNet")),
-    _bug("padding_bottom_right", "im2col", "reference.util.pad_images",
+    _bug("padding_bottom_right", "im2col", "reference.fast.pad_images",
          "all 2P rows and columns of padding put at the bottom/right, as TensorFlow's 'SAME' does "
          "for an odd total, here for every total",
-         lambda: patched_everywhere(U, "pad_images", LB.pad_bottom_right), reaches=("Convolution", "Pooling")),
+         lambda: patched_everywhere(F, "pad_images", LB.pad_bottom_right), reaches=("Convolution", "Pooling")),
     # Convolution
     _bug("conv_bias_ignored", "conv", "reference.layers.Convolution.forward",
          "the bias never added (forgotten after a refactor to the batched product)",
@@ -100,24 +102,24 @@ CATALOG: list[Bug] = [
     _bug("maxpool_zero_padding", "pool", "reference.layers.Pooling.forward (pad_value)",
          "max pooling padded with 0 instead of −inf, as the book does: a window of negative "
          "numbers at the border returns 0",
-         lambda: all_of(patched(L, "pad_images", LB.pad_with_zero), patched(L, "im2col", LB.pad_with_zero)),
+         lambda: all_of(patched(F, "pad_images", LB.pad_with_zero), patched(L, "im2col", LB.pad_with_zero)),
          reaches=("Pooling",)),
-    _bug("maxpool_ties_last", "pool", "reference.layers._running_max",
+    _bug("maxpool_ties_last", "pool", "reference.fast._running_max",
          "ties sent to the last maximum of the window (>= instead of >) where torch takes the "
          "first: after a ReLU many windows are all-zero ties",
-         lambda: around(L, "_running_max", LB.ties_to_last), reaches=("Pooling",)),
-    _bug("maxpool_nan_dropped", "pool", "reference.layers._running_max",
+         lambda: around(F, "_running_max", LB.ties_to_last), reaches=("Pooling",)),
+    _bug("maxpool_nan_dropped", "pool", "reference.fast._running_max",
          "NaN not propagated (np.fmax / np.nanmax semantics): a diverged activation is hidden",
-         lambda: around(L, "_running_max", LB.nan_dropped), reaches=("Pooling",)),
-    _bug("avgpool_exclude_pad_ignored", "pool", "reference.layers.AvgPooling.forward",
+         lambda: around(F, "_running_max", LB.nan_dropped), reaches=("Pooling",)),
+    _bug("avgpool_exclude_pad_ignored", "pool", "reference.more_layers.AvgPooling.forward",
          "count_include_pad=False ignored: border windows divided by FH·FW, not by their real pixels",
-         lambda: around(L.AvgPooling, "forward", LB.avg_divisor(True)), reaches=("AvgPooling",)),
-    _bug("avgpool_include_pad_ignored", "pool", "reference.layers.AvgPooling.forward",
+         lambda: around(ML.AvgPooling, "forward", LB.avg_divisor(True)), reaches=("AvgPooling",)),
+    _bug("avgpool_include_pad_ignored", "pool", "reference.more_layers.AvgPooling.forward",
          "count_include_pad=True (torch's default) ignored: border windows divided by their real pixels",
-         lambda: around(L.AvgPooling, "forward", LB.avg_divisor(False)), reaches=("AvgPooling",)),
-    _bug("avgpool_backward_undivided", "pool", "reference.layers.AvgPooling.backward",
+         lambda: around(ML.AvgPooling, "forward", LB.avg_divisor(False)), reaches=("AvgPooling",)),
+    _bug("avgpool_backward_undivided", "pool", "reference.more_layers.AvgPooling.backward",
          "the backward pass copies dout to every pixel of the window without dividing by the divisor",
-         lambda: around(L.AvgPooling, "backward", LB.avg_backward_undivided), reaches=("AvgPooling",)),
+         lambda: around(ML.AvgPooling, "backward", LB.avg_backward_undivided), reaches=("AvgPooling",)),
     # activations
     _bug("relu_grad_at_zero", "activation", "reference.layers.Relu.forward (mask)",
          "ReLU's gradient passed where x == 0 exactly (mask x < 0 instead of x <= 0); torch's is 0 there",
@@ -150,12 +152,12 @@ CATALOG: list[Bug] = [
          "inverted dropout that also multiplies by (1 − p) at inference: the book's rule mixed into torch's",
          LB.dropout_eval_scaled, reaches=("Dropout",)),
     # LRN
-    _bug("lrn_alpha_not_divided", "lrn", "reference.layers.LRN._alpha_eff",
+    _bug("lrn_alpha_not_divided", "lrn", "reference.more_layers.LRN._alpha_eff",
          "α not divided by the window size in torch's convention (the paper's formula for torch's α)",
-         lambda: patched(L.LRN, "_alpha_eff", lambda orig: lambda self: self.alpha), reaches=("LRN",)),
-    _bug("lrn_backward_not_mirrored", "lrn", "reference.layers.LRN.backward",
+         lambda: patched(ML.LRN, "_alpha_eff", lambda orig: lambda self: self.alpha), reaches=("LRN",)),
+    _bug("lrn_backward_not_mirrored", "lrn", "reference.more_layers.LRN.backward",
          "the backward pass sums over the forward window instead of the mirrored one: wrong for an even size",
-         lambda: around(L.LRN, "backward", LB.lrn_forward_window_in_backward), reaches=("LRN",)),
+         lambda: around(ML.LRN, "backward", LB.lrn_forward_window_in_backward), reaches=("LRN",)),
     # LeNet
     _bug("c3_unconnected_gradient", "lenet", "reference.lenet.PartialConvolution.backward_params",
          "LeNet-5's C3 table applied in forward only: unconnected weights get gradient and "

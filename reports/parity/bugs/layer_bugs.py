@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import reference.fast as F
 import reference.layers as L
+import reference.more_layers as ML
 import reference.util as U
 from reference.checks import check_pair
 
@@ -35,7 +37,7 @@ def col2im_assigning(original):
         (sh, sw), (ph, pw) = check_pair(stride, "stride"), check_pair(pad, "pad", minimum=0)
         dh, dw = check_pair(dilation, "dilation")
         N, C, H, W = input_shape
-        out_h, out_w = U._output_shape(input_shape, filter_h, filter_w, (sh, sw), (ph, pw), (dh, dw))
+        out_h, out_w = U.output_shape(input_shape, filter_h, filter_w, (sh, sw), (ph, pw), (dh, dw))
         col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
         img = np.zeros((N, C, H + 2 * ph + sh - 1, W + 2 * pw + sw - 1), dtype=col.dtype)
         for y in range(filter_h):
@@ -56,15 +58,15 @@ def unfold_window_transposed(original):
 
 
 def fold_assigning(original):
-    # MODIFIED COPY of reference.util.fold: overlapping windows are assigned, not added.
+    # MODIFIED COPY of reference.fast.fold: overlapping windows are assigned, not added.
     def fold(col, input_shape, filter_h, filter_w, stride=1, pad=0, *, dilation=1):
         stride, (ph, pw) = check_pair(stride, "stride"), check_pair(pad, "pad", minimum=0)
         dilation = check_pair(dilation, "dilation")
         N, C, H, W = input_shape
-        out_h, out_w = U._output_shape(input_shape, filter_h, filter_w, stride, (ph, pw), dilation)
+        out_h, out_w = U.output_shape(input_shape, filter_h, filter_w, stride, (ph, pw), dilation)
         col = col.reshape(N, C, filter_h * filter_w, out_h, out_w)
         img = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=col.dtype)
-        for k, s in enumerate(U.window_slices(filter_h, filter_w, stride, out_h, out_w, dilation)):
+        for k, s in enumerate(F.window_slices(filter_h, filter_w, stride, out_h, out_w, dilation)):
             img[s] = col[:, :, k]                                # BUG: was +=
         return img[:, :, ph:H + ph, pw:W + pw] if ph or pw else img
     return fold
@@ -128,7 +130,7 @@ def conv_last_block_only():
             with temporarily(self, x=self.x[blocks[-1]]):
                 original(self, dout[blocks[-1]])    # BUG: dW of the last block alone
             self.db = db
-    return all_of(around(L, "_batch_blocks", spy), around(L.Convolution, "backward_params", backward_params))
+    return all_of(around(F, "_batch_blocks", spy), around(L.Convolution, "backward_params", backward_params))
 
 
 def conv_float64(forward, self, x, *args, **kwargs):
@@ -245,7 +247,7 @@ def dropout_eval_scaled():
 def lrn_forward_window_in_backward(backward, self, dout):
     # BUG: backward sums over the forward window (before, after) instead of the mirrored one
     swap = lambda window_sum: lambda a, before, after, size: window_sum(a, after, before, size)
-    with patched(L, "_channel_window_sum", swap):
+    with patched(ML, "_channel_window_sum", swap):
         return backward(self, dout)
 
 

@@ -66,7 +66,7 @@ def adam_variant(eps_uncorrected=False, bias_correction=True):
                 state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, np.zeros_like(p), np.zeros_like(p)
             state["step"] += 1
             m, v, step = state["exp_avg"], state["exp_avg_sq"], float(state["step"])
-            m[...] = O._lerp(m, g, dt(1 - self.beta1), self.fused)
+            m[...] = O.lerp(m, g, dt(1 - self.beta1), self.fused)
             v *= dt(self.beta2)
             v[...] = self._madd(dt(1 - self.beta2) * g, g, v)
             bc1 = 1 - self.beta1 ** step if bias_correction else 1.0        # BUG when off
