@@ -51,8 +51,8 @@ from torch_impl import apply_dropout_mask
 from torch_impl.transfer import export_grads
 
 from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
-from .configs import (Configuration, applied, autocast, by_name, compiled, config_tolerance, describe,
-                      not_applicable, precision_of, to_memory_format, unavailable)
+from .configs import (Configuration, by_name, config_tolerance, configured, describe, not_applicable,
+                      precision_of, unavailable)
 from .harness import DTYPES, _check_masks, _ref_trace, quiet_torch_notes
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
 from .records import Record, Tolerance, _config_str, compare
@@ -128,12 +128,6 @@ def _np64(t) -> np.ndarray:
     return t.detach().to(torch.float64).cpu().numpy()
 
 
-def _leaf(cfg: Configuration, x: np.ndarray) -> torch.Tensor:
-    """The input as a leaf tensor on the configuration's device and in its memory format."""
-    t = to_memory_format(cfg, torch.from_numpy(np.array(x, copy=True)).to(cfg.device))
-    return t.requires_grad_(True)
-
-
 def _oracle_layer(case, ref, module, dtype, seed):
     """The reference layer in float64 holding the run's parameters (upcast exactly)."""
     if dtype == np.float64:
@@ -149,23 +143,21 @@ def _layer_run(case: LayerCase, cfg: Configuration, dtype, seed) -> Run:
     ref, module = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     oracle = _Upcast(_oracle_layer(case, ref, module, dtype, seed))
-    with applied(cfg):
-        module = to_memory_format(cfg, module.to(cfg.device))
-        call = compiled(cfg, module)
-        x_t = _leaf(cfg, inputs["x"])
-        with autocast(cfg):
+    with configured(cfg, module) as run:
+        x_t = run.leaf(inputs["x"])
+        with run.autocast():
             if case.forward is not None:
-                y_ref, y_t = case.forward(oracle, call, inputs, x_t)
+                y_ref, y_t = case.forward(oracle, run.call, inputs, x_t)
             else:
-                y_ref, y_t = oracle.forward(inputs["x"]), call(x_t)
-        dout = torch.from_numpy(np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype))
-        dout = dout.to(device=cfg.device, dtype=y_t.dtype)       # autograd's dtype for the gradient
+                y_ref, y_t = oracle.forward(inputs["x"]), run.call(x_t)
+        dout = run.tensor(np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype),
+                          y_t.dtype)                              # autograd's dtype for the gradient
         dx_ref = oracle.backward(_np64(dout))
         y_t.backward(dout)
     values = {"output": y_t, "dx": x_t.grad}
     oracle_values = {"output": np.asarray(y_ref), "dx": dx_ref}
-    if getattr(module, "book_params", None):
-        for key, g in export_grads(module).items():
+    if getattr(run.module, "book_params", None):
+        for key, g in export_grads(run.module).items():
             values["d" + key] = torch.from_numpy(g)
             oracle_values["d" + key] = getattr(oracle.layer, "d" + key)
     notes = {q: f"torch result in {str(v.dtype).replace('torch.', '')}" for q, v in values.items()
@@ -205,13 +197,12 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
     _check_masks(case, ref, inputs.get("masks"), train)
     if oracle is None:
         oracle = _oracle_net(case, ref, inputs, dtype, seed)
-    with applied(cfg):
-        net = to_memory_format(cfg, net.to(cfg.device))
-        net.train(train)
-        x_t = _leaf(cfg, inputs["x"])
-        t_t = torch.from_numpy(np.asarray(inputs["t"])).to(cfg.device)
-        masks = {k: torch.from_numpy(v).to(cfg.device) for k, v in (inputs.get("masks") or {}).items()}
-        children = list(net.named_children())
+    with configured(cfg, net) as run:
+        run.module.train(train)
+        x_t = run.leaf(inputs["x"])
+        t_t = run.tensor(np.asarray(inputs["t"]))
+        masks = {k: run.tensor(v) for k, v in (inputs.get("masks") or {}).items()}
+        children = list(run.module.named_children())
 
         def forward(x, probes):
             h, outs = x, []
@@ -224,17 +215,17 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
                 outs.append(h)
             return F.cross_entropy(h, t_t), outs
 
-        with torch.no_grad(), autocast(cfg):          # each output's shape, dtype and layout
+        with torch.no_grad(), run.autocast():        # each output's shape, dtype and layout
             _, shapes = forward(x_t, [0.0] * len(children))
         probes = [torch.zeros_like(o).requires_grad_(True) for o in shapes]
-        with autocast(cfg):
-            loss, outs = compiled(cfg, forward)(x_t, probes)
+        with run.autocast():
+            loss, outs = run.compiled(forward)(x_t, probes)
         loss.backward()
     names = [n for n, _ in children]
     out_of, grad_of = dict(zip(names, outs)), dict(zip(names, (p.grad for p in probes)))
     layers = list(ref.layers)
     values = {"loss": loss, "scores": out_of[layers[-1]], "dx": x_t.grad}
-    values.update({"d" + k: torch.from_numpy(g) for k, g in export_grads(net).items()})
+    values.update({"d" + k: torch.from_numpy(g) for k, g in export_grads(run.module).items()})
     values.update({f"{n}.out": out_of[n] for n in layers})
     values.update({f"{n}.grad": grad_of[n] for n in reversed(layers)})
     missing = [q for q, v in values.items() if v is None]
