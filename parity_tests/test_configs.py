@@ -16,9 +16,9 @@ from reports.configurations import configurations_frame, representative_cases
 from reports.errors import UsageError
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
-from reports.parity.harness import DTYPES, run_layer_case
+from reports.parity.harness import run_layer_case
 from reports.parity.matrix import cells, judge_verdict, matrix_cases, run_case, run_matrix
-from reports.parity.records import CONFIGURATION_FIELDS, records_to_frame
+from reports.parity.records import CONFIGURATION_FIELDS, DTYPES, records_to_frame
 
 from .conftest import check, check_against_oracle, one_line
 
@@ -300,12 +300,12 @@ def test_eager_float64_is_the_harness_comparison():
 
 
 def test_determinism_is_measured():
-    from reports.parity.matrix import _determinism
+    from reports.parity.matrix import determinism
 
     a = np.array([1.0, 2.0])
-    assert _determinism(a, a.copy()) == ("yes", 0.0)
-    assert _determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
-    assert _determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
+    assert determinism(a, a.copy()) == ("yes", 0.0)
+    assert determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
+    assert determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
 
 
 def test_records_and_csv():

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from .records import Tolerance
+from .records import DTYPES, Tolerance
 
 __all__ = ["Precision", "PRECISIONS", "Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
            "resolve", "applied", "configured", "Configured", "unavailable", "not_applicable",
@@ -213,7 +213,7 @@ class Configuration:
     compile_kwargs: tuple = ()
     autocast: str | None = None
     computes_in: str | None = None
-    dtypes: tuple = ("float64", "float32")
+    dtypes: tuple = DTYPES
     baseline: str | None = "eager"
     claims_deterministic: bool = False
     needs: tuple = ()

@@ -50,39 +50,28 @@ import torch.nn.functional as F
 from torch_impl import apply_dropout_mask
 from torch_impl.transfer import export_grads
 
-from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
+from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase, full_size
 from .configs import (Configuration, by_name, config_tolerance, configured, describe, not_applicable,
                       precision_of, unavailable)
-from .harness import DTYPES, _check_masks, _ref_trace, quiet_torch_notes
+from .harness import check_masks, quiet_torch_notes, ref_trace
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
-from .records import Record, Tolerance, _config_str, compare
+from .records import DTYPES, Record, Tolerance, compare, config_str
 
-__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict",
-           "matrix_cases", "full_size", "cells", "case_label", "VERDICT_ORDER", "first_line",
+__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "determinism",
+           "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
 #: "worse than eager" beyond this multiple of eager's error (dynamo's same() uses 2, and 3 for
 #: some models; 3 here).
 MULTIPLE = 3.0
-#: Network cases with more input values per image than this are full-size (ImageNet-shaped).
-FULL_SIZE_INPUT = 10_000
 
 
 # ------------------------------------------------------------------------------------------
 # Which cases
 # ------------------------------------------------------------------------------------------
 
-def full_size(case) -> bool:
-    """The full-size AlexNets (3×227×227, 3×224×224): seconds per run in eager, minutes to compile."""
-    dims = str(case.config.get("input_dim", "")).replace("x", "×").split("×")
-    try:
-        return dims != [""] and int(np.prod([int(d) for d in dims])) > FULL_SIZE_INPUT
-    except ValueError:
-        return False
-
-
 def matrix_cases() -> list:
-    """Every registered layer and network case except the full-size AlexNets."""
+    """Every registered layer and network case except the full-size AlexNets (minutes to compile)."""
     return [c for c in LAYER_CASES + NET_CASES if not full_size(c)]
 
 
@@ -174,7 +163,7 @@ def _oracle_net(case: NetCase, ref, inputs, dtype, seed):
             ref64.params[key][...] = ref.params[key]
             setattr(ref64.layers[layer], attr, ref64.params[key])
         ref = ref64
-    loss, outs, grads, dx = _ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
+    loss, outs, grads, dx = ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
                                        inputs.get("masks"))
     values = {"loss": np.asarray(loss), "scores": outs[list(ref.layers)[-1]], "dx": dx}
     for key, (layer, attr) in ref.PARAM_LAYERS.items():
@@ -194,7 +183,7 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
     ref, net = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     train = case.mode == "train"
-    _check_masks(case, ref, inputs.get("masks"), train)
+    check_masks(case, ref, inputs.get("masks"), train)
     if oracle is None:
         oracle = _oracle_net(case, ref, inputs, dtype, seed)
     with configured(cfg, net) as run:
@@ -277,7 +266,9 @@ def _ratio(err: float, base_err: float) -> float:
     return math.inf if err > 0 else 1.0
 
 
-def _determinism(a: np.ndarray, b: np.ndarray | None):
+def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
+    """(``deterministic``, ``run_diff``) of two runs' values: ("yes", 0) bit-identical, ("no", the
+    largest difference, inf for another shape), ("", NaN) when there was no second run."""
     if b is None:
         return "", math.nan
     if a.shape == b.shape and a.tobytes() == b.tobytes():
@@ -301,7 +292,7 @@ def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
                                                        f"{base_cfg.name}: {base_tol.why}")
     records = []
     for q, value in run1.values.items():
-        det, diff = _determinism(value, run2.values.get(q) if run2 else None)
+        det, diff = determinism(value, run2.values.get(q) if run2 else None)
         extra = dict(configuration=cfg.name, deterministic=det, run_diff=diff)
         note = run1.notes.get(q, "")
         rec = compare(name, q, run1.oracle[q], value, tol, config=case.config, group=run1.groups[q],
@@ -336,7 +327,7 @@ def first_line(exc: BaseException) -> str:
 def _status(case, cfg, dtype, verdict, note) -> Record:
     nan = math.nan
     return Record(case=case_label(case), quantity="", dtype=np.dtype(dtype).name,
-                  config=_config_str(case.config), ref_shape="", torch_shape="", max_abs=nan,
+                  config=config_str(case.config), ref_shape="", torch_shape="", max_abs=nan,
                   max_rel=nan, tol=nan, headroom=nan, verdict=verdict,
                   group="net" if isinstance(case, NetCase) else "layer", note=note,
                   configuration=cfg.name, compared_with="oracle")
