@@ -31,7 +31,7 @@ def repo_relative(path) -> str:
         return str(Path(path).relative_to(REPOSITORY))
     except ValueError:
         return str(path)
-#: The columns of ``benchmarks.speed.COLUMNS`` the speed section needs (the others —
+#: The columns of ``benchmarks.table.COLUMNS`` the speed section needs (the others —
 #: ratio, reps, load, blas, numpy, torch, note — are shown when present).
 SPEED_COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "threads"]
 SPEED_NUMERIC = ["reference_ms", "torch_ms", "threads"]
