@@ -16,6 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:                  # optional: without it, NumPy's OpenBLAS is pinned through ctypes
+    threadpool_limits = None
+
 __all__ = ["set_threads", "blas_description", "machine", "describe_machine", "measurement_started"]
 
 
@@ -35,12 +40,9 @@ def _openblas():
 def set_threads(n: int) -> int:
     """Pin NumPy's BLAS and torch (intra-op, MKL, OpenMP) to ``n`` threads; return n."""
     torch.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits
+    if threadpool_limits is not None:
         threadpool_limits(n)
         return n
-    except ImportError:
-        pass
     found = _openblas()
     if found is not None:
         lib, prefix, suffix = found

@@ -6,18 +6,25 @@ Default tier: the cheap CPU configurations on a representative subset of cases.
 matrix instead. ``pytest -m compile``: torch.compile (a first compile takes 10-80 s here).
 """
 import math
+from contextlib import contextmanager
 from dataclasses import replace
+from html import unescape
 
 import numpy as np
 import pytest
 import torch
 
-from reports.configurations import configurations_frame, representative_cases
+from reports import configurations
+from reports import report as REPORT
+from reports.cli import main
+from reports.configurations import configurations_frame, representative_cases, split_matrix_records
 from reports.errors import UsageError
+from reports.html import page
+from reports.mnist.training import train_lockstep, training_records
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
 from reports.parity.harness import run_layer_case
-from reports.parity.matrix import cells, judge_verdict, matrix_cases, run_case, run_matrix
+from reports.parity.matrix import cells, determinism, judge_verdict, matrix_cases, run_case, run_matrix
 from reports.parity.records import CONFIGURATION_FIELDS, DTYPES, records_to_frame
 
 from .conftest import check, check_against_oracle, one_line
@@ -260,8 +267,6 @@ def test_unknown_configuration_name_lists_the_known_ones():
 
 
 def test_cli_unknown_configuration_is_one_line(capsys):
-    from reports.cli import main
-
     assert main(["parity", "--config", "warp-speed"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("cnn-parity parity: --config: unknown configuration 'warp-speed'; use one or more of")
@@ -271,9 +276,6 @@ def test_cli_unknown_configuration_is_one_line(capsys):
 def test_cli_configurations_that_cannot_run_here_are_one_line_before_any_work(capsys, monkeypatch):
     """Every named configuration unavailable here or meaningless in the dtype: exit 2, one line with
     each reason, before the matrix runs (it used to print an empty matrix and exit 0)."""
-    from reports import configurations
-    from reports.cli import main
-
     monkeypatch.setattr(configurations, "run_matrix", lambda *a, **k: pytest.fail("the matrix ran"))
     monkeypatch.setattr(C, "unavailable", lambda cfg: "no such device in this test" if cfg.device == "cuda" else None)
     assert main(["parity", "--config", "cuda,autocast-bf16", "--dtype", "float64"]) == 2
@@ -300,8 +302,6 @@ def test_eager_float64_is_the_harness_comparison():
 
 
 def test_determinism_is_measured():
-    from reports.parity.matrix import determinism
-
     a = np.array([1.0, 2.0])
     assert determinism(a, a.copy()) == ("yes", 0.0)
     assert determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
@@ -328,8 +328,6 @@ def test_records_and_csv():
 # ------------------------------------------------------------------------------------------
 
 def _broken_relu():
-    from contextlib import contextmanager
-
     @contextmanager
     def ctx():
         original = torch.nn.functional.relu
@@ -358,12 +356,6 @@ def test_a_failing_run_is_recorded_and_the_others_go_on():
 def test_the_report_section_and_csv(tmp_path):
     """Every kind of cell reaches the page and configurations.csv: agrees, disagrees (with its
     first diverging layer), failed (with its error), not run (with its reason)."""
-    from html import unescape
-
-    from reports import report as REPORT
-    from reports.configurations import split_matrix_records
-    from reports.html import page
-
     relu = elementwise_case("Relu")
     broken = C.Configuration("broken", "test", patch=_broken_relu)
     result = run_matrix([C.by_name("threads-1"), SPOILED, broken] + CUDA[:1], [CONV, relu], ["float32"],
@@ -400,8 +392,6 @@ def test_a_failed_baseline_is_said():
 def test_training_under_a_configuration():
     """train_lockstep(config=...): the twin in channels_last on one thread, float64 against the
     float64 reference step by step; the curves name the configuration; the flags come back."""
-    from reports.mnist.training import train_lockstep, training_records
-
     rng = np.random.default_rng(0)
     data = ((rng.random((20, 1, 12, 12)), rng.integers(0, 10, 20)),      # small images: a fast test
             (rng.random((10, 1, 12, 12)), rng.integers(0, 10, 10)))

@@ -19,12 +19,12 @@ import pytest
 from hypothesis import given, settings
 
 import reference as R
-from reference import util as U
+import reference.layers as L
 from reference import alexnet as RA
+from reference import util as U
 from reports.parity.cases import LAYER_CASES, avgpool_case, conv_case, pool_case
 from reports.parity.harness import case_tolerance, run_layer_case
-from reports.parity.records import DTYPES
-from reports.parity.records import compare, reduction_tolerance
+from reports.parity.records import DTYPES, compare, reduction_tolerance
 
 from . import strategies as S
 from .conftest import assert_dtype_preserved, check
@@ -307,7 +307,6 @@ def test_window_view_copies_nothing():
 def test_conv_in_blocks_of_images_matches_the_whole_batch(monkeypatch, chunk_bytes):
     """A large input is convolved a few images at a time (``CHUNK_BYTES``) and unfolded again in
     backward: same results as the whole batch at once (dW summed in another order)."""
-    import reference.layers as L
     rng = np.random.default_rng(5)
     x = rng.standard_normal((7, 3, 9, 8))
     conv = _conv(np.float64, rng, stride=2, pad=1)

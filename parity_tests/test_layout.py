@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import reports
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: reports' packages and top-level modules, lowest first (as listed in ``reports/__init__.py``):
@@ -105,7 +107,6 @@ def test_every_part_of_reports_has_its_rank():
     parts = {f"reports.{p.stem if p.is_file() else p.name}" for p in (ROOT / "reports").iterdir()
              if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
     assert set(LAYERS) == parts
-    import reports
 
     assert [f"reports.{name}" for name in reports.__all__] == LAYERS
 

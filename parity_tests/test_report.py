@@ -10,6 +10,8 @@ speed section is ``test_report_speed.py``; atomic writing and the command's erro
 """
 from __future__ import annotations
 
+import base64
+import fcntl
 import json
 import os
 import re
@@ -23,13 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from reports import report as REPORT
 from reports.cli import main
 from reports.html import page as report_html
+from reports.parity.opinfo import OPINFO_COLUMNS, OPS
 from reports.parity.records import compare
 from reports.parity.sweeps import SWEEP_EXAMPLES_QUICK, draw_sweep_configs
 
+from . import conftest
 from .report_helpers import PageStructure, small_inputs, synthetic_training
 
 SECTIONS = ["verdict", "layers", "nets", "opinfo", "training", "accuracy", "filters", "speed", "catalog",
@@ -96,10 +101,6 @@ def test_csv_files_and_columns(quick_report):
 def test_opinfo_csv_and_section(quick_report):
     """--quick runs a seeded subset of PyTorch's OpInfo samples: opinfo.csv holds one row per
     sample and quantity with the torch version, and the page shows the per-entry table."""
-    import torch
-
-    from reports.parity.opinfo import OPINFO_COLUMNS, OPS
-
     out, inputs = quick_report
     if inputs.opinfo is None:
         pytest.skip(inputs.opinfo_note)
@@ -292,8 +293,6 @@ def test_normalise_filters_accepts_both_forms():
 # ------------------------------------------------------------------------------------------
 
 def test_parity_report_option_writes_the_session_records(tmp_path, monkeypatch):
-    from . import conftest
-
     records = small_inputs().records + small_inputs().sweeps
     monkeypatch.setattr(conftest, "RECORD_LOG", records)
     out = tmp_path / "session"
@@ -321,8 +320,6 @@ class DevTools:
     NUL-separated JSON), so no websocket library is needed."""
 
     def __init__(self, chromium: str, user_data_dir: str):
-        import fcntl
-
         def high(fd):
             new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
             os.close(fd)
@@ -430,7 +427,6 @@ def open_in_chromium(page: Path, screenshot: Path, width=1280, max_height=None) 
             shot = dt.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                                       "clip": {"x": 0, "y": 0, "width": width, "height": height,
                                                                "scale": 1}}, session=sid, timeout=60)
-            import base64
             screenshot.write_bytes(base64.b64decode(shot["data"]))
             events = dt.events[start:]
         finally:

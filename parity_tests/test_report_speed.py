@@ -7,12 +7,14 @@ import os
 import pandas as pd
 import pytest
 
+from benchmarks import memory, table
 from reports import benchmark_results as BENCH
 from reports import report as REPORT
 from reports.html import page as report_html
 
-from .report_helpers import (BENCH_COLUMNS, BENCH_MEMORY_COLUMNS, PageStructure, forbid_work, report_usage_error,
-                             small_inputs, synthetic_benchmarks)
+from . import conftest
+from .report_helpers import (BENCH_COLUMNS, BENCH_MEMORY_COLUMNS, PageStructure, forbid_work,
+                             report_usage_error, small_inputs, synthetic_benchmarks)
 
 
 # ------------------------------------------------------------------------------------------
@@ -54,8 +56,6 @@ def test_speed_section_shows_the_benchmark_results(tmp_path):
 
 
 def test_speed_section_without_the_default_file_says_how_to_make_it(tmp_path, monkeypatch):
-    from . import conftest
-
     monkeypatch.setattr(BENCH, "DEFAULT_BENCHMARKS", tmp_path / "benchmarks" / "results" / "latest.csv")
     records = small_inputs().records + small_inputs().sweeps
     monkeypatch.setattr(conftest, "RECORD_LOG", records)
@@ -70,8 +70,6 @@ def test_speed_section_without_the_default_file_says_how_to_make_it(tmp_path, mo
 
 
 def test_parity_report_includes_the_default_benchmark_results(tmp_path, monkeypatch):
-    from . import conftest
-
     results = synthetic_benchmarks(tmp_path / "results", memory=False)
     monkeypatch.setattr(BENCH, "DEFAULT_BENCHMARKS", results)
     monkeypatch.setattr(conftest, "RECORD_LOG", small_inputs().records)
@@ -110,8 +108,6 @@ def test_unusable_benchmarks_file_fails_clearly_before_any_work(tmp_path, monkey
 
 
 def test_report_reads_the_columns_the_benchmarks_write():
-    from benchmarks import memory, table
-
     assert table.COLUMNS == BENCH_COLUMNS and memory.MEMORY_COLUMNS == BENCH_MEMORY_COLUMNS
     assert set(REPORT.SPEED_COLUMNS) <= set(table.COLUMNS)
     assert set(REPORT.MEMORY_COLUMNS) <= set(memory.MEMORY_COLUMNS)

@@ -30,7 +30,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     """Exit status 0 when the clean baseline passes and every bug run is caught, else 1."""
-    from ..bugzoo import format_results, results_frame, run_catalog   # torch: once the options are checked
+    # here, not at the top: --help answers before torch is imported
+    from ..bugzoo import format_results, results_frame, run_catalog
     from ..parity.bugs import CATALOG, bug_by_name
 
     if args.list:

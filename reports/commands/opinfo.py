@@ -41,7 +41,8 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..parity.opinfo import OPS, CorpusUnavailable, run_corpus, summarize   # torch: once the options are checked
+    # here, not at the top: --help answers before torch is imported
+    from ..parity.opinfo import OPS, CorpusUnavailable, run_corpus, summarize
 
     for name in args.op or ():
         if name not in OPS:
@@ -82,7 +83,8 @@ def format_opinfo_table(rows, run) -> str:
 
 def write_opinfo_csv(run, path) -> str:
     """Write ``opinfo.csv`` to ``path`` (under a temporary name, renamed when complete)."""
-    from ..parity.opinfo import opinfo_frame             # torch: loaded by the run already
+    # here, not at the top: --help answers before torch is imported
+    from ..parity.opinfo import opinfo_frame
 
     frame = opinfo_frame(run)
     return replace_files([(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))])[0]

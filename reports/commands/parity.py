@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from ..errors import UsageError
+from ..parity.cells import cells
 from ..parity.records import records_to_frame, short_config, worst_record
 from .common import DTYPE_CHOICES, examples, new_file, seed
 
@@ -81,7 +84,8 @@ def parse_seeds(text: str) -> list[int]:
 
 def _run_cases(args) -> int:
     """Every case once, with ``--seed``."""
-    from ..parity.harness import all_parity_records      # torch: loaded once the options are checked
+    # here, not at the top: --help answers before torch is imported
+    from ..parity.harness import all_parity_records
 
     records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
     print(_environment_line(args.device))
@@ -94,7 +98,7 @@ def _run_cases(args) -> int:
 
 def _run_seeds(args, seeds) -> int:
     """``--seeds``: the false-alarm check (``reports.seeds``) over the parsed ``seeds``."""
-    import pandas as pd                                   # with the harness: once the options are checked
+    import pandas as pd                                   # here, not at the top: --help answers at once
 
     from ..seeds import format_seeds, run_seeds
 
@@ -112,9 +116,9 @@ def _run_seeds(args, seeds) -> int:
 def _run_matrix(args, dtypes) -> int:
     """``--config``: run the matrix, print it; exit 1 if a cell does not agree or fails to run
     (skipped cells are not failures)."""
-    from ..configurations import configurations_frame, format_matrix      # torch: once the options are checked
+    # here, not at the top: --help answers before torch is imported
+    from ..configurations import configurations_frame, format_matrix
     from ..parity import configs as C
-    from ..parity.cells import cells
     from ..parity.matrix import matrix_cases, run_matrix
 
     configs = C.resolve(args.config)
@@ -179,7 +183,8 @@ def format_table(records, show_all=False) -> str:
 
 
 def _check_device(device: str) -> None:
-    import torch                                          # only once the options are checked
+    # here, not at the top: --help answers before torch is imported
+    import torch
 
     try:
         torch.empty(0, device=device)
@@ -189,8 +194,8 @@ def _check_device(device: str) -> None:
 
 
 def _environment_line(device="cpu") -> str:
-    import numpy
-    import torch                                          # loaded by the run already
+    # here, not at the top: --help answers before torch is imported
+    import torch
 
-    return (f"numpy {numpy.__version__}, torch {torch.__version__}, device {device}, "
+    return (f"numpy {np.__version__}, torch {torch.__version__}, device {device}, "
             f"threads {torch.get_num_threads()}")

@@ -51,7 +51,7 @@ def add_parser(sub):
 def run(args) -> int:
     """Exit status 0 when every comparison passes and every matrix cell agrees, else 1."""
     check_report_folder(args.out)                # before torch is imported
-    # Everything the report runs (torch, pandas, the harness): only once the options are checked.
+    # Here, not at the top: --help answers before torch (and everything the report runs) is imported.
     from ..benchmark_results import BenchmarkError, benchmark_setting, load_benchmarks
     from ..configurations import matrix_line, report_configs
     from ..mnist.data import MnistDataError, prepare_mnist_root

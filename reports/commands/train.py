@@ -61,7 +61,8 @@ def run(args) -> int:
     """Train, printing one line per epoch and writing the three CSVs after every epoch; Ctrl-C
     keeps the completed epochs (exit status 130)."""
     check_new_folder(args.out)                   # before torch is imported
-    from ..mnist.data import describe_source     # torch: only once the options are checked
+    # here, not at the top: --help answers before torch is imported
+    from ..mnist.data import describe_source
     from ..mnist.training import CSV_NAMES, epoch_line, train_lockstep, write_training_csvs
 
     config = _train_config(args.config, args.dtype)
@@ -118,7 +119,8 @@ def run(args) -> int:
 
 def load_training_data(data_dir=None, download=False):
     """``load_mnist`` for a command: a data problem becomes one-line :class:`RunError`."""
-    from ..mnist.data import MnistDataError, load_mnist     # torch(vision): only when the command runs
+    # here, not at the top: --help answers before torch is imported
+    from ..mnist.data import MnistDataError, load_mnist
 
     try:
         return load_mnist(data_dir, download=download)
@@ -136,7 +138,8 @@ def _train_config(name, dtype):
     unknown, a list, or a configuration that cannot run here or in ``dtype`` is a usage error."""
     if name is None:
         return None
-    from ..parity import configs as C                # torch: only when the option is given
+    # here, not at the top: --help answers before torch is imported
+    from ..parity import configs as C
 
     configs = C.resolve(name)
     if len(configs) != 1:
@@ -150,6 +153,6 @@ def _train_config(name, dtype):
 
 def _say(line: str) -> None:
     """A progress line on standard error, above the tqdm bar when there is one."""
-    from tqdm import tqdm                            # light, but only the running command needs it
+    from tqdm import tqdm                            # here, not at the top: --help answers at once
 
     tqdm.write(line, file=sys.stderr)

@@ -23,20 +23,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 import reference as R
 import torch_impl
 from reference.optimizer import OPTIMIZERS, TORCH_EQUIVALENT
 from torch_impl.transfer import export_params, load_params
 
-from ..errors import Interrupted, RunError, UsageError
-from ..files import absolute, deferred_interrupt, replace_files
+from ..files import replace_files
 from ..parity import configs as C
 from ..parity.records import Record, Tolerance, compare
 from . import LOCKSTEP_OPTIMIZERS, NET_NAMES
 
 __all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "training_records",
-           "write_training_csvs", "epoch_line", "cmd_train"]
+           "write_training_csvs", "epoch_line", "CSV_NAMES"]
 
 
 
@@ -336,8 +336,6 @@ def _progress_bar(total, progress):
         progress = sys.stderr.isatty()
     if not progress:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, unit="step", desc="lockstep", file=sys.stderr)
 
 
@@ -358,104 +356,3 @@ def write_training_csvs(result: TrainingResult, out_dir) -> list[str]:
 
 #: The files of ``cnn-parity train``, in the order :func:`write_training_csvs` returns them.
 CSV_NAMES = ("training_curves.csv", "training_epochs.csv", "training_timing.csv")
-
-
-# ------------------------------------------------------------------------------------------
-# cnn-parity train
-# ------------------------------------------------------------------------------------------
-
-def _say(line: str) -> None:
-    """A progress line on standard error, above the tqdm bar when there is one."""
-    from tqdm import tqdm
-
-    tqdm.write(line, file=sys.stderr)
-
-
-def load_training_data(data_dir=None, download=False):
-    """``load_mnist`` for a command: a data problem becomes one-line :class:`RunError`."""
-    from .data import MnistDataError, load_mnist
-
-    try:
-        return load_mnist(data_dir, download=download)
-    except MnistDataError as exc:
-        raise RunError(str(exc)) from None
-    except (OSError, RuntimeError) as exc:          # a download that failed (no network, ...)
-        if not download:
-            raise
-        raise RunError(f"could not download MNIST ({exc}); put the four original .gz files in a folder "
-                       f"and use --data-dir DIR instead of --download") from None
-
-
-def cmd_train(args) -> int:
-    """``cnn-parity train`` (options declared in ``reports.cli``): train, printing one line per
-    epoch and writing the three CSVs after every epoch; Ctrl-C keeps the completed epochs."""
-    from .data import describe_source
-
-    config = _train_config(getattr(args, "config", None), args.dtype)
-    out = str(absolute(args.out))
-    data = load_training_data(args.data_dir, download=args.download)
-    source = describe_source(args.data_dir, download=args.download)
-    (x_train, t_train), (x_test, t_test) = data
-    for option, limit, have, what in (("--train-images", args.train_images, len(x_train), "training"),
-                                      ("--test-images", args.test_images, len(x_test), "test")):
-        if limit is not None and limit > have:
-            raise UsageError(f"{option} {limit}: the {source} has {have} {what} images; give at most {have}")
-    data = ((x_train[:args.train_images], t_train[:args.train_images]),
-            (x_test[:args.test_images], t_test[:args.test_images]))
-    n_train = len(data[0][0])
-    if args.batch_size > n_train:
-        raise UsageError(f"--batch-size {args.batch_size} is larger than the {n_train} training images of "
-                         f"the {source}; give at most {n_train}")
-    if args.train_images or args.test_images:
-        source += f", the first {n_train} training and {len(data[1][0])} test images"
-    _say(f"data: {source}; net {args.net}, optimizer {args.optimizer} lr {args.lr:g}, batch {args.batch_size}, "
-         f"{args.dtype}, seed {args.seed}; " + (f"{args.steps} steps" if args.steps else
-                                                f"{args.epochs} epoch{'s' * (args.epochs != 1)}")
-         + (f"; configuration {config.name} ({config.sets})" if config else ""))
-    done = {"epochs": 0, "of": 0}
-
-    def after_epoch(result, epoch, n_epochs, seconds):
-        with deferred_interrupt():              # the files and the count agree, even on Ctrl-C
-            write_training_csvs(result, out)
-            done.update(epochs=epoch, of=n_epochs)
-        _say(epoch_line(result, epoch, n_epochs, seconds))
-    try:
-        result = train_lockstep(data, net=args.net, optimizer=args.optimizer, lr=args.lr,
-                                batch_size=args.batch_size, epochs=args.epochs, steps=args.steps,
-                                dtype=args.dtype, seed=args.seed, sampling=args.sampling,
-                                param_every=args.param_every, on_epoch=after_epoch, config=config)
-    except KeyboardInterrupt:
-        if not done["epochs"]:
-            raise Interrupted(f"interrupted in epoch 1, before any epoch was complete; nothing was "
-                              f"written to {out}") from None
-        n = done["epochs"]
-        raise Interrupted(f"interrupted in epoch {n + 1} of {done['of']}; kept the {n} completed "
-                          f"epoch{'s' * (n != 1)} in {out} (training_curves.csv, training_epochs.csv, "
-                          f"training_timing.csv)") from None
-    for name in CSV_NAMES:
-        print(f"wrote {os.path.join(out, name)}")
-    print(result.epochs.to_string(index=False))
-    s = result.summary()
-    print(f"largest per-step loss difference: {s['max_loss_abs_diff']:.3e} (relative {s['max_loss_rel_diff']:.3e}); "
-          f"final parameters differ by {s['final_param_rel_diff']:.3e} (relative)")
-    print(f"median seconds per step: reference {s['reference_median_step_s']:.4f}, "
-          f"torch {s['torch_median_step_s']:.4f}")
-    return 0
-
-
-def _train_config(name, dtype):
-    """``--config NAME`` -> one runnable configuration (None without the option); a name that is
-    unknown, a list, or a configuration that cannot run here or in ``dtype`` is a usage error."""
-    if name is None:
-        return None
-    from ..errors import UsageError
-    from ..parity import configs as C
-
-    configs = C.resolve(name)
-    if len(configs) != 1:
-        raise UsageError(f"--config {name}: train takes one configuration; give one name")
-    reason = C.unavailable(configs[0]) or C.not_applicable(configs[0], dtype)
-    if reason:
-        raise UsageError(f"--config {name}: cannot train under it here with --dtype {dtype} ({reason}); "
-                         f"choose another configuration or dtype")
-    return configs[0]

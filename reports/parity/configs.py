@@ -38,12 +38,15 @@ import functools
 import os
 import shutil
 import sys
+import warnings
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch.utils._triton import has_triton
 
 from ..errors import UsageError
 from .records import DTYPES, Tolerance
@@ -253,8 +256,6 @@ def _patch_conv_tf32():
     mantissa bits, round to nearest even) — what a GPU does with TF32 on — while the
     configuration claims float32. The gradient passes straight through the rounding, and the
     backward convolutions see the rounded tensors, as with TF32."""
-    import torch.nn.functional as F
-
     original = F.conv2d
 
     def spoiled(input, weight, *args, **kwargs):
@@ -372,7 +373,6 @@ def _requirement_missing(need: str) -> str | None:
     if need == "cuda-bfloat16":
         return None if torch.cuda.is_bf16_supported() else "this GPU has no bfloat16 support"
     if need == "triton":
-        from torch.utils._triton import has_triton
         return None if has_triton() else "Triton is not installed (torch.compile on CUDA needs it)"
     if need == "inductor":
         cxx = os.environ.get("CXX") or "g++"
@@ -381,7 +381,6 @@ def _requirement_missing(need: str) -> str | None:
         return None
     if need.startswith("autocast-cpu-"):
         dtype = getattr(torch, need.rsplit("-", 1)[1])
-        import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # an unsupported dtype warns and disables autocast
             with torch.autocast("cpu", dtype=dtype):

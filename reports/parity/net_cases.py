@@ -205,7 +205,7 @@ def alexnet_case(variant="mnist", N=4, mode="train", gradcheck=0, slow_dtypes=()
 def torchvision_alexnet(seed: int, dtype="float32"):
     """``torchvision.models.alexnet(weights=None)`` — its own init, drawn under ``seed`` without
     touching torch's global RNG; never downloaded — converted to ``dtype``."""
-    import torchvision              # only the torchvision comparison needs it
+    import torchvision              # only the torchvision case needs it: a second of start-up saved everywhere else
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -216,7 +216,7 @@ def _as_numpy(value) -> np.ndarray:
 
 def records_to_frame(records):
     """The records as a pandas DataFrame, one row per record, columns in declaration order."""
-    import pandas as pd
+    import pandas as pd             # here: the command line imports this module for --help
 
     records = list(records)
     defaults = {f.name: f.default for f in fields(Record) if f.name in CONFIGURATION_FIELDS}
