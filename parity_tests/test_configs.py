@@ -25,7 +25,7 @@ from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
 from reports.parity.harness import run_layer_case
 from reports.parity.matrix import cells, determinism, judge_verdict, matrix_cases, run_case, run_matrix
-from reports.parity.records import CONFIGURATION_FIELDS, DTYPES, records_to_frame
+from reports.parity.records import CONFIGURATION_FIELDS, DTYPES, PRECISIONS, records_to_frame
 
 from .conftest import check, check_against_oracle, one_line
 
@@ -106,7 +106,7 @@ def test_round_to_tf32_keeps_10_mantissa_bits():
     assert C.round_to_tf32(x).tolist() == [1 + 2 ** -10, 1.0, 1 + 2 ** -9, -1.0, 3.0]   # ties to even
 
 
-FLOOR = 16 * C.PRECISIONS["float32"].eps       # 1.9e-6
+FLOOR = 16 * PRECISIONS["float32"].eps       # 1.9e-6
 
 
 @pytest.mark.parametrize("err,base,expected", [
@@ -122,8 +122,8 @@ def test_verdicts(err, base, expected):
 
 def test_worse_than_eager_scales_with_the_precision():
     """A bfloat16 run is judged against eager's float32 error times 2**16, not against it raw."""
-    bf16 = C.PRECISIONS["bfloat16"]
-    scale = bf16.eps / C.PRECISIONS["float32"].eps
+    bf16 = PRECISIONS["bfloat16"]
+    scale = bf16.eps / PRECISIONS["float32"].eps
     assert scale == 2 ** 16
     assert judge_verdict(0.1, True, 16 * bf16.eps, 1e-7, scale) == "agrees"      # 0.1 <= 0.02 + 0.125
     assert judge_verdict(0.5, True, 16 * bf16.eps, 1e-7, scale) == "worse than eager"
@@ -144,7 +144,7 @@ def test_autocast_net_finding():
     for cfg in configs:
         forward = [r for r in result.records if r.compared_with == "oracle" and r.configuration == cfg.name
                    and (r.quantity.endswith(".out") or r.quantity in ("scores", "loss"))]
-        bits = C.PRECISIONS[cfg.autocast].bits
+        bits = PRECISIONS[cfg.autocast].bits
         assert all(r.verdict == "agrees" and r.bits > bits - 3 for r in forward), [r.describe() for r in forward]
         cell = cells(result.records)[(SMALL_NET.id, cfg.name, "float32")]
         assert cell.first_divergence == "" or cell.first_divergence.endswith(".grad"), cell
@@ -202,6 +202,20 @@ def test_tf32_flags_without_a_gpu():
         assert [f.get() for f in C._TF32_OFF] in (["tf32", "ieee"], [True, False])
     with C.applied(C.by_name("cuda")):
         assert [f.get() for f in C._TF32_OFF] in (["ieee", "ieee"], [False, False])
+
+
+def test_a_plan_says_once_what_a_run_means():
+    """configs.plan: why a configuration does not run (not here; not in this dtype), the
+    precision it computes in and the baseline it is judged against, a replaced one included."""
+    tf32 = C.plan(C.by_name("cuda-tf32"), "float32")
+    assert (tf32.precision.name, tf32.baseline.name, tf32.baseline_precision.name) == ("tf32", "cuda", "float32")
+    assert tf32.skip == C.unavailable(C.by_name("cuda-tf32"))
+    bf16 = C.plan(C.by_name("autocast-bf16"), np.float64)
+    assert bf16.dtype == "float64" and bf16.skip.startswith("not applicable: autocast leaves float64")
+    eager = C.plan(C.by_name("eager"), "float64")
+    assert eager.skip is None and eager.baseline is None and eager.baseline_precision is None
+    mine = C.on_cpu(C.by_name("cuda"))
+    assert C.plan(C.on_cpu(C.by_name("cuda-tf32")), "float32", {"cuda": mine}).baseline is mine
 
 
 def test_configured_makes_a_run_in_one_order():

@@ -6,15 +6,11 @@ restore it; a module and input transform such as ``channels_last``; ``torch.comp
 ``reports.parity.matrix`` runs every parity case under it; nothing else in the project knows
 how a configuration is made.
 
-Precision convention
---------------------
-``p`` is the significand precision *counting the implicit leading bit*: float64 53, float32 24,
-TF32 11 (10 stored mantissa bits), bfloat16 8, float16 11. The tolerance rule of the whole
-project is ``16 * sqrt(k) * eps`` (``reports.parity.records.reduction_tolerance``) with ``eps =
-2**(1 - p)``, the machine epsilon (the spacing of floats at 1: ``np.finfo(np.float32).eps`` =
-1.19e-7), which is twice the unit roundoff ``u = 2**-p``. For float32 and float64 the
-configuration tolerances are therefore exactly today's; TF32 gives eps = 9.8e-4, bfloat16
-7.8e-3, float16 9.8e-4.
+Precision
+---------
+A configuration computes in a precision (``reports.parity.records.Precision``: float64, float32,
+TF32, bfloat16, float16) and is judged with the project's tolerance rule in that precision
+(``reports.parity.records.config_tolerance``; the convention is explained there).
 
 Set and undo
 ------------
@@ -49,47 +45,12 @@ import torch.nn.functional as F
 from torch.utils._triton import has_triton
 
 from ..errors import UsageError
-from .records import DTYPES, Tolerance
+from .cells import NOT_APPLICABLE
+from .records import DTYPES, PRECISIONS, Precision
 
-__all__ = ["Precision", "PRECISIONS", "Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
+__all__ = ["Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
            "resolve", "applied", "configured", "Configured", "unavailable", "not_applicable",
-           "precision_of", "config_tolerance", "on_cpu", "round_to_tf32", "describe", "ALL"]
-
-
-# ------------------------------------------------------------------------------------------
-# Precisions
-# ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Precision:
-    """A floating-point format by its significand precision ``bits`` (implicit bit counted)."""
-
-    name: str
-    bits: int
-
-    @property
-    def eps(self) -> float:
-        """Machine epsilon 2**(1 - p): np.finfo(dtype).eps for float32 and float64."""
-        return 2.0 ** (1 - self.bits)
-
-    @property
-    def unit_roundoff(self) -> float:
-        """u = 2**-p, the largest relative error of one rounding to nearest."""
-        return 2.0 ** -self.bits
-
-
-PRECISIONS = {p.name: p for p in (Precision("float64", 53), Precision("float32", 24),
-                                  Precision("tf32", 11), Precision("bfloat16", 8),
-                                  Precision("float16", 11))}
-
-
-def config_tolerance(precision: Precision, k: int, factor: float = 16.0) -> Tolerance:
-    """``factor * sqrt(k) * eps`` with eps = 2**(1-p) of ``precision`` (today's rule; for
-    float32/float64 identical to ``reduction_tolerance``)."""
-    k = max(int(k), 1)
-    rtol = factor * float(np.sqrt(k)) * precision.eps
-    return Tolerance(rtol, f"{precision.name} (p={precision.bits} bits): {factor:g}*sqrt(k)*eps with "
-                           f"reduction length k={k}, eps=2^(1-p)={precision.eps:.2e}")
+           "precision_of", "Plan", "plan", "on_cpu", "round_to_tf32", "describe", "ALL"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -416,6 +377,32 @@ def precision_of(cfg: Configuration, dtype) -> Precision:
     if cfg.computes_in and dtype == "float32":
         return PRECISIONS[cfg.computes_in]
     return PRECISIONS[dtype]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run of ``config`` in ``dtype`` means, asked of the registry once (:func:`plan`):
+    ``skip`` why it does not run (unavailable here, or ``"not applicable: ..."`` in this dtype;
+    None: it runs), the ``precision`` it computes in, and the ``baseline`` it is judged against
+    ("no worse than"; None for a baseline) with that one's precision."""
+
+    config: Configuration
+    dtype: str
+    skip: str | None
+    precision: Precision
+    baseline: Configuration | None = None
+    baseline_precision: Precision | None = None
+
+
+def plan(cfg: Configuration, dtype, baselines=None) -> Plan:
+    """The :class:`Plan` of ``cfg`` in ``dtype``; ``baselines`` (name -> Configuration) replaces
+    registry entries as baselines (the CPU dry run of the CUDA entries)."""
+    dtype = np.dtype(dtype).name
+    skip = unavailable(cfg)
+    if skip is None and not_applicable(cfg, dtype):
+        skip = f"{NOT_APPLICABLE}: {not_applicable(cfg, dtype)}"
+    base = ((baselines or {}).get(cfg.baseline) or by_name(cfg.baseline)) if cfg.baseline else None
+    return Plan(cfg, dtype, skip, precision_of(cfg, dtype), base, precision_of(base, dtype) if base else None)
 
 
 def describe(cfg: Configuration) -> dict:

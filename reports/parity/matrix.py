@@ -12,7 +12,7 @@ and the per-layer trace) is compared
   CPU, ``cuda`` for the other GPU entries).
 
 Tolerance: ``16 * sqrt(k) * eps`` with ``eps = 2**(1-p)`` of the precision the configuration
-really computes in (``configs.config_tolerance``); against eager, the sum of the two
+really computes in (``records.config_tolerance``); against eager, the sum of the two
 tolerances (if both agree with the oracle within theirs, they agree with each other within the
 sum). Verdicts of an oracle comparison, in the spirit of ``torch._dynamo.utils.same(...,
 fp64_ref=...)``:
@@ -51,11 +51,10 @@ from torch_impl import apply_dropout_mask
 from torch_impl.transfer import export_grads
 
 from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase, full_size
-from .configs import (Configuration, by_name, config_tolerance, configured, describe, not_applicable,
-                      precision_of, unavailable)
+from .configs import Configuration, Plan, configured, describe, plan
 from .harness import check_masks, quiet_torch_notes, ref_trace
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
-from .records import DTYPES, Record, Tolerance, compare, config_str
+from .records import DTYPES, Record, Tolerance, compare, config_str, config_tolerance
 
 __all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "determinism",
            "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
@@ -280,23 +279,23 @@ def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
     return "no", float(np.nanmax(diff)) if np.isfinite(diff).any() else math.inf
 
 
-def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
-    name, k = case_label(case), case.reduction
-    prec = precision_of(cfg, dtype)
+def _judge(case, plan: Plan, run1, run2, base_run) -> list[Record]:
+    """The records of a run (``run2``: its repeat, or None) against the oracle and, unless
+    ``base_run`` is None, against the run of the plan's baseline."""
+    name, k, prec = case_label(case), case.reduction, plan.precision
     tol = config_tolerance(prec, k, case.tol_factor)
     if base_run is not None:
-        base_prec = precision_of(base_cfg, dtype)
-        base_tol = config_tolerance(base_prec, k, case.tol_factor)
-        scale = prec.eps / base_prec.eps
+        base_tol = config_tolerance(plan.baseline_precision, k, case.tol_factor)
+        scale = prec.eps / plan.baseline_precision.eps
         pair_tol = Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; "
-                                                       f"{base_cfg.name}: {base_tol.why}")
+                                                       f"{plan.baseline.name}: {base_tol.why}")
     records = []
     for q, value in run1.values.items():
         det, diff = determinism(value, run2.values.get(q) if run2 else None)
-        extra = dict(configuration=cfg.name, deterministic=det, run_diff=diff)
+        extra = dict(configuration=plan.config.name, deterministic=det, run_diff=diff)
         note = run1.notes.get(q, "")
         rec = compare(name, q, run1.oracle[q], value, tol, config=case.config, group=run1.groups[q],
-                      dtype=dtype.name, note=note)
+                      dtype=plan.dtype, note=note)
         base_err = None
         if base_run is not None:
             base_err = compare(name, q, base_run.oracle[q], base_run.values[q], tol).max_rel
@@ -306,8 +305,8 @@ def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
         records.append(replace(rec, verdict=verdict, compared_with="oracle", ratio=ratio, **extra))
         if base_run is not None:
             rec = compare(name, q, base_run.values[q], value, pair_tol, config=case.config,
-                          group=run1.groups[q], dtype=dtype.name,
-                          note="; ".join(n for n in (note, f"baseline: {base_cfg.name}") if n))
+                          group=run1.groups[q], dtype=plan.dtype,
+                          note="; ".join(n for n in (note, f"baseline: {plan.baseline.name}") if n))
             records.append(replace(rec, verdict="agrees" if rec.passed else "disagrees",
                                    compared_with="eager", **extra))
     return records
@@ -357,10 +356,11 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
     entries judges them against ``on_cpu(cuda)``). ``twice=False`` runs each configuration
     once (no determinism check: ``deterministic`` stays empty); a collection of names, only
     those twice."""
-    baselines = dict(baselines or {})
     cases = matrix_cases() if cases is None else list(cases)
     log = log or (lambda *a: None)
+    # What each configuration means in each dtype, asked of the registry once, before any run.
     result = MatrixResult([], configs=list(configs), cases=cases, about=[describe(c) for c in configs])
+    plans = {np.dtype(d).name: [plan(cfg, d, baselines) for cfg in configs] for d in dtypes}
     for case in cases:
         for dtype in dtypes:
             dtype = np.dtype(dtype)
@@ -378,12 +378,10 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                         runs[cfg.name] = exc
                 return runs[cfg.name]
 
-            for cfg in configs:
-                reason = unavailable(cfg)
-                if reason is None and not_applicable(cfg, dtype):
-                    reason = f"{NOT_APPLICABLE}: {not_applicable(cfg, dtype)}"
-                if reason:
-                    result.records.append(_status(case, cfg, dtype, "skipped", reason))
+            for planned in plans[dtype.name]:
+                cfg = planned.config
+                if planned.skip:
+                    result.records.append(_status(case, cfg, dtype, "skipped", planned.skip))
                     continue
                 run1 = first_run(cfg)
                 run2 = None
@@ -397,12 +395,11 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     result.records.append(_status(case, cfg, dtype, "failed", first_line(run1)))
                     log(f"  {case.id} {cfg.name} {dtype.name}: failed: {first_line(run1)}")
                     continue
-                base_cfg = (baselines.get(cfg.baseline) or by_name(cfg.baseline)) if cfg.baseline else None
-                base_run = first_run(base_cfg) if base_cfg else None
+                base_run = first_run(planned.baseline) if planned.baseline else None
                 judged_alone = isinstance(base_run, Exception)
-                records = _judge(case, cfg, dtype, run1, run2, base_cfg, None if judged_alone else base_run)
+                records = _judge(case, planned, run1, run2, None if judged_alone else base_run)
                 if judged_alone:                  # no ratio and no eager comparison: say why
-                    why = f"baseline {base_cfg.name} failed: {first_line(base_run)}"
+                    why = f"baseline {planned.baseline.name} failed: {first_line(base_run)}"
                     records = [replace(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
                 result.records += records
                 second = run2.seconds if run2 else math.nan
