@@ -29,10 +29,13 @@ one line ``cnn-parity <command>: <what is wrong>; <how to fix it>`` — :class:`
 Adding a command (``cnn-parity diff``, say) is one module and one line:
 
 1. ``reports/commands/diff.py`` with ``add_parser(sub)`` and ``run(args)`` as above;
-2. its name in :data:`COMMANDS` below, where ``cnn-parity --help`` should list it;
-3. (its tests) its bad inputs in ``LIGHT_ERRORS`` of ``parity_tests/test_cli.py``, which checks
-   them in a fresh interpreter that must not import torch; ``test_every_option_has_help_and_its_default``
-   checks its help, defaults and examples.
+2. the module in :data:`COMMANDS` below (``from . import diff``), where ``cnn-parity --help``
+   should list it.
+
+Its tests: its bad inputs in ``LIGHT_ERRORS`` of ``parity_tests/test_cli.py`` (run in a fresh
+interpreter that must not import torch), and its name in the set of commands that
+``test_every_option_has_help_and_its_default`` checks (help, defaults and examples of every option).
+``docs/ARCHITECTURE.md`` ("Adding a command") says the same with an example.
 """
 from __future__ import annotations
 
