@@ -18,7 +18,7 @@ from ..files import OutputError, check_creatable, check_output_dir
 from ..parity.records import DTYPES
 
 __all__ = ["PROG", "DTYPE_CHOICES", "HelpFormatter", "CommandParser", "examples", "count", "seed",
-           "positive_number", "existing_folder", "existing_file", "new_file", "check_new_folder",
+           "positive_number", "existing_folder", "existing_file", "new_file", "check_writable_folder",
            "check_report_folder"]
 
 PROG = "cnn-parity"
@@ -140,7 +140,7 @@ def new_file(text: str) -> str:
 # Output folders, checked before any work
 # ------------------------------------------------------------------------------------------
 
-def check_new_folder(out: str) -> None:
+def check_writable_folder(out: str) -> None:
     """``--out`` of a command that writes files into a folder: one that exists or can be created,
     and is writable (:class:`UsageError` otherwise)."""
     try:

@@ -12,7 +12,7 @@ from ..errors import Interrupted, RunError, UsageError
 from ..files import absolute, deferred_interrupt
 from ..mnist import LOCKSTEP_OPTIMIZERS, NET_NAMES
 from ..parity.records import DTYPES
-from .common import check_new_folder, count, examples, existing_folder, positive_number, seed
+from .common import check_writable_folder, count, examples, existing_folder, positive_number, seed
 
 __all__ = ["add_parser", "run", "load_training_data"]
 
@@ -60,7 +60,7 @@ def add_parser(sub):
 def run(args) -> int:
     """Train, printing one line per epoch and writing the three CSVs after every epoch; Ctrl-C
     keeps the completed epochs (exit status 130)."""
-    check_new_folder(args.out)                   # before torch is imported
+    check_writable_folder(args.out)              # before torch is imported
     # here, not at the top: --help answers before torch is imported
     from ..mnist.data import describe_source
     from ..mnist.training import CSV_NAMES, epoch_line, train_lockstep, write_training_csvs
