@@ -15,7 +15,7 @@ processes hits all contenders alike; the result is the median of ``reps`` timed 
 
 Python API (for ``reports``): ``run(...)`` and ``run_memory(...)`` return pandas DataFrames
 (and write the CSVs); ``load_results()`` / ``load_memory()`` read the CSVs back. The columns
-are documented in ``benchmarks.speed`` (``COLUMNS``, ``MEMORY_COLUMNS``).
+are documented in ``benchmarks.table`` (``COLUMNS``) and ``benchmarks.memory`` (``MEMORY_COLUMNS``).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def run_memory(*args, **kwargs):
 
 
 def load_results(path=RESULTS):
-    """The timing CSV written by ``run`` as a DataFrame (columns ``speed.COLUMNS``)."""
+    """The timing CSV written by ``run`` as a DataFrame (columns ``table.COLUMNS``)."""
     import pandas as pd
     return pd.read_csv(path)
 
@@ -62,7 +62,7 @@ def load_memory(path=MEMORY_RESULTS):
 
 def __getattr__(name):
     if name == "COLUMNS":
-        from .speed import COLUMNS
+        from .table import COLUMNS
         return COLUMNS
     if name == "MEMORY_COLUMNS":
         from .memory import MEMORY_COLUMNS

@@ -19,8 +19,8 @@ import time
 
 def breakdown(dtype="float32", method="fast", adam_fused=True, warm_steps=100, steps=30, seed=0):
     """{phase: median ms} for one reference network trained on MNIST (random data without it)."""
-    from .speed import _mnist, build_nets, make_adam
-    x_all, t_all, _, _, _ = _mnist(dtype, None)
+    from .speed import build_nets, make_adam, mnist_data    # numpy, torch: after the threads are pinned
+    x_all, t_all, _, _, _ = mnist_data(dtype, None)
     net = build_nets(dtype, seed=seed, methods=(method,))[0][method]
     opt = make_adam(fused=adam_fused)[0]
     for i in range(warm_steps):
@@ -61,7 +61,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--adam-unfused", action="store_true", help="reference Adam(fused=False)")
     a = p.parse_args(argv)
-    from .speed import describe_machine, set_threads
+    from .machine import describe_machine, set_threads      # numpy, torch: after the threads are pinned
     set_threads(a.threads)
     print(describe_machine(), f"threads {a.threads}, load {os.getloadavg()[0]:.2f}")
     res = {m: breakdown(a.dtype, m, not a.adam_unfused) for m in ("book", "fast")}

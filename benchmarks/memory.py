@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -45,7 +46,8 @@ def _status(field: str) -> float:
 
 
 def _child(method: str, mode: str, cfg: dict, dtype: str) -> dict:
-    """Runs in the subprocess: one forward + backward, measured one way."""
+    """Runs in the subprocess: one forward + backward, measured one way. Each child imports only
+    what it measures (numpy, and torch or the reference), so this module stays light to import."""
     import tracemalloc
 
     import numpy as np
@@ -110,9 +112,7 @@ def _config_str(c):
 def run_memory(dtypes=("float32", "float64"), configs=CONFIGS, methods=("book", "fast", "torch"),
                csv_path=MEMORY_RESULTS, verbose=True):
     """Measure every (config, dtype, method); return (and write) the DataFrame."""
-    import math
-
-    import pandas as pd
+    import pandas as pd              # the parent only: every child imports this module
     rows = []
     if verbose:
         print(f"{'config':<34}{'dtype':<9}{'method':<7}{'numpy peak MB':>14}{'RSS peak MB':>13}"

@@ -11,42 +11,14 @@ on a shared machine a high load means noisy numbers, but the interleaving keeps 
 meaningful. The layers get the same inputs and weights in both frameworks; the torch input
 requires grad, so both backward passes compute dx, dW and db.
 
-CSV / DataFrame schema (``COLUMNS``), one row per (layer, config, pass, dtype, method, threads)
------------------------------------------------------------------------------------------------
-layer         "Convolution", "Pooling", "AvgPooling", "Relu", "Affine", "SimpleConvNet"
-config        the shapes, e.g. "N=100 C=1 28x28 FN=30 5x5 s1 p0"; for SimpleConvNet the batch
-              and the reference's optimizer: ``reference.optimizer.Adam(fused=True)`` emulates
-              torch's fused multiply-adds exactly (slower), ``fused=False`` rounds each
-              operation; torch always runs ``torch.optim.Adam(lr=0.001)``
-pass          "forward", "backward", "forward+backward" (median of per-rep sums); for the
-              network also "update" (optimizer) and "train step" (forward+backward+update),
-              and "epoch" (one MNIST epoch, see ``run_epoch``)
-dtype         "float32" / "float64"
-method        the reference's path: "fast" (default) or "book"; "-" for layers with one path
-reference_ms  median milliseconds of the reference
-torch_ms      median milliseconds of torch, measured in the same loop
-ratio         reference_ms / torch_ms (below 1: the reference is faster)
-threads       threads given to NumPy's BLAS and to torch (torch.set_num_threads)
-reps          number of timed runs behind each median
-load          1-minute load average when the measurement began
-blas          NumPy's BLAS and the kernel it runs, e.g. "OpenBLAS 0.3.31 (Haswell)"
-numpy, torch  versions
-note          anything else (data source, test accuracy after an epoch, ...); a data folder is
-              named relative to the repository or by the option that gave it, never by an
-              absolute path (the results are committed: see ``describe_data_folder``)
-date          when the measurement began, "YYYY-MM-DD HH:MM UTC"
-cpu           the processor's model name (/proc/cpuinfo) and its core count
+The table's columns are documented in ``benchmarks.table`` (``COLUMNS``).
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
-import glob
 import os
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -56,13 +28,18 @@ import torch
 
 import reference as R
 import torch_impl
+from reference.optimizer import Adam
+from reports.mnist import data as D
 from torch_impl import layers as T
 from torch_impl.transfer import load_params
 
-from . import RESULTS
+from . import RESULTS, table
+from .machine import describe_machine, machine, measurement_started, set_threads
+from .memory import run_memory
+from .table import COLUMNS
 
-COLUMNS = ["layer", "config", "pass", "dtype", "method", "reference_ms", "torch_ms", "ratio",
-           "threads", "reps", "load", "blas", "numpy", "torch", "note", "date", "cpu"]
+__all__ = ["METHODS", "LAYERS", "LARGE", "COLUMNS", "interleaved", "make_adam", "build_nets", "set_method",
+           "run", "run_epoch", "mnist_data", "describe_data_folder", "main"]
 
 METHODS = ("fast", "book")
 
@@ -77,75 +54,6 @@ LAYERS = [
     ("Affine", dict(N=100, D=4320, M=100)),
 ]
 LARGE = [("Convolution", dict(N=32, C=64, H=56, W=56, FN=64, FH=3, FW=3, stride=1, pad=1))]
-
-
-# ---------------------------------------------------------------------------------------------
-# Threads and machine
-# ---------------------------------------------------------------------------------------------
-
-def _openblas():
-    """NumPy's bundled OpenBLAS (scipy-openblas) through ctypes, or None."""
-    here = Path(np.__file__).resolve().parent
-    candidates = glob.glob(str(here.parent / "numpy.libs" / "libscipy_openblas*.so*"))
-    candidates += glob.glob(str(here / ".dylibs" / "libscipy_openblas*"))
-    for path in candidates:
-        lib = ctypes.CDLL(path)
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "")):
-            if hasattr(lib, f"{prefix}set_num_threads{suffix}"):
-                return lib, prefix, suffix
-    return None
-
-
-def set_threads(n: int) -> int:
-    """Pin NumPy's BLAS and torch (intra-op, MKL, OpenMP) to ``n`` threads; return n."""
-    torch.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(n)
-        return n
-    except ImportError:
-        pass
-    found = _openblas()
-    if found is not None:
-        lib, prefix, suffix = found
-        getattr(lib, f"{prefix}set_num_threads{suffix}")(ctypes.c_int(n))
-    return n
-
-
-def blas_description() -> str:
-    """NumPy's BLAS and the kernel it runs ("Haswell" where OPENBLAS_CORETYPE forces it)."""
-    found = _openblas()
-    if found is None:
-        return "unknown BLAS"
-    lib, prefix, suffix = found
-    core = getattr(lib, f"{prefix}get_corename{suffix}", None)
-    config = getattr(lib, f"{prefix}get_config{suffix}", None)
-    name = "OpenBLAS"
-    if config is not None:
-        config.restype = ctypes.c_char_p
-        parts = config().decode().split()
-        name = " ".join(parts[:2])
-    if core is not None:
-        core.restype = ctypes.c_char_p
-        name += f" ({core().decode()})"
-    return name
-
-
-def machine() -> dict:
-    """CPU model, cores, versions, BLAS: the header of the table."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "torch": torch.__version__, "blas": blas_description(),
-            "torch_blas": "MKL" if torch.backends.mkl.is_available() else "other",
-            "torch_mkldnn": torch.backends.mkldnn.is_available(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,31 +160,8 @@ def _layer_contenders(layer: str, c: dict, dtype, rng):
 # The SimpleConvNet training step
 # ---------------------------------------------------------------------------------------------
 
-class _InlineAdam:
-    """torch.optim.Adam's update in plain NumPy (used only if reference.optimizer is missing)."""
-
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr, self.beta1, self.beta2, self.eps, self.step, self.m, self.v = lr, beta1, beta2, eps, 0, {}, {}
-
-    def update(self, params, grads):
-        self.step += 1
-        bc1, bc2 = 1 - self.beta1 ** self.step, 1 - self.beta2 ** self.step
-        for key, p in params.items():
-            g, dt = grads[key], p.dtype.type
-            m = self.m.setdefault(key, np.zeros_like(p))
-            v = self.v.setdefault(key, np.zeros_like(p))
-            m += dt(1 - self.beta1) * (g - m)
-            v *= dt(self.beta2)
-            v += dt(1 - self.beta2) * g * g
-            p -= dt(self.lr / bc1) * m / (np.sqrt(v) / dt(np.sqrt(bc2)) + dt(self.eps))
-
-
 def make_adam(lr=0.001, fused=True):
-    """reference.optimizer.Adam (torch.optim.Adam's arithmetic); an inline Adam if it is missing."""
-    try:
-        from reference.optimizer import Adam
-    except ImportError:
-        return _InlineAdam(lr), "inline Adam"
+    """reference.optimizer.Adam (torch.optim.Adam's arithmetic) and its name for the table."""
     return Adam(lr=lr, fused=fused), f"Adam(fused={fused})"
 
 
@@ -349,51 +234,6 @@ def _step_contenders(dtype, rng, batch=100, adam_fused=True):
 # Driver
 # ---------------------------------------------------------------------------------------------
 
-def _row(layer, config, phase, dtype, method, ref_ms, torch_ms, threads, reps, started, info, note=""):
-    """One row of ``COLUMNS``; ``started`` = (load, date) taken when the measurement began."""
-    load, date = started
-    return {"layer": layer, "config": config, "pass": phase, "dtype": str(np.dtype(dtype)),
-            "method": method, "reference_ms": ref_ms, "torch_ms": torch_ms,
-            "ratio": ref_ms / torch_ms, "threads": threads, "reps": reps, "load": load,
-            "blas": info["blas"], "numpy": info["numpy"], "torch": info["torch"], "note": note,
-            "date": date, "cpu": f"{info['cpu']}, {info['cores']} cores"}
-
-
-def _rows(layer, config, results, dtype, threads, reps, started, info):
-    """The rows of one interleaved measurement: every reference method against torch."""
-    return [_row(layer, config, phase, dtype, method, 1e3 * sec, 1e3 * results["torch"][phase],
-                 threads, reps, started, info)
-            for method, res in results.items() if method != "torch"
-            for phase, sec in res.items()]
-
-
-def _started() -> tuple:
-    """(1-minute load average, "YYYY-MM-DD HH:MM UTC"), taken as a measurement begins."""
-    return os.getloadavg()[0], _now()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-
-
-KEY = ["layer", "config", "pass", "dtype", "method", "threads", "blas"]
-
-
-def save(frame, csv_path=RESULTS, append=False):
-    """Write the table; ``append=True`` keeps the rows of the existing CSV that this table does
-    not measure again (same layer, config, pass, dtype, method, threads and BLAS kernel)."""
-    path = Path(csv_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if append and path.exists():
-        old = pd.read_csv(path, keep_default_na=False, na_values=[""])
-        old["note"] = old["note"].fillna("")
-        keys = set(map(tuple, frame[KEY].astype(str).values))
-        keep = [tuple(r) not in keys for r in old[KEY].astype(str).values]
-        frame = pd.concat([old[keep], frame], ignore_index=True)
-    frame.to_csv(path, index=False, float_format="%.6g")
-    return frame
-
-
 def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=True, large=True,
         step=True, epoch=False, data_dir=None, csv_path=RESULTS, append=False, seed=0, verbose=True):
     """Time the layers and the SimpleConvNet training step; return (and write) the table.
@@ -428,23 +268,23 @@ def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=Tr
             if large:
                 plan += [(layer, c, max(5, reps // 2)) for layer, c in LARGE]
             for layer, c, r in plan:
-                started = _started()
+                begun = measurement_started()
                 gc.collect()
                 res = interleaved(_layer_contenders(layer, c, dtype, rng), r, warmup)
-                new = _rows(layer, _config_str(layer, c), res, dtype, n, r, started, info)
+                new = table.rows(layer, _config_str(layer, c), res, dtype, n, r, begun, info)
                 rows += new
                 if verbose:
-                    print_rows(new)
+                    table.print_rows(new)
             if step:
                 for fused in (True, False):
-                    started = _started()
+                    begun = measurement_started()
                     gc.collect()
                     contenders, cfg = _step_contenders(dtype, rng, adam_fused=fused)
-                    new = _rows("SimpleConvNet", cfg, interleaved(contenders, reps, warmup),
-                                dtype, n, reps, started, info)
+                    new = table.rows("SimpleConvNet", cfg, interleaved(contenders, reps, warmup),
+                                     dtype, n, reps, begun, info)
                     rows += new
                     if verbose:
-                        print_rows(new)
+                        table.print_rows(new)
             if epoch:
                 for fused in (True, False):   # the book's path only once: it takes ~3× longer
                     frame = run_epoch(dtype, data_dir=data_dir, threads=n, csv_path=None,
@@ -453,14 +293,13 @@ def run(dtypes=("float32", "float64"), threads=None, reps=7, warmup=2, layers=Tr
                     rows += frame.to_dict("records")
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if csv_path is not None:
-        save(frame, csv_path, append)
+        table.save(frame, csv_path, append)
     return frame
 
 
-def _mnist(dtype, data_dir):
+def mnist_data(dtype, data_dir):
     """Full MNIST train/test (reports.mnist.data.load_mnist) or, if unavailable, random data of its
     shape; and the data source as the results name it (:func:`describe_data_folder`)."""
-    from reports.mnist import data as D
     given = "--data-dir" if data_dir is not None else None
     if data_dir is None and D.full_mnist_dir() is not None:
         data_dir, given = D.full_mnist_dir(), f"${D.MNIST_DIR_ENV}"
@@ -508,7 +347,7 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
     set_threads(n)
     info = machine()
     dtype = np.dtype(dtype)
-    x, t, x_test, t_test, source = _mnist(dtype, data_dir)
+    x, t, x_test, t_test, source = mnist_data(dtype, data_dir)
     nets, twin = build_nets(dtype, seed=seed, methods=methods)
     opts = {m: make_adam(fused=adam_fused)[0] for m in methods}
     opt_name = make_adam(fused=adam_fused)[1]
@@ -516,7 +355,7 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
     order = np.random.default_rng(seed).permutation(len(x))
     steps = len(x) // batch_size
     totals = {m: 0.0 for m in list(methods) + ["torch"]}
-    started = _started()
+    begun = measurement_started()
     for i in range(steps):
         idx = order[i * batch_size:(i + 1) * batch_size]
         for m in methods:
@@ -536,69 +375,14 @@ def run_epoch(dtype="float32", data_dir=None, threads=None, batch_size=100, meth
     for m in methods:
         acc = nets[m].accuracy(x_test, t_test)
         note = f"{source}; test accuracy reference {acc:.4f}, torch {torch_acc:.4f}"
-        rows.append(_row("SimpleConvNet", f"{steps} steps of N={batch_size}, {opt_name}", "epoch", dtype,
-                         m, 1e3 * totals[m], 1e3 * totals["torch"], n, 1, started, info, note))
+        rows.append(table.row("SimpleConvNet", f"{steps} steps of N={batch_size}, {opt_name}", "epoch", dtype,
+                              m, 1e3 * totals[m], 1e3 * totals["torch"], n, 1, begun, info, note))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if verbose:
-        print_rows(rows)
+        table.print_rows(rows)
     if csv_path is not None:
         frame.to_csv(csv_path, index=False, float_format="%.6g")
     return frame
-
-
-# ---------------------------------------------------------------------------------------------
-# Printing
-# ---------------------------------------------------------------------------------------------
-
-def describe_machine(info=None) -> str:
-    info = info or machine()
-    core = info["OPENBLAS_CORETYPE"]
-    return (f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, numpy {info['numpy']} "
-            f"({info['blas']}{', OPENBLAS_CORETYPE=' + core if core else ''}), torch {info['torch']} "
-            f"(BLAS {info['torch_blas']}, oneDNN {'on' if info['torch_mkldnn'] else 'off'})")
-
-
-_HEADER = (f"{'layer':<14}{'config':<34}{'pass':<18}{'dtype':<9}{'method':<7}"
-           f"{'reference ms':>13}{'torch ms':>10}{'ratio':>7}{'thr':>4}{'load':>6}")
-
-
-def print_rows(rows):
-    if not getattr(print_rows, "_header_done", False):
-        print(_HEADER)
-        print("-" * len(_HEADER))
-        print_rows._header_done = True
-    for r in rows:
-        print(f"{r['layer']:<14}{r['config'][:33]:<34}{r['pass']:<18}{r['dtype']:<9}{r['method']:<7}"
-              f"{r['reference_ms']:>13.2f}{r['torch_ms']:>10.2f}{r['ratio']:>7.2f}"
-              f"{r['threads']:>4}{r['load']:>6.2f}" + (f"  {r['note']}" if r['note'] else ""))
-    sys.stdout.flush()
-
-
-SUMMARY_PASSES = ("forward+backward", "train step", "epoch")
-
-
-def markdown_table(frame, passes=SUMMARY_PASSES, threads=None):
-    """A Markdown table of the summary rows: book and fast path side by side, torch, ratios."""
-    frame = frame[frame["pass"].isin(passes)]
-    if threads is not None:
-        frame = frame[frame["threads"].isin([threads] if isinstance(threads, int) else threads)]
-    lines = ["| layer | config | pass | dtype | threads | book ms | fast ms | torch ms | "
-             "fast / torch | book / torch | load |",
-             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    keys = ["layer", "config", "pass", "dtype", "threads"]
-    for (layer, config, phase, dtype, n), group in frame.groupby(keys, sort=False):
-        by = {r["method"]: r for _, r in group.iterrows()}
-        fast = by.get("fast", by.get("-"))
-        book = by.get("book")
-
-        def ms(v):   # an epoch in seconds, the rest in milliseconds
-            return f"{v / 1e3:.1f} s" if phase == "epoch" else f"{v:.2f}"
-        cells = [layer, config, phase, dtype, str(n),
-                 ms(book["reference_ms"]) if book is not None else "–",
-                 ms(fast["reference_ms"]), ms(fast["torch_ms"]), f"**{fast['ratio']:.2f}**",
-                 f"{book['ratio']:.2f}" if book is not None else "–", f"{fast['load']:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -624,7 +408,7 @@ def main(argv=None):
                    help="print the summary of the CSV as a Markdown table (runs nothing)")
     a = p.parse_args(argv)
     if a.markdown:
-        print(markdown_table(pd.read_csv(a.csv, keep_default_na=False, na_values=[""])))
+        print(table.markdown_table(pd.read_csv(a.csv, keep_default_na=False, na_values=[""])))
         return 0
     dtypes = ("float32", "float64") if a.dtype == "both" else (a.dtype,)
     run(dtypes, threads=a.threads, reps=a.reps, warmup=a.warmup, layers=not a.no_layers,
@@ -632,6 +416,5 @@ def main(argv=None):
         csv_path=a.csv, append=a.append)
     print(f"wrote {a.csv}")
     if a.memory:
-        from .memory import run_memory
         run_memory(dtypes=dtypes)
     return 0

@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+from reports.errors import UsageError
+from reports.files import ReportOutputError, check_output_dir
+
 # Hypothesis: reproducible (same examples every run, no example database on disk), no deadline
 # (the first call of a torch op can be slow), and a modest number of examples per sweep so the
 # default tier stays within its time budget.
@@ -86,7 +89,7 @@ def one_line(stderr: str, command: str) -> str:
 def mnist_sample():
     """The embedded MNIST sample as ``load_mnist()`` returns it (float64), loaded once per session
     for the tests that train on it (read only)."""
-    from reports.mnist.data import load_mnist
+    from reports.mnist.data import load_mnist      # torchvision: only for the tests that train
 
     return load_mnist()
 
@@ -131,8 +134,7 @@ def _is_worker(config) -> bool:
 def pytest_configure(config):
     spec = config.getoption("--config", default=None)
     if spec:
-        from reports.errors import UsageError
-        from reports.parity.configs import resolve
+        from reports.parity.configs import resolve      # torch: only when --config is given
 
         try:                                   # an unknown name: one line, before any test runs
             resolve(spec)
@@ -148,8 +150,6 @@ def pytest_configure(config):
             os.environ.setdefault(name, share)
     out = config.getoption("--parity-report", default=None)
     if out and not _is_worker(config):
-        from reports.report import ReportOutputError, check_output_dir
-
         try:                                   # fail now, not after the whole run
             check_output_dir(out)
         except ReportOutputError as exc:
@@ -182,7 +182,7 @@ def session_records() -> list:
 
 def write_session_report(out, seed=None, records=None):
     """Write the report of ``records`` (default: :func:`session_records`) into ``out``."""
-    from reports.report import report_from_records, write_report
+    from reports.report import report_from_records, write_report   # everything: only for --parity-report
 
     records = session_records() if records is None else records
     return write_report(out, report_from_records(records, seed=seed, source="pytest parity_tests"))

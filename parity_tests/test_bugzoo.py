@@ -11,13 +11,18 @@ import numpy as np
 import pytest
 
 import reference as R
-from reports import bugzoo
+from reports import bugzoo, report
 from reports.cli import main
+from reports.commands.parity import parse_seeds
+from reports.html import page
 from reports.parity import harness
 from reports.parity.bugs import CATALOG, GROUPS, Bug, around, bug_by_name, snapshot
 from reports.parity.cases import conv_case, pool_case
 from reports.parity.optim import run_parity
+from reports.parity.records import DTYPES, compare
 from reports.parity.selfcheck import self_check_records
+from reports.report import ReportInputs
+from reports.seeds import format_seeds
 
 from .conftest import one_line
 
@@ -225,13 +230,12 @@ def test_cnn_parity_bugs_csv(tmp_path, capsys, monkeypatch):
 
 def test_weakest_catch_is_the_smallest_ratio_among_the_failures():
     bug = bug_by_name("conv_dW_off_1e-4")
-    result = bugzoo.run_bug(bug, ("float64", "float32"), select=FAST["conv_kernel_flipped"])
+    result = bugzoo.run_bug(bug, DTYPES, select=FAST["conv_kernel_flipped"])
     ratios = [r.max_rel / r.tol for r in result.failures]
     assert result.caught and {r.quantity for r in result.failures} == {"dW"}
     assert result.weakest_ratio == min(ratios) and result.weakest.startswith("Convolution dW")
     assert "forward right, gradients wrong (dW)" in result.symptom
     assert result.failing_dtypes in ("float64 only", "float64 and float32")
-
 
 
 # ------------------------------------------------------------------------------------------
@@ -255,9 +259,6 @@ def _results_csv(folder, missed=False):
 
 
 def _page(results):
-    from reports.html import page
-    from reports.report import ReportInputs
-
     return page.render_html(ReportInputs(records=[], sweeps=[], environment=[], bugzoo=results), files=[])
 
 
@@ -285,8 +286,6 @@ def test_the_report_section_says_how_to_make_missing_results(tmp_path):
 
 
 def test_the_report_copies_the_results_it_shows(tmp_path):
-    from reports import report
-
     results = bugzoo.load_bug_results(_results_csv(tmp_path))
     settings = {}
     assert report._bug_results(results, settings) is results and report._bug_results(False, settings) is None
@@ -302,8 +301,6 @@ def test_the_report_copies_the_results_it_shows(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 def test_seed_lists():
-    from reports.seeds import parse_seeds
-
     assert parse_seeds("0-19") == list(range(20))
     assert parse_seeds("3, 1,1") == [1, 3] and parse_seeds("0-2,10") == [0, 1, 2, 10]
 
@@ -316,9 +313,6 @@ def test_bad_seed_lists_are_usage_errors(capsys, text):
 
 
 def test_the_seed_summary_names_the_worst_headroom_over_all_seeds():
-    from reports.parity.records import compare
-    from reports.seeds import format_seeds
-
     a = np.array([1.0, 2.0])
     by_seed = {0: [compare("X", "out", a, a * (1 + 1e-15), 1e-13)], 1: [compare("Y", "dx", a, a * (1 + 1e-14), 1e-13)],
                2: [compare("Z", "dW", a, a * 1.1, 1e-13)]}

@@ -13,15 +13,21 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from reports.cli import build_parser, main
+from reports import report as REPORT
+from reports.cli import main
+from reports.commands import build_parser, train
+from reports.errors import UsageError
 from reports.mnist import data as D
+from reports.mnist import training
 
 from .conftest import ROOT, cli_env, one_line
 
@@ -184,7 +190,6 @@ def test_errors_found_in_the_data_or_the_device(tmp_path, capsys, sample_for_tra
 def test_debug_shows_the_traceback(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    from reports.errors import UsageError
 
     for argv in (["--debug", "train", "--out", str(blocker / "o")], ["train", "--debug", "--out", str(blocker / "o")]):
         with pytest.raises(UsageError, match="is a file, not a folder"):
@@ -225,9 +230,6 @@ def test_every_option_has_help_and_its_default():
 
 
 def test_defaults_agree_with_the_modules():
-    from reports import report as REPORT
-    from reports.mnist import training
-
     _, commands = _subparsers()
     report_out = next(a for a in commands["report"]._actions if a.dest == "out")
     assert report_out.default == str(REPORT.DEFAULT_OUT)
@@ -242,14 +244,10 @@ def test_defaults_agree_with_the_modules():
 @pytest.fixture
 def sample_for_train(monkeypatch, mnist_sample):
     """``cnn-parity train`` in-process, without reading the sample again for each test."""
-    from reports.mnist import training
-
-    monkeypatch.setattr(training, "load_training_data", lambda data_dir=None, download=False: mnist_sample)
+    monkeypatch.setattr(train, "load_training_data", lambda data_dir=None, download=False: mnist_sample)
 
 
 def _csvs(out: Path):
-    import pandas as pd
-
     return [pd.read_csv(out / name) for name in ("training_curves.csv", "training_epochs.csv", "training_timing.csv")]
 
 
@@ -275,15 +273,13 @@ def test_train_interrupted_keeps_the_completed_epochs(tmp_path, capsys, monkeypa
     """Ctrl-C (a KeyboardInterrupt) right after the second epoch's line: exit status 130, one line
     saying what was kept, and the CSVs of exactly those two epochs (the slow tier sends a real
     SIGINT to the console script: test_train_ctrl_c_keeps_the_completed_epochs)."""
-    from reports.mnist import training
-
     said = []
 
     def say(line):
         said.append(line)
         if line.startswith("epoch 2/"):
             raise KeyboardInterrupt
-    monkeypatch.setattr(training, "_say", say)
+    monkeypatch.setattr(train, "_say", say)
     out = tmp_path / "out"
     argv = ["train", "--epochs", "50", "--batch-size", "50", "--train-images", "100", "--test-images", "100",
             "--dtype", "float32", "--optimizer", "sgd", "--lr", "0.05", "--out", str(out)]
@@ -300,8 +296,6 @@ def test_train_ctrl_c_keeps_the_completed_epochs(tmp_path):
     """The real console script, interrupted with SIGINT once two epochs are complete: exit status
     130, one line saying what was kept, and three complete CSVs holding exactly those epochs, with
     the permissions a plain mkdir/open gives under the user's umask (here 027)."""
-    import signal
-
     out = tmp_path / "out"
     argv = console_script() + ["train", "--epochs", "1000", "--batch-size", "50", "--train-images", "200",
                                "--test-images", "100", "--dtype", "float32", "--optimizer", "sgd",

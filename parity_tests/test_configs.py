@@ -6,19 +6,26 @@ Default tier: the cheap CPU configurations on a representative subset of cases.
 matrix instead. ``pytest -m compile``: torch.compile (a first compile takes 10-80 s here).
 """
 import math
+from contextlib import contextmanager
 from dataclasses import replace
+from html import unescape
 
 import numpy as np
 import pytest
 import torch
 
-from reports.configurations import configurations_frame, representative_cases
+from reports import configurations
+from reports import report as REPORT
+from reports.cli import main
+from reports.configurations import configurations_frame, representative_cases, split_matrix_records
 from reports.errors import UsageError
+from reports.html import page
+from reports.mnist.training import train_lockstep, training_records
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
-from reports.parity.harness import DTYPES, run_layer_case
-from reports.parity.matrix import cells, judge_verdict, matrix_cases, run_case, run_matrix
-from reports.parity.records import CONFIGURATION_FIELDS, records_to_frame
+from reports.parity.harness import run_layer_case
+from reports.parity.matrix import cells, determinism, judge_verdict, matrix_cases, run_case, run_matrix
+from reports.parity.records import CONFIGURATION_FIELDS, DTYPES, PRECISIONS, records_to_frame
 
 from .conftest import check, check_against_oracle, one_line
 
@@ -99,7 +106,7 @@ def test_round_to_tf32_keeps_10_mantissa_bits():
     assert C.round_to_tf32(x).tolist() == [1 + 2 ** -10, 1.0, 1 + 2 ** -9, -1.0, 3.0]   # ties to even
 
 
-FLOOR = 16 * C.PRECISIONS["float32"].eps       # 1.9e-6
+FLOOR = 16 * PRECISIONS["float32"].eps       # 1.9e-6
 
 
 @pytest.mark.parametrize("err,base,expected", [
@@ -115,8 +122,8 @@ def test_verdicts(err, base, expected):
 
 def test_worse_than_eager_scales_with_the_precision():
     """A bfloat16 run is judged against eager's float32 error times 2**16, not against it raw."""
-    bf16 = C.PRECISIONS["bfloat16"]
-    scale = bf16.eps / C.PRECISIONS["float32"].eps
+    bf16 = PRECISIONS["bfloat16"]
+    scale = bf16.eps / PRECISIONS["float32"].eps
     assert scale == 2 ** 16
     assert judge_verdict(0.1, True, 16 * bf16.eps, 1e-7, scale) == "agrees"      # 0.1 <= 0.02 + 0.125
     assert judge_verdict(0.5, True, 16 * bf16.eps, 1e-7, scale) == "worse than eager"
@@ -137,7 +144,7 @@ def test_autocast_net_finding():
     for cfg in configs:
         forward = [r for r in result.records if r.compared_with == "oracle" and r.configuration == cfg.name
                    and (r.quantity.endswith(".out") or r.quantity in ("scores", "loss"))]
-        bits = C.PRECISIONS[cfg.autocast].bits
+        bits = PRECISIONS[cfg.autocast].bits
         assert all(r.verdict == "agrees" and r.bits > bits - 3 for r in forward), [r.describe() for r in forward]
         cell = cells(result.records)[(SMALL_NET.id, cfg.name, "float32")]
         assert cell.first_divergence == "" or cell.first_divergence.endswith(".grad"), cell
@@ -197,6 +204,49 @@ def test_tf32_flags_without_a_gpu():
         assert [f.get() for f in C._TF32_OFF] in (["ieee", "ieee"], [False, False])
 
 
+def test_a_plan_says_once_what_a_run_means():
+    """configs.plan: why a configuration does not run (not here; not in this dtype), the
+    precision it computes in and the baseline it is judged against, a replaced one included."""
+    tf32 = C.plan(C.by_name("cuda-tf32"), "float32")
+    assert (tf32.precision.name, tf32.baseline.name, tf32.baseline_precision.name) == ("tf32", "cuda", "float32")
+    assert tf32.skip == C.unavailable(C.by_name("cuda-tf32"))
+    bf16 = C.plan(C.by_name("autocast-bf16"), np.float64)
+    assert bf16.dtype == "float64" and bf16.skip.startswith("not applicable: autocast leaves float64")
+    eager = C.plan(C.by_name("eager"), "float64")
+    assert eager.skip is None and eager.baseline is None and eager.baseline_precision is None
+    mine = C.on_cpu(C.by_name("cuda"))
+    assert C.plan(C.on_cpu(C.by_name("cuda-tf32")), "float32", {"cuda": mine}).baseline is mine
+
+
+def test_configured_makes_a_run_in_one_order():
+    """configs.configured: the flags set inside and restored after (also after an error); the twin
+    and its inputs on the device in the memory format, an input as a copy that requires grad,
+    other tensors in the default layout; no compile and no autocast unless the entry says so."""
+    cfg = replace(C.by_name("channels_last"), flags=C.by_name("threads-1").flags)
+    before = _state()
+    conv = torch.nn.Conv2d(2, 3, 3).double()
+    x = np.ones((1, 2, 5, 5))
+    with pytest.raises(RuntimeError, match="inside"):
+        with C.configured(cfg, conv) as run:
+            assert torch.get_num_threads() == 1
+            assert run.module is conv and conv.weight.is_contiguous(memory_format=torch.channels_last)
+            assert run.call is conv and run.compiled(len) is len
+            leaf = run.leaf(x)
+            x[0, 0, 0, 0] = 7.0
+            assert leaf.is_leaf and leaf.requires_grad and float(leaf.detach()[0, 0, 0, 0]) == 1.0
+            assert leaf.is_contiguous(memory_format=torch.channels_last) and not leaf.is_contiguous()
+            other = run.tensor(x, torch.float32)
+            assert other.dtype == torch.float32 and other.is_contiguous() and not other.requires_grad
+            with run.autocast():
+                assert not torch.is_autocast_enabled("cpu")
+            raise RuntimeError("inside")
+    assert _state() == before
+    bf16 = C.by_name("autocast-bf16")
+    if not C.unavailable(bf16):
+        with C.configured(bf16, torch.nn.Linear(2, 2)) as run, run.autocast():
+            assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skip without CUDA")
 def test_cuda_entries_skip_cleanly_without_cuda():
     result = run_matrix(CUDA, [CONV], DTYPES)
@@ -231,8 +281,6 @@ def test_unknown_configuration_name_lists_the_known_ones():
 
 
 def test_cli_unknown_configuration_is_one_line(capsys):
-    from reports.cli import main
-
     assert main(["parity", "--config", "warp-speed"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("cnn-parity parity: --config: unknown configuration 'warp-speed'; use one or more of")
@@ -242,9 +290,6 @@ def test_cli_unknown_configuration_is_one_line(capsys):
 def test_cli_configurations_that_cannot_run_here_are_one_line_before_any_work(capsys, monkeypatch):
     """Every named configuration unavailable here or meaningless in the dtype: exit 2, one line with
     each reason, before the matrix runs (it used to print an empty matrix and exit 0)."""
-    from reports import configurations
-    from reports.cli import main
-
     monkeypatch.setattr(configurations, "run_matrix", lambda *a, **k: pytest.fail("the matrix ran"))
     monkeypatch.setattr(C, "unavailable", lambda cfg: "no such device in this test" if cfg.device == "cuda" else None)
     assert main(["parity", "--config", "cuda,autocast-bf16", "--dtype", "float64"]) == 2
@@ -271,12 +316,10 @@ def test_eager_float64_is_the_harness_comparison():
 
 
 def test_determinism_is_measured():
-    from reports.parity.matrix import _determinism
-
     a = np.array([1.0, 2.0])
-    assert _determinism(a, a.copy()) == ("yes", 0.0)
-    assert _determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
-    assert _determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
+    assert determinism(a, a.copy()) == ("yes", 0.0)
+    assert determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
+    assert determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
 
 
 def test_records_and_csv():
@@ -299,8 +342,6 @@ def test_records_and_csv():
 # ------------------------------------------------------------------------------------------
 
 def _broken_relu():
-    from contextlib import contextmanager
-
     @contextmanager
     def ctx():
         original = torch.nn.functional.relu
@@ -329,12 +370,6 @@ def test_a_failing_run_is_recorded_and_the_others_go_on():
 def test_the_report_section_and_csv(tmp_path):
     """Every kind of cell reaches the page and configurations.csv: agrees, disagrees (with its
     first diverging layer), failed (with its error), not run (with its reason)."""
-    from html import unescape
-
-    from reports import report as REPORT
-    from reports.configurations import split_matrix_records
-    from reports.html import page
-
     relu = elementwise_case("Relu")
     broken = C.Configuration("broken", "test", patch=_broken_relu)
     result = run_matrix([C.by_name("threads-1"), SPOILED, broken] + CUDA[:1], [CONV, relu], ["float32"],
@@ -371,8 +406,6 @@ def test_a_failed_baseline_is_said():
 def test_training_under_a_configuration():
     """train_lockstep(config=...): the twin in channels_last on one thread, float64 against the
     float64 reference step by step; the curves name the configuration; the flags come back."""
-    from reports.mnist.training import train_lockstep, training_records
-
     rng = np.random.default_rng(0)
     data = ((rng.random((20, 1, 12, 12)), rng.integers(0, 10, 20)),      # small images: a fast test
             (rng.random((10, 1, 12, 12)), rng.integers(0, 10, 10)))

@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
 import reference as R
 from reports.parity.catalog import CATALOG
@@ -130,9 +132,6 @@ def test_maxpool_window_outside_the_input_is_refused():
 def test_maxpool_minus_inf_window_picks_its_first_element_inside_like_torch():
     """An all −inf input: each window reports its first element inside the input (torch's search
     starts there and takes only greater values), not a padding cell, in both paths."""
-    import torch
-    import torch.nn.functional as F
-
     x = np.full((1, 1, 3, 3), -np.inf)
     xt = torch.from_numpy(x).requires_grad_(True)
     out, index = F.max_pool2d(xt, 3, 1, 1, return_indices=True)

@@ -20,11 +20,11 @@ from hypothesis import given, settings
 
 import reference as R
 from reference import fast as F
-from reference import util as U
 from reference import alexnet as RA
+from reference import util as U
 from reports.parity.cases import LAYER_CASES, avgpool_case, conv_case, pool_case
-from reports.parity.harness import DTYPES, case_tolerance, run_layer_case
-from reports.parity.records import compare, reduction_tolerance
+from reports.parity.harness import case_tolerance, run_layer_case
+from reports.parity.records import DTYPES, compare, reduction_tolerance
 
 from . import strategies as S
 from .conftest import assert_dtype_preserved, check

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import files
+from reports import files, report
 from reports.cli import main
 from reports.files import atomic_output, current_umask, deferred_interrupt
 from reports.mnist.training import TrainingResult, write_training_csvs
@@ -112,8 +112,6 @@ def test_a_parent_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatc
 
 
 def test_report_cli_reports_an_unwritable_parent_in_one_line_before_any_work(tmp_path, monkeypatch, capsys):
-    from reports import report
-
     monkeypatch.setattr(tempfile, "mkdtemp", _denied)
     monkeypatch.setattr(report, "collect_report", lambda *a, **k: pytest.fail("work started"))
     assert main(["report", "--out", str(tmp_path / "report")]) == 2

@@ -12,11 +12,12 @@ The CPU dry run of the same entries (flags, autocast, runner; ``device="cpu"``) 
 test_configs.py, so none of this code runs only on a GPU.
 """
 import pytest
+import torch
 
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES
-from reports.parity.harness import DTYPES
 from reports.parity.matrix import cells, run_matrix
+from reports.parity.records import DTYPES
 
 from .conftest import check_against_oracle
 
@@ -43,8 +44,6 @@ def _params():
 def cuda_modules(monkeypatch):
     """The devices of the twin's parameters after it is moved: part of the proof that the twin
     really ran on CUDA (a fallback to the CPU would pass parity too)."""
-    import torch
-
     seen = {"params": []}
     real_to = torch.nn.Module.to
 
@@ -62,7 +61,6 @@ def test_case_on_cuda(cfg, case, dtype, cuda_modules):
     reason = C.unavailable(cfg) or C.not_applicable(cfg, dtype)
     if reason:
         pytest.skip(f"{cfg.name}: {reason}")
-    import torch
 
     torch.cuda.reset_peak_memory_stats()
     result = run_matrix([cfg], [case], [dtype])

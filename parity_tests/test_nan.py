@@ -1,8 +1,11 @@
 """NaN inputs: both frameworks propagate NaN in the same positions (checked by the record)."""
 import numpy as np
 import pytest
+import torch
 
-from reports.parity.cases import LayerCase, conv_case, pool_case, avgpool_case, elementwise_case, affine_case, lrn_case
+import reference as R
+from reports.parity.cases import (LayerCase, affine_case, avgpool_case, conv_case, elementwise_case,
+                                  lrn_case, pool_case)
 from reports.parity.harness import run_layer_case
 
 from .conftest import check
@@ -31,10 +34,6 @@ def test_nan_propagates_identically(case, dtype):
 
 def test_relu_backward_blocks_inf_and_nan_gradients_like_torch():
     """Where x ≤ 0 the gradient is exactly 0 even if dout is inf or NaN (torch: threshold_backward)."""
-    import torch
-
-    import reference as R
-
     x = np.array([[-1.0, 0.0, 2.0, np.nan]])
     dout = np.array([[np.inf, np.nan, 3.0, 1.0]])
     relu = R.Relu()

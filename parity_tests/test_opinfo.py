@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from reports.cli import main
 from reports.parity import opinfo as O
+from reports.report import report_from_records
 
 from .conftest import check, one_line
 
@@ -100,8 +101,6 @@ def test_unbatched_and_k_dimensional_samples_are_reshaped_and_say_so():
 def test_a_session_report_shows_the_opinfo_samples_it_asserted():
     """pytest --parity-report: the opinfo records a session checked become the report's corpus
     section and opinfo.csv, not rows of the layer tables."""
-    from reports.report import report_from_records
-
     x = torch.randn(5, dtype=torch.float64, requires_grad=True)
     res = O.run_sample(torch.sigmoid, "sigmoid", _sample(x), 4, "float64")
     inputs = report_from_records(res.records, benchmarks=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -24,16 +25,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
-from reference.optimizer import (OPTIMIZERS, TORCH_EQUIVALENT, AdaGrad, Adam, BookAdaGrad,
-                                 BookAdam, BookMomentum, Momentum, SGD, fma)
-from reports.parity.optim import (STEPS, TORCH_FORMS, make_problem, numpy_trajectory,
-                                  parity_tolerance, run_parity, torch_class, torch_sqrt,
-                                  torch_trajectory, trajectory_records, with_torch_sqrt)
-from reports.parity.records import Tolerance, compare, float_eps
+from reference.optimizer import (OPTIMIZERS, SGD, TORCH_EQUIVALENT, AdaGrad, Adam, BookAdaGrad, BookAdam,
+                                 BookMomentum, Momentum, fma)
+from reports.parity.optim import (STEPS, TORCH_FORMS, make_problem, numpy_trajectory, parity_tolerance,
+                                  run_parity, torch_class, torch_sqrt, torch_trajectory, trajectory_records,
+                                  with_torch_sqrt)
+from reports.parity.records import DTYPES, Tolerance, compare, float_eps
 
 from .conftest import assert_dtype_preserved, check
-
-DTYPES = ("float64", "float32")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +252,6 @@ def test_book_adam_differs_from_torch_adam_for_small_gradients():
 
 def _round_exact(x, dtype):
     """Correctly rounded (nearest, ties to even) value of the Fraction ``x`` in ``dtype``."""
-    from fractions import Fraction
     f = dtype.type(float(x))  # within one ulp; then choose among neighbours exactly
     cands = [f, np.nextafter(f, dtype.type(np.inf)), np.nextafter(f, dtype.type(-np.inf))]
     key = lambda c: (abs(Fraction(float(c)) - x), int(np.asarray(c).view(
@@ -263,7 +261,6 @@ def _round_exact(x, dtype):
 
 @pytest.mark.parametrize("dtype", [np.dtype(np.float32), np.dtype(np.float64)])
 def test_fma_is_correctly_rounded(dtype):
-    from fractions import Fraction
     rng = np.random.default_rng(7)
     a = rng.standard_normal(300).astype(dtype)
     b = (rng.standard_normal(300) * 10.0 ** rng.integers(-8, 3, 300)).astype(dtype)
@@ -288,7 +285,6 @@ def test_fma32_where_rounding_twice_through_float64_would_err():
     its float64 rounding lands exactly on the halfway point and ties-to-even then picks the
     wrong float32 — once above, once below, and in the subnormal range. Plain float64
     arithmetic gets every one wrong (checked), the fma every one right."""
-    from fractions import Fraction
     f32 = np.float32
     rng = np.random.default_rng(3)
     odd = (rng.integers(1, 2 ** 22, 200) * 2 + 1 + 2 ** 23).astype(np.float64)   # odd significands

@@ -2,10 +2,12 @@
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from reports.mnist.data import full_mnist_dir, load_mnist
-from reports.mnist.training import LOCKSTEP_TOL, epoch_line, train_lockstep, training_records, write_training_csvs
+from reports.mnist.training import (LOCKSTEP_TOL, epoch_line, train_lockstep, training_records,
+                                    write_training_csvs)
 
 from .conftest import check
 
@@ -139,7 +141,6 @@ def test_same_seed_gives_byte_identical_csv(tiny_data, tmp_path):
 def test_a_failed_write_leaves_no_csv_behind(tiny_data, tmp_path, monkeypatch):
     """An error while writing the second file: none of the three CSVs (and no temporary file)
     is left in --out; the earlier run's files there stay as they were."""
-    import pandas as pd
     result = train_lockstep(tiny_data, optimizer="sgd", lr=0.01, batch_size=50, steps=2,
                             param_every=1, progress=False, fused=False)
     out = tmp_path / "out"

@@ -15,6 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+
 __all__ = ["collect_environment", "numpy_blas", "torch_build_info", "cpu_model", "git_commit"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def numpy_blas() -> str:
     """numpy's BLAS, from ``numpy.show_config(mode="dicts")`` (numpy ≥ 1.25), e.g.
     ``scipy-openblas 0.3.27 (OpenBLAS 0.3.27 DYNAMIC_ARCH Haswell MAX_THREADS=64)``."""
-    import numpy as np
-
     try:
         cfg = np.show_config(mode="dicts")
         blas = cfg.get("Build Dependencies", {}).get("blas", {})
@@ -39,8 +40,6 @@ def numpy_blas() -> str:
 
 def torch_build_info() -> dict[str, str]:
     """BLAS, LAPACK and CPU capability from ``torch.__config__.show()``."""
-    import torch
-
     text = torch.__config__.show()
     info = {}
     for key in ("BLAS_INFO", "LAPACK_INFO"):
@@ -94,9 +93,6 @@ def collect_environment(seed=None, *, settings: dict | None = None, now: _dt.dat
 
     ``settings``: extra run settings shown after the seed (dtypes, quick, epochs, data, ...).
     """
-    import numpy as np
-    import torch
-
     build = torch_build_info()
     gpu = "none"
     cuda = "not available"

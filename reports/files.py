@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -73,9 +75,6 @@ def deferred_interrupt():
     into place. The SIGINT handler is swapped for one that only notes the signal, and the
     previous handler runs after the body if one came. Only in the main thread (elsewhere the
     body just runs: Python delivers signals to the main thread only)."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return

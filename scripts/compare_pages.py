@@ -24,6 +24,9 @@ import re
 import sys
 from html.parser import HTMLParser
 
+import numpy as np
+from PIL import Image
+
 #: Elements whose beginning and end separate text (everything else is inline).
 BLOCK = set("html head body header main footer nav section article div p h1 h2 h3 h4 h5 h6 ul ol li table "
             "thead tbody tr td th caption figure figcaption details summary dl dt dd br hr svg text title desc "
@@ -31,9 +34,6 @@ BLOCK = set("html head body header main footer nav section article div p h1 h2 h
 
 
 def _png_pixels(uri: str) -> str:
-    import numpy as np
-    from PIL import Image
-
     image = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
     return f"png {image.shape} {hashlib.sha1(image.tobytes()).hexdigest()[:16]}"
 

@@ -57,7 +57,7 @@ from torch import nn
 
 from .dtypes import as_torch_dtype
 from .lenet import init_book_style
-from .network import BookNetMixin, _check_int, conv_output_size
+from .network import BookNetMixin, check_int, conv_output_size
 
 __all__ = ["AlexNet", "apply_dropout_mask", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN",
            "TORCHVISION_BOOK_PARAMS"]
@@ -165,14 +165,14 @@ class AlexNet(BookNetMixin, nn.Sequential):
                  dropout_position="after", weight_init_std="he", dtype=torch.float64, seed=None):
         if not isinstance(input_dim, (tuple, list)) or len(input_dim) != 3:
             raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
-        C, H, W = (_check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
+        C, H, W = (check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
         if len(conv_params) != 5:
             raise ValueError(f"conv_params must hold 5 dicts (Conv1..Conv5), got {len(conv_params)}")
         if len(hidden_sizes) != 2:
             raise ValueError(f"hidden_sizes must be (Affine1 width, Affine2 width), got {hidden_sizes!r}")
         if dropout_position not in ("after", "before"):
             raise ValueError(f'dropout_position must be "after" or "before", got {dropout_position!r}')
-        pool_size, pool_stride = (_check_int("pool", v, 1) for v in pool)
+        pool_size, pool_stride = (check_int("pool", v, 1) for v in pool)
         dtype = as_torch_dtype(dtype)
 
         children = OrderedDict()
@@ -181,9 +181,9 @@ class AlexNet(BookNetMixin, nn.Sequential):
             keys = {"filter_num", "filter_size", "pad", "stride"}
             if not isinstance(cp, dict) or set(cp) != keys:
                 raise ValueError(f"conv_params[{i - 1}] must be a dict with exactly the keys {sorted(keys)}")
-            fn = _check_int("filter_num", cp["filter_num"], 1)
-            fs = _check_int("filter_size", cp["filter_size"], 1)
-            pad, stride = _check_int("pad", cp["pad"], 0), _check_int("stride", cp["stride"], 1)
+            fn = check_int("filter_num", cp["filter_num"], 1)
+            fs = check_int("filter_size", cp["filter_size"], 1)
+            pad, stride = check_int("pad", cp["pad"], 0), check_int("stride", cp["stride"], 1)
             children[f"Conv{i}"] = nn.Conv2d(c, fn, fs, stride=stride, padding=pad, dtype=dtype)
             children[f"Relu{i}"] = nn.ReLU()
             c, h, w = fn, conv_output_size(h, fs, stride, pad), conv_output_size(w, fs, stride, pad)
@@ -194,7 +194,7 @@ class AlexNet(BookNetMixin, nn.Sequential):
                 children[f"Pool{POOL_AFTER_CONV[i]}"] = nn.MaxPool2d(pool_size, pool_stride)
                 h, w = conv_output_size(h, pool_size, pool_stride), conv_output_size(w, pool_size, pool_stride)
         if adaptive_pool is not None:
-            children["AvgPool"] = nn.AdaptiveAvgPool2d(_check_int("adaptive_pool", adaptive_pool, 1))
+            children["AvgPool"] = nn.AdaptiveAvgPool2d(check_int("adaptive_pool", adaptive_pool, 1))
             h = w = adaptive_pool
         children["Flatten"] = nn.Flatten()
 
@@ -202,7 +202,7 @@ class AlexNet(BookNetMixin, nn.Sequential):
         for j, out in enumerate((*hidden_sizes, output_size), start=1):
             if dropout_ratio is not None and dropout_position == "before" and j <= 2:
                 children[f"Dropout{j}"] = nn.Dropout(dropout_ratio)
-            out = _check_int("hidden_sizes/output_size", out, 1)
+            out = check_int("hidden_sizes/output_size", out, 1)
             children[f"Affine{j}"] = nn.Linear(width, out, dtype=dtype)
             if j <= 2:
                 children[f"Relu{j + 5}"] = nn.ReLU()

@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .dtypes import as_torch_dtype
-from .network import BookNetMixin, _check_int, conv_output_size
+from .network import BookNetMixin, check_int, conv_output_size
 
 __all__ = ["LeNet5", "ConnectionMask", "C3_TABLE", "c3_connection_mask"]
 
@@ -132,9 +132,9 @@ class LeNet5(BookNetMixin, nn.Sequential):
                  weight_init_std="xavier", dtype=torch.float64, seed=None):
         if not isinstance(input_dim, (tuple, list)) or len(input_dim) != 3:
             raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
-        C, H, W = (_check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
-        pad = _check_int("pad", pad, 0)
-        output_size = _check_int("output_size", output_size, 1)
+        C, H, W = (check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
+        pad = check_int("pad", pad, 0)
+        output_size = check_int("output_size", output_size, 1)
         dtype = as_torch_dtype(dtype)
         h, w = conv_output_size(H, 5, 1, pad), conv_output_size(W, 5, 1, pad)  # C1
         h, w = conv_output_size(h, 2, 2), conv_output_size(w, 2, 2)  # S2

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BookNetMixin", "conv_output_size"]
+__all__ = ["BookNetMixin", "conv_output_size", "check_int"]
 
 
 def conv_output_size(size, filter_size, stride=1, pad=0):
@@ -20,8 +20,9 @@ def conv_output_size(size, filter_size, stride=1, pad=0):
     return (size + 2 * pad - filter_size) // stride + 1
 
 
-def _check_int(name, value, minimum):
-    # bool is a subclass of int; True/False here would be a bug, not 1/0.
+def check_int(name, value, minimum):
+    """``value`` as an int >= ``minimum`` (a ``ValueError`` naming ``name`` otherwise), for the
+    twins' size arguments. bool is a subclass of int; True/False here would be a bug, not 1/0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
@@ -77,7 +78,7 @@ class BookNetMixin:
         book's version, the last partial batch is counted too (the book skips it but still
         divides by N).
         """
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, 1)
         x = torch.as_tensor(x)
         n = x.shape[0]
         if n == 0:

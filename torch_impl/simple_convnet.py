@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .dtypes import as_torch_dtype
-from .network import BookNetMixin, _check_int, conv_output_size
+from .network import BookNetMixin, check_int, conv_output_size
 
 __all__ = ["SimpleConvNet", "conv_output_size"]
 
@@ -76,7 +76,7 @@ class SimpleConvNet(BookNetMixin, nn.Sequential):
         # ---- validate the arguments, naming the culprit -----------------------------------
         if not isinstance(input_dim, (tuple, list)) or len(input_dim) != 3:
             raise ValueError(f"input_dim must be (C, H, W), got {input_dim!r}")
-        C, H, W = (_check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
+        C, H, W = (check_int(f"input_dim[{i}]", v, 1) for i, v in enumerate(input_dim))
 
         if conv_param is None:
             conv_param = DEFAULT_CONV_PARAM
@@ -90,12 +90,12 @@ class SimpleConvNet(BookNetMixin, nn.Sequential):
                 f"missing {missing}, unknown {unknown}"
             )
         conv_param = dict(conv_param)  # a copy; the caller's dict is never touched
-        FN = _check_int("conv_param['filter_num']", conv_param["filter_num"], 1)
-        FS = _check_int("conv_param['filter_size']", conv_param["filter_size"], 1)
-        pad = _check_int("conv_param['pad']", conv_param["pad"], 0)
-        stride = _check_int("conv_param['stride']", conv_param["stride"], 1)
-        hidden_size = _check_int("hidden_size", hidden_size, 1)
-        output_size = _check_int("output_size", output_size, 1)
+        FN = check_int("conv_param['filter_num']", conv_param["filter_num"], 1)
+        FS = check_int("conv_param['filter_size']", conv_param["filter_size"], 1)
+        pad = check_int("conv_param['pad']", conv_param["pad"], 0)
+        stride = check_int("conv_param['stride']", conv_param["stride"], 1)
+        hidden_size = check_int("hidden_size", hidden_size, 1)
+        output_size = check_int("output_size", output_size, 1)
         if (isinstance(weight_init_std, bool) or not isinstance(weight_init_std, numbers.Real)
                 or not np.isfinite(weight_init_std) or weight_init_std < 0):
             raise ValueError(f"weight_init_std must be a finite number >= 0, got {weight_init_std!r}")

@@ -2,10 +2,11 @@
 
 ``data``      :func:`load_mnist` (the book's interface) over torchvision: the embedded sample in
               ``sample/`` (10,000 + 2,000 images, offline), ``--data-dir`` folders, downloads
-``training``  :func:`train_lockstep` -> ``TrainingResult``, ``training_records``, the CSV writers
-              and the ``cnn-parity train`` command
+``training``  :func:`train_lockstep` -> ``TrainingResult`` (the twin under a configuration, through
+              ``reports.parity.configs.configured``), ``training_records``, the CSV writers
 
-Uses ``reports.files`` and ``reports.parity`` (records). The names below are what lockstep
+Uses ``reports.files`` and ``reports.parity`` (records, configurations); the ``cnn-parity train``
+command is ``reports.commands.train``. The names below are what lockstep
 training accepts; they live here, without torch, so that the command line can offer them and
 reject anything else before torch is imported (``training.NETS`` maps each name to its builder).
 """

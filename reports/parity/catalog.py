@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import reference as R
+from reference.optimizer import Adam, BookAdam, BookMomentum, Momentum
 from torch_impl import layers as T
 
 from .harness import quiet_torch_notes
@@ -110,8 +111,6 @@ def _dtype_upcast():
 
 
 def _adam_eps():
-    from reference.optimizer import Adam, BookAdam
-
     g = np.array([1e-6, 1e-3])            # a tiny and an ordinary gradient
     steps = {}
     for label, opt in (("book", BookAdam(lr=1e-3)), ("reference", Adam(lr=1e-3))):
@@ -128,8 +127,6 @@ def _adam_eps():
 
 
 def _momentum_form():
-    from reference.optimizer import BookMomentum, Momentum
-
     g = np.array([1.0])
     book_p, torch_p = np.zeros(1), np.zeros(1)
     book, ours = BookMomentum(lr=0.1, momentum=0.9), Momentum(lr=0.1, momentum=0.9)

@@ -6,22 +6,22 @@ restore it; a module and input transform such as ``channels_last``; ``torch.comp
 ``reports.parity.matrix`` runs every parity case under it; nothing else in the project knows
 how a configuration is made.
 
-Precision convention
---------------------
-``p`` is the significand precision *counting the implicit leading bit*: float64 53, float32 24,
-TF32 11 (10 stored mantissa bits), bfloat16 8, float16 11. The tolerance rule of the whole
-project is ``16 * sqrt(k) * eps`` (``reports.parity.records.reduction_tolerance``) with ``eps =
-2**(1 - p)``, the machine epsilon (the spacing of floats at 1: ``np.finfo(np.float32).eps`` =
-1.19e-7), which is twice the unit roundoff ``u = 2**-p``. For float32 and float64 the
-configuration tolerances are therefore exactly today's; TF32 gives eps = 9.8e-4, bfloat16
-7.8e-3, float16 9.8e-4.
+Precision
+---------
+A configuration computes in a precision (``reports.parity.records.Precision``: float64, float32,
+TF32, bfloat16, float16) and is judged with the project's tolerance rule in that precision
+(``reports.parity.records.config_tolerance``; the convention is explained there).
 
 Set and undo
 ------------
-:func:`applied` enters a configuration: it reads every flag, sets it, and restores the value it
-read on the way out — also when the body raises, and also when setting a later flag fails.
-Module and input transforms act on the copies a run builds for itself, so they need no undo;
-autocast and compile wrap one call (:func:`autocast`, :func:`compiled`).
+:func:`configured` runs a twin under a configuration, and is the only place that knows the
+order in which one is made: the flags are set (:func:`applied`: it reads every flag, sets it,
+and restores the value it read on the way out — also when the body raises, and also when
+setting a later flag fails), the twin moves to the device and the memory format, its call goes
+through ``torch.compile``, the inputs follow the twin, and the forward pass runs under autocast.
+The matrix's layer and network runners (``reports.parity.matrix``) and lockstep training
+(``reports.mnist.training``) all go through it. Module and input transforms act on the copies a
+run builds for itself, so they need no undo.
 
 The CUDA entries go through the very same code: the same flags, the same context manager, the
 same runner with ``device="cuda"``. Without a GPU they are skipped with their reason
@@ -34,56 +34,23 @@ import functools
 import os
 import shutil
 import sys
+import warnings
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch.utils._triton import has_triton
 
 from ..errors import UsageError
-from .records import Tolerance
+from .cells import NOT_APPLICABLE
+from .records import DTYPES, PRECISIONS, Precision
 
-__all__ = ["Precision", "PRECISIONS", "Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
-           "resolve", "applied", "autocast", "compiled", "unavailable", "not_applicable",
-           "precision_of", "config_tolerance", "on_cpu", "round_to_tf32", "to_memory_format", "describe",
-           "ALL"]
-
-
-# ------------------------------------------------------------------------------------------
-# Precisions
-# ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Precision:
-    """A floating-point format by its significand precision ``bits`` (implicit bit counted)."""
-
-    name: str
-    bits: int
-
-    @property
-    def eps(self) -> float:
-        """Machine epsilon 2**(1 - p): np.finfo(dtype).eps for float32 and float64."""
-        return 2.0 ** (1 - self.bits)
-
-    @property
-    def unit_roundoff(self) -> float:
-        """u = 2**-p, the largest relative error of one rounding to nearest."""
-        return 2.0 ** -self.bits
-
-
-PRECISIONS = {p.name: p for p in (Precision("float64", 53), Precision("float32", 24),
-                                  Precision("tf32", 11), Precision("bfloat16", 8),
-                                  Precision("float16", 11))}
-
-
-def config_tolerance(precision: Precision, k: int, factor: float = 16.0) -> Tolerance:
-    """``factor * sqrt(k) * eps`` with eps = 2**(1-p) of ``precision`` (today's rule; for
-    float32/float64 identical to ``reduction_tolerance``)."""
-    k = max(int(k), 1)
-    rtol = factor * float(np.sqrt(k)) * precision.eps
-    return Tolerance(rtol, f"{precision.name} (p={precision.bits} bits): {factor:g}*sqrt(k)*eps with "
-                           f"reduction length k={k}, eps=2^(1-p)={precision.eps:.2e}")
+__all__ = ["Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
+           "resolve", "applied", "configured", "Configured", "unavailable", "not_applicable",
+           "precision_of", "Plan", "plan", "on_cpu", "round_to_tf32", "describe", "ALL"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -210,7 +177,7 @@ class Configuration:
     compile_kwargs: tuple = ()
     autocast: str | None = None
     computes_in: str | None = None
-    dtypes: tuple = ("float64", "float32")
+    dtypes: tuple = DTYPES
     baseline: str | None = "eager"
     claims_deterministic: bool = False
     needs: tuple = ()
@@ -250,8 +217,6 @@ def _patch_conv_tf32():
     mantissa bits, round to nearest even) — what a GPU does with TF32 on — while the
     configuration claims float32. The gradient passes straight through the rounding, and the
     backward convolutions see the rounded tensors, as with TF32."""
-    import torch.nn.functional as F
-
     original = F.conv2d
 
     def spoiled(input, weight, *args, **kwargs):
@@ -369,7 +334,6 @@ def _requirement_missing(need: str) -> str | None:
     if need == "cuda-bfloat16":
         return None if torch.cuda.is_bf16_supported() else "this GPU has no bfloat16 support"
     if need == "triton":
-        from torch.utils._triton import has_triton
         return None if has_triton() else "Triton is not installed (torch.compile on CUDA needs it)"
     if need == "inductor":
         cxx = os.environ.get("CXX") or "g++"
@@ -378,7 +342,6 @@ def _requirement_missing(need: str) -> str | None:
         return None
     if need.startswith("autocast-cpu-"):
         dtype = getattr(torch, need.rsplit("-", 1)[1])
-        import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # an unsupported dtype warns and disables autocast
             with torch.autocast("cpu", dtype=dtype):
@@ -416,6 +379,32 @@ def precision_of(cfg: Configuration, dtype) -> Precision:
     return PRECISIONS[dtype]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a run of ``config`` in ``dtype`` means, asked of the registry once (:func:`plan`):
+    ``skip`` why it does not run (unavailable here, or ``"not applicable: ..."`` in this dtype;
+    None: it runs), the ``precision`` it computes in, and the ``baseline`` it is judged against
+    ("no worse than"; None for a baseline) with that one's precision."""
+
+    config: Configuration
+    dtype: str
+    skip: str | None
+    precision: Precision
+    baseline: Configuration | None = None
+    baseline_precision: Precision | None = None
+
+
+def plan(cfg: Configuration, dtype, baselines=None) -> Plan:
+    """The :class:`Plan` of ``cfg`` in ``dtype``; ``baselines`` (name -> Configuration) replaces
+    registry entries as baselines (the CPU dry run of the CUDA entries)."""
+    dtype = np.dtype(dtype).name
+    skip = unavailable(cfg)
+    if skip is None and not_applicable(cfg, dtype):
+        skip = f"{NOT_APPLICABLE}: {not_applicable(cfg, dtype)}"
+    base = ((baselines or {}).get(cfg.baseline) or by_name(cfg.baseline)) if cfg.baseline else None
+    return Plan(cfg, dtype, skip, precision_of(cfg, dtype), base, precision_of(base, dtype) if base else None)
+
+
 def describe(cfg: Configuration) -> dict:
     """The configuration as plain data for the terminal and the page: name, what, sets, undo,
     device, precision (per dtype, in words), dtypes, baseline, reason (why it cannot run here,
@@ -440,7 +429,7 @@ def on_cpu(cfg: Configuration) -> Configuration:
 
 
 # ------------------------------------------------------------------------------------------
-# Entering a configuration
+# Running under a configuration
 # ------------------------------------------------------------------------------------------
 
 @contextmanager
@@ -453,25 +442,72 @@ def applied(cfg: Configuration):
         yield
 
 
-def autocast(cfg: Configuration):
-    """The autocast context of ``cfg`` for one forward pass (a null context without autocast)."""
-    if not cfg.autocast:
-        return nullcontext()
-    return torch.autocast(cfg.device.split(":")[0], dtype=getattr(torch, cfg.autocast))
+@contextmanager
+def configured(cfg: Configuration, module: torch.nn.Module):
+    """Run ``module`` (a torch twin) under ``cfg``; yields a :class:`Configured`::
+
+        with configured(cfg, module) as run:         # the flags are set
+            x = run.leaf(inputs["x"])                 # device, memory format, requires grad
+            with run.autocast():                      # the forward pass (autocast entries)
+                y = run.call(x)                       # the twin, through torch.compile
+            y.backward(run.tensor(dout, y.dtype))     # on the device, in y's dtype
+                                                      # on exit every flag is restored
+
+    In this order: the flags (and a test-only patch) are set; ``module`` moves to ``cfg.device`` and
+    ``cfg.memory_format`` (in place, as ``Module.to`` does: ``run.module`` is the same object);
+    ``run.call`` is the module through ``torch.compile`` when ``cfg`` compiles, and
+    ``run.compiled(fn)`` does the same for another function of the run (a training loss, a
+    network run layer by layer); inputs follow the module (:meth:`Configured.leaf`,
+    :meth:`Configured.input`). On exit, also after an error, every flag is restored.
+    """
+    with applied(cfg):
+        yield Configured(cfg, module)
 
 
-def compiled(cfg: Configuration, fn):
-    """``fn`` through ``torch.compile`` when ``cfg.compile`` (else ``fn`` itself)."""
-    if not cfg.compile:
-        return fn
-    return torch.compile(fn, **dict(cfg.compile_kwargs))
+class Configured:
+    """A twin made ready for a run under a configuration (see :func:`configured`)."""
 
+    def __init__(self, cfg: Configuration, module: torch.nn.Module):
+        self.cfg = cfg
+        self.module = module.to(cfg.device)
+        if cfg.memory_format:
+            self.module = self.module.to(memory_format=getattr(torch, cfg.memory_format))
+        self._call = None
 
-def to_memory_format(cfg: Configuration, tensor_or_module):
-    """A module (in place) or a 4-D tensor in ``cfg.memory_format`` (unchanged without one)."""
-    if not cfg.memory_format:
-        return tensor_or_module
-    fmt = getattr(torch, cfg.memory_format)
-    if isinstance(tensor_or_module, torch.nn.Module):
-        return tensor_or_module.to(memory_format=fmt)
-    return tensor_or_module.to(memory_format=fmt) if tensor_or_module.dim() == 4 else tensor_or_module
+    @property
+    def call(self):
+        """The module, through ``torch.compile`` when the configuration compiles (made once)."""
+        if self._call is None:
+            self._call = self.compiled(self.module)
+        return self._call
+
+    def compiled(self, fn):
+        """``fn`` through ``torch.compile`` (with the configuration's options) when it compiles,
+        else ``fn`` itself."""
+        if not self.cfg.compile:
+            return fn
+        return torch.compile(fn, **dict(self.cfg.compile_kwargs))
+
+    def input(self, array: np.ndarray) -> torch.Tensor:
+        """An input batch as a tensor on the device, a 4-D one in the memory format (on the CPU it
+        shares memory with ``array``)."""
+        t = torch.from_numpy(array).to(self.cfg.device)
+        if self.cfg.memory_format and t.dim() == 4:
+            t = t.to(memory_format=getattr(torch, self.cfg.memory_format))
+        return t
+
+    def leaf(self, array: np.ndarray) -> torch.Tensor:
+        """An input whose gradient is compared: a copy of ``array`` as :meth:`input` makes it, a
+        leaf that requires grad."""
+        return self.input(np.array(array, copy=True)).requires_grad_(True)
+
+    def tensor(self, array: np.ndarray, dtype=None) -> torch.Tensor:
+        """Anything else the run needs on the device, in the default layout (labels, masks, an
+        upstream gradient; ``dtype``: cast to this torch dtype too)."""
+        return torch.from_numpy(array).to(device=self.cfg.device, dtype=dtype)
+
+    def autocast(self):
+        """The autocast context of a forward pass (a null context without autocast)."""
+        if not self.cfg.autocast:
+            return nullcontext()
+        return torch.autocast(self.cfg.device.split(":")[0], dtype=getattr(torch, self.cfg.autocast))

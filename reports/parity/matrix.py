@@ -12,7 +12,7 @@ and the per-layer trace) is compared
   CPU, ``cuda`` for the other GPU entries).
 
 Tolerance: ``16 * sqrt(k) * eps`` with ``eps = 2**(1-p)`` of the precision the configuration
-really computes in (``configs.config_tolerance``); against eager, the sum of the two
+really computes in (``records.config_tolerance``); against eager, the sum of the two
 tolerances (if both agree with the oracle within theirs, they agree with each other within the
 sum). Verdicts of an oracle comparison, in the spirit of ``torch._dynamo.utils.same(...,
 fp64_ref=...)``:
@@ -50,39 +50,27 @@ import torch.nn.functional as F
 from torch_impl import apply_dropout_mask
 from torch_impl.transfer import export_grads
 
-from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
-from .configs import (Configuration, applied, autocast, by_name, compiled, config_tolerance, describe,
-                      not_applicable, precision_of, to_memory_format, unavailable)
-from .harness import DTYPES, _check_masks, _ref_trace, quiet_torch_notes
+from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase, full_size
+from .configs import Configuration, Plan, configured, describe, plan
+from .harness import check_masks, quiet_torch_notes, ref_trace
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
-from .records import Record, Tolerance, _config_str, compare
+from .records import DTYPES, Record, Tolerance, compare, config_str, config_tolerance
 
-__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict",
-           "matrix_cases", "full_size", "cells", "case_label", "VERDICT_ORDER", "first_line",
+__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "determinism",
+           "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
 #: "worse than eager" beyond this multiple of eager's error (dynamo's same() uses 2, and 3 for
 #: some models; 3 here).
 MULTIPLE = 3.0
-#: Network cases with more input values per image than this are full-size (ImageNet-shaped).
-FULL_SIZE_INPUT = 10_000
 
 
 # ------------------------------------------------------------------------------------------
 # Which cases
 # ------------------------------------------------------------------------------------------
 
-def full_size(case) -> bool:
-    """The full-size AlexNets (3×227×227, 3×224×224): seconds per run in eager, minutes to compile."""
-    dims = str(case.config.get("input_dim", "")).replace("x", "×").split("×")
-    try:
-        return dims != [""] and int(np.prod([int(d) for d in dims])) > FULL_SIZE_INPUT
-    except ValueError:
-        return False
-
-
 def matrix_cases() -> list:
-    """Every registered layer and network case except the full-size AlexNets."""
+    """Every registered layer and network case except the full-size AlexNets (minutes to compile)."""
     return [c for c in LAYER_CASES + NET_CASES if not full_size(c)]
 
 
@@ -128,12 +116,6 @@ def _np64(t) -> np.ndarray:
     return t.detach().to(torch.float64).cpu().numpy()
 
 
-def _leaf(cfg: Configuration, x: np.ndarray) -> torch.Tensor:
-    """The input as a leaf tensor on the configuration's device and in its memory format."""
-    t = to_memory_format(cfg, torch.from_numpy(np.array(x, copy=True)).to(cfg.device))
-    return t.requires_grad_(True)
-
-
 def _oracle_layer(case, ref, module, dtype, seed):
     """The reference layer in float64 holding the run's parameters (upcast exactly)."""
     if dtype == np.float64:
@@ -149,23 +131,21 @@ def _layer_run(case: LayerCase, cfg: Configuration, dtype, seed) -> Run:
     ref, module = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     oracle = _Upcast(_oracle_layer(case, ref, module, dtype, seed))
-    with applied(cfg):
-        module = to_memory_format(cfg, module.to(cfg.device))
-        call = compiled(cfg, module)
-        x_t = _leaf(cfg, inputs["x"])
-        with autocast(cfg):
+    with configured(cfg, module) as run:
+        x_t = run.leaf(inputs["x"])
+        with run.autocast():
             if case.forward is not None:
-                y_ref, y_t = case.forward(oracle, call, inputs, x_t)
+                y_ref, y_t = case.forward(oracle, run.call, inputs, x_t)
             else:
-                y_ref, y_t = oracle.forward(inputs["x"]), call(x_t)
-        dout = torch.from_numpy(np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype))
-        dout = dout.to(device=cfg.device, dtype=y_t.dtype)       # autograd's dtype for the gradient
+                y_ref, y_t = oracle.forward(inputs["x"]), run.call(x_t)
+        dout = run.tensor(np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype),
+                          y_t.dtype)                              # autograd's dtype for the gradient
         dx_ref = oracle.backward(_np64(dout))
         y_t.backward(dout)
     values = {"output": y_t, "dx": x_t.grad}
     oracle_values = {"output": np.asarray(y_ref), "dx": dx_ref}
-    if getattr(module, "book_params", None):
-        for key, g in export_grads(module).items():
+    if getattr(run.module, "book_params", None):
+        for key, g in export_grads(run.module).items():
             values["d" + key] = torch.from_numpy(g)
             oracle_values["d" + key] = getattr(oracle.layer, "d" + key)
     notes = {q: f"torch result in {str(v.dtype).replace('torch.', '')}" for q, v in values.items()
@@ -182,7 +162,7 @@ def _oracle_net(case: NetCase, ref, inputs, dtype, seed):
             ref64.params[key][...] = ref.params[key]
             setattr(ref64.layers[layer], attr, ref64.params[key])
         ref = ref64
-    loss, outs, grads, dx = _ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
+    loss, outs, grads, dx = ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
                                        inputs.get("masks"))
     values = {"loss": np.asarray(loss), "scores": outs[list(ref.layers)[-1]], "dx": dx}
     for key, (layer, attr) in ref.PARAM_LAYERS.items():
@@ -202,16 +182,15 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
     ref, net = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     train = case.mode == "train"
-    _check_masks(case, ref, inputs.get("masks"), train)
+    check_masks(case, ref, inputs.get("masks"), train)
     if oracle is None:
         oracle = _oracle_net(case, ref, inputs, dtype, seed)
-    with applied(cfg):
-        net = to_memory_format(cfg, net.to(cfg.device))
-        net.train(train)
-        x_t = _leaf(cfg, inputs["x"])
-        t_t = torch.from_numpy(np.asarray(inputs["t"])).to(cfg.device)
-        masks = {k: torch.from_numpy(v).to(cfg.device) for k, v in (inputs.get("masks") or {}).items()}
-        children = list(net.named_children())
+    with configured(cfg, net) as run:
+        run.module.train(train)
+        x_t = run.leaf(inputs["x"])
+        t_t = run.tensor(np.asarray(inputs["t"]))
+        masks = {k: run.tensor(v) for k, v in (inputs.get("masks") or {}).items()}
+        children = list(run.module.named_children())
 
         def forward(x, probes):
             h, outs = x, []
@@ -224,17 +203,17 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
                 outs.append(h)
             return F.cross_entropy(h, t_t), outs
 
-        with torch.no_grad(), autocast(cfg):          # each output's shape, dtype and layout
+        with torch.no_grad(), run.autocast():        # each output's shape, dtype and layout
             _, shapes = forward(x_t, [0.0] * len(children))
         probes = [torch.zeros_like(o).requires_grad_(True) for o in shapes]
-        with autocast(cfg):
-            loss, outs = compiled(cfg, forward)(x_t, probes)
+        with run.autocast():
+            loss, outs = run.compiled(forward)(x_t, probes)
         loss.backward()
     names = [n for n, _ in children]
     out_of, grad_of = dict(zip(names, outs)), dict(zip(names, (p.grad for p in probes)))
     layers = list(ref.layers)
     values = {"loss": loss, "scores": out_of[layers[-1]], "dx": x_t.grad}
-    values.update({"d" + k: torch.from_numpy(g) for k, g in export_grads(net).items()})
+    values.update({"d" + k: torch.from_numpy(g) for k, g in export_grads(run.module).items()})
     values.update({f"{n}.out": out_of[n] for n in layers})
     values.update({f"{n}.grad": grad_of[n] for n in reversed(layers)})
     missing = [q for q, v in values.items() if v is None]
@@ -286,7 +265,9 @@ def _ratio(err: float, base_err: float) -> float:
     return math.inf if err > 0 else 1.0
 
 
-def _determinism(a: np.ndarray, b: np.ndarray | None):
+def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
+    """(``deterministic``, ``run_diff``) of two runs' values: ("yes", 0) bit-identical, ("no", the
+    largest difference, inf for another shape), ("", NaN) when there was no second run."""
     if b is None:
         return "", math.nan
     if a.shape == b.shape and a.tobytes() == b.tobytes():
@@ -298,23 +279,23 @@ def _determinism(a: np.ndarray, b: np.ndarray | None):
     return "no", float(np.nanmax(diff)) if np.isfinite(diff).any() else math.inf
 
 
-def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
-    name, k = case_label(case), case.reduction
-    prec = precision_of(cfg, dtype)
+def _judge(case, plan: Plan, run1, run2, base_run) -> list[Record]:
+    """The records of a run (``run2``: its repeat, or None) against the oracle and, unless
+    ``base_run`` is None, against the run of the plan's baseline."""
+    name, k, prec = case_label(case), case.reduction, plan.precision
     tol = config_tolerance(prec, k, case.tol_factor)
     if base_run is not None:
-        base_prec = precision_of(base_cfg, dtype)
-        base_tol = config_tolerance(base_prec, k, case.tol_factor)
-        scale = prec.eps / base_prec.eps
+        base_tol = config_tolerance(plan.baseline_precision, k, case.tol_factor)
+        scale = prec.eps / plan.baseline_precision.eps
         pair_tol = Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; "
-                                                       f"{base_cfg.name}: {base_tol.why}")
+                                                       f"{plan.baseline.name}: {base_tol.why}")
     records = []
     for q, value in run1.values.items():
-        det, diff = _determinism(value, run2.values.get(q) if run2 else None)
-        extra = dict(configuration=cfg.name, deterministic=det, run_diff=diff)
+        det, diff = determinism(value, run2.values.get(q) if run2 else None)
+        extra = dict(configuration=plan.config.name, deterministic=det, run_diff=diff)
         note = run1.notes.get(q, "")
         rec = compare(name, q, run1.oracle[q], value, tol, config=case.config, group=run1.groups[q],
-                      dtype=dtype.name, note=note)
+                      dtype=plan.dtype, note=note)
         base_err = None
         if base_run is not None:
             base_err = compare(name, q, base_run.oracle[q], base_run.values[q], tol).max_rel
@@ -324,8 +305,8 @@ def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
         records.append(replace(rec, verdict=verdict, compared_with="oracle", ratio=ratio, **extra))
         if base_run is not None:
             rec = compare(name, q, base_run.values[q], value, pair_tol, config=case.config,
-                          group=run1.groups[q], dtype=dtype.name,
-                          note="; ".join(n for n in (note, f"baseline: {base_cfg.name}") if n))
+                          group=run1.groups[q], dtype=plan.dtype,
+                          note="; ".join(n for n in (note, f"baseline: {plan.baseline.name}") if n))
             records.append(replace(rec, verdict="agrees" if rec.passed else "disagrees",
                                    compared_with="eager", **extra))
     return records
@@ -345,7 +326,7 @@ def first_line(exc: BaseException) -> str:
 def _status(case, cfg, dtype, verdict, note) -> Record:
     nan = math.nan
     return Record(case=case_label(case), quantity="", dtype=np.dtype(dtype).name,
-                  config=_config_str(case.config), ref_shape="", torch_shape="", max_abs=nan,
+                  config=config_str(case.config), ref_shape="", torch_shape="", max_abs=nan,
                   max_rel=nan, tol=nan, headroom=nan, verdict=verdict,
                   group="net" if isinstance(case, NetCase) else "layer", note=note,
                   configuration=cfg.name, compared_with="oracle")
@@ -375,10 +356,11 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
     entries judges them against ``on_cpu(cuda)``). ``twice=False`` runs each configuration
     once (no determinism check: ``deterministic`` stays empty); a collection of names, only
     those twice."""
-    baselines = dict(baselines or {})
     cases = matrix_cases() if cases is None else list(cases)
     log = log or (lambda *a: None)
+    # What each configuration means in each dtype, asked of the registry once, before any run.
     result = MatrixResult([], configs=list(configs), cases=cases, about=[describe(c) for c in configs])
+    plans = {np.dtype(d).name: [plan(cfg, d, baselines) for cfg in configs] for d in dtypes}
     for case in cases:
         for dtype in dtypes:
             dtype = np.dtype(dtype)
@@ -396,12 +378,10 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                         runs[cfg.name] = exc
                 return runs[cfg.name]
 
-            for cfg in configs:
-                reason = unavailable(cfg)
-                if reason is None and not_applicable(cfg, dtype):
-                    reason = f"{NOT_APPLICABLE}: {not_applicable(cfg, dtype)}"
-                if reason:
-                    result.records.append(_status(case, cfg, dtype, "skipped", reason))
+            for planned in plans[dtype.name]:
+                cfg = planned.config
+                if planned.skip:
+                    result.records.append(_status(case, cfg, dtype, "skipped", planned.skip))
                     continue
                 run1 = first_run(cfg)
                 run2 = None
@@ -415,12 +395,11 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     result.records.append(_status(case, cfg, dtype, "failed", first_line(run1)))
                     log(f"  {case.id} {cfg.name} {dtype.name}: failed: {first_line(run1)}")
                     continue
-                base_cfg = (baselines.get(cfg.baseline) or by_name(cfg.baseline)) if cfg.baseline else None
-                base_run = first_run(base_cfg) if base_cfg else None
+                base_run = first_run(planned.baseline) if planned.baseline else None
                 judged_alone = isinstance(base_run, Exception)
-                records = _judge(case, cfg, dtype, run1, run2, base_cfg, None if judged_alone else base_run)
+                records = _judge(case, planned, run1, run2, None if judged_alone else base_run)
                 if judged_alone:                  # no ratio and no eager comparison: say why
-                    why = f"baseline {base_cfg.name} failed: {first_line(base_run)}"
+                    why = f"baseline {planned.baseline.name} failed: {first_line(base_run)}"
                     records = [replace(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
                 result.records += records
                 second = run2.seconds if run2 else math.nan

@@ -27,6 +27,8 @@ so that the configurations that set flags keep working in the same process.
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 import math
 import time
 import warnings
@@ -36,6 +38,7 @@ from functools import lru_cache
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 
 import reference as R
@@ -43,13 +46,12 @@ from reference import fast as RF
 from reference import util as U
 
 from .cases import adaptive_window, conv_reduction, linear_reduction, overlap_reduction
-from .records import Record, compare, reduction_tolerance
+from .records import DTYPES, Record, compare, reduction_tolerance
 
-__all__ = ["OPS", "DTYPES", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
+__all__ = ["OPS", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
            "load_op_db", "run_corpus", "summarize", "sample_rows", "opinfo_frame", "corpus_from_records",
            "OPINFO_COLUMNS", "SUBSET_SCAN"]
 
-DTYPES = ("float64", "float32")
 #: A subset is drawn from each entry's first SUBSET_SCAN samples (the max-pool generator makes
 #: 1,440, seconds' worth; a subset should cost well under a second).
 SUBSET_SCAN = 48
@@ -69,8 +71,6 @@ class Unsupported(Exception):
 
 def load_op_db():
     """``op_db`` of ``torch.testing._internal.common_methods_invocations``, or CorpusUnavailable."""
-    import logging
-
     frozen = torch.backends.flags_frozen()
     # Importing the test modules makes torch.utils.cpp_extension log "No CUDA runtime is found"
     # on a machine without CUDA: a line on the user's terminal that says nothing about the corpus.
@@ -80,6 +80,7 @@ def load_op_db():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Seconds to import, and a private module that may be missing: only when the corpus runs.
             from torch.testing._internal.common_methods_invocations import op_db
     except Exception as exc:         # ImportError (no expecttest), or anything a private module does
         raise CorpusUnavailable(
@@ -598,8 +599,6 @@ def sample_rows(run: CorpusRun) -> list[dict]:
 
 def opinfo_frame(run: CorpusRun):
     """``opinfo.csv`` as a DataFrame: :func:`sample_rows` in the columns :data:`OPINFO_COLUMNS`."""
-    import pandas as pd
-
     return pd.DataFrame(sample_rows(run), columns=OPINFO_COLUMNS)
 
 
@@ -607,8 +606,6 @@ def corpus_from_records(records, torch_version: str | None = None) -> CorpusRun 
     """The OpInfo records (group "opinfo") among ``records`` — e.g. those a test session
     asserted — regrouped into a CorpusRun (samples not run leave no record, so none appear);
     None when there are none."""
-    import json
-
     results = {}
     for r in records:
         if r.group != "opinfo":

@@ -13,6 +13,16 @@ near zero by cancellation, while a wrong implementation produces errors at the s
 result itself. A record passes when ``max_rel <= tol`` and NaN/inf appear in exactly the
 same positions in both arrays. ``headroom = tol / max_rel`` says how far inside the
 tolerance the result is (``inf`` when the two agree to the bit).
+
+Precision convention
+--------------------
+``p`` is the significand precision *counting the implicit leading bit*: float64 53, float32 24,
+TF32 11 (10 stored mantissa bits), bfloat16 8, float16 11. The tolerance rule of the whole
+project is ``16 * sqrt(k) * eps`` (:func:`reduction_tolerance`) with ``eps = 2**(1 - p)``, the
+machine epsilon (the spacing of floats at 1: ``np.finfo(np.float32).eps`` = 1.19e-7), which is
+twice the unit roundoff ``u = 2**-p``. :func:`config_tolerance` is the same rule in the precision a
+configuration really computes in (``reports.parity.configs``): for float32 and float64 exactly
+:func:`reduction_tolerance`'s; TF32 gives eps = 9.8e-4, bfloat16 7.8e-3, float16 9.8e-4.
 """
 from __future__ import annotations
 
@@ -22,9 +32,12 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame",
-           "dedupe", "first_divergence", "worst_record", "CONFIGURATION_FIELDS"]
+__all__ = ["DTYPES", "Tolerance", "Precision", "PRECISIONS", "config_tolerance", "Record", "compare", "config_str",
+           "short_config", "float_eps", "reduction_tolerance", "records_to_frame", "dedupe", "first_divergence",
+           "worst_record", "CONFIGURATION_FIELDS"]
 
+#: The dtypes the project compares, the float64 oracle first (``--dtype both``, every default).
+DTYPES = ("float64", "float32")
 #: The Record fields of the configuration matrix (empty/NaN on every other record).
 CONFIGURATION_FIELDS = ("configuration", "compared_with", "ratio", "deterministic", "run_diff")
 
@@ -54,6 +67,38 @@ def reduction_tolerance(dtype, k: int, factor: float = 16.0) -> Tolerance:
     rtol = factor * math.sqrt(k) * eps
     name = np.dtype(dtype).name
     return Tolerance(rtol, f"{name}: {factor:g}*sqrt(k)*eps with reduction length k={k}, eps={eps:.2e}")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A floating-point format by its significand precision ``bits`` (implicit bit counted)."""
+
+    name: str
+    bits: int
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon 2**(1 - p): np.finfo(dtype).eps for float32 and float64."""
+        return 2.0 ** (1 - self.bits)
+
+    @property
+    def unit_roundoff(self) -> float:
+        """u = 2**-p, the largest relative error of one rounding to nearest."""
+        return 2.0 ** -self.bits
+
+
+PRECISIONS = {p.name: p for p in (Precision("float64", 53), Precision("float32", 24),
+                                  Precision("tf32", 11), Precision("bfloat16", 8),
+                                  Precision("float16", 11))}
+
+
+def config_tolerance(precision: Precision, k: int, factor: float = 16.0) -> Tolerance:
+    """``factor * sqrt(k) * eps`` with eps = 2**(1-p) of ``precision`` (today's rule; for
+    float32/float64 identical to ``reduction_tolerance``)."""
+    k = max(int(k), 1)
+    rtol = factor * float(np.sqrt(k)) * precision.eps
+    return Tolerance(rtol, f"{precision.name} (p={precision.bits} bits): {factor:g}*sqrt(k)*eps with "
+                           f"reduction length k={k}, eps=2^(1-p)={precision.eps:.2e}")
 
 
 @dataclass
@@ -102,10 +147,22 @@ class Record:
                 + f" config={self.config}")
 
 
-def _config_str(config) -> str:
+def config_str(config) -> str:
+    """A case configuration as a record's ``config``: JSON in declaration order (a string as it is)."""
     if isinstance(config, str):
         return config
     return json.dumps(config or {}, default=str, ensure_ascii=False)
+
+
+def short_config(config: str) -> str:
+    """A record's JSON configuration as ``k=v k=v`` for a reader (the text as it is when it is not JSON)."""
+    try:
+        cfg = json.loads(config) if config else {}
+    except ValueError:
+        return config
+    if not isinstance(cfg, dict):
+        return str(cfg)
+    return " ".join(f"{k}={v}" for k, v in cfg.items())
 
 
 def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, *,
@@ -188,7 +245,7 @@ def _record(case, quantity, dtype, config, a, b, max_abs, max_rel, rtol, why, gr
                                        for n in verdict_notes)
     headroom = math.inf if max_rel == 0 else (rtol / max_rel if math.isfinite(max_rel) else 0.0)
     note = "; ".join([n for n in [note] + verdict_notes if n])
-    return Record(case=case, quantity=quantity, dtype=dtype, config=_config_str(config),
+    return Record(case=case, quantity=quantity, dtype=dtype, config=config_str(config),
                   ref_shape=str(tuple(a.shape)), torch_shape=str(tuple(b.shape)),
                   max_abs=max_abs, max_rel=max_rel, tol=rtol, headroom=headroom,
                   verdict="pass" if ok else "fail", group=group, note=note, tol_why=why)
@@ -202,7 +259,7 @@ def _as_numpy(value) -> np.ndarray:
 
 def records_to_frame(records):
     """The records as a pandas DataFrame, one row per record, columns in declaration order."""
-    import pandas as pd
+    import pandas as pd             # here: the command line imports this module for --help
 
     records = list(records)
     defaults = {f.name: f.default for f in fields(Record) if f.name in CONFIGURATION_FIELDS}
