@@ -17,6 +17,7 @@ from reports.parity import harness
 from reports.parity.bugs import CATALOG, GROUPS, Bug, around, bug_by_name, snapshot
 from reports.parity.cases import conv_case, pool_case
 from reports.parity.optim import run_parity
+from reports.parity.records import DTYPES
 from reports.parity.selfcheck import self_check_records
 
 from .conftest import one_line
@@ -225,7 +226,7 @@ def test_cnn_parity_bugs_csv(tmp_path, capsys, monkeypatch):
 
 def test_weakest_catch_is_the_smallest_ratio_among_the_failures():
     bug = bug_by_name("conv_dW_off_1e-4")
-    result = bugzoo.run_bug(bug, ("float64", "float32"), select=FAST["conv_kernel_flipped"])
+    result = bugzoo.run_bug(bug, DTYPES, select=FAST["conv_kernel_flipped"])
     ratios = [r.max_rel / r.tol for r in result.failures]
     assert result.caught and {r.quantity for r in result.failures} == {"dW"}
     assert result.weakest_ratio == min(ratios) and result.weakest.startswith("Convolution dW")
@@ -302,7 +303,7 @@ def test_the_report_copies_the_results_it_shows(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 def test_seed_lists():
-    from reports.seeds import parse_seeds
+    from reports.commands.parity import parse_seeds
 
     assert parse_seeds("0-19") == list(range(20))
     assert parse_seeds("3, 1,1") == [1, 3] and parse_seeds("0-2,10") == [0, 1, 2, 10]

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.cli import build_parser, main
+from reports.cli import main
+from reports.commands import build_parser
 from reports.mnist import data as D
 
 from .conftest import ROOT, cli_env, one_line
@@ -242,9 +243,9 @@ def test_defaults_agree_with_the_modules():
 @pytest.fixture
 def sample_for_train(monkeypatch, mnist_sample):
     """``cnn-parity train`` in-process, without reading the sample again for each test."""
-    from reports.mnist import training
+    from reports.commands import train
 
-    monkeypatch.setattr(training, "load_training_data", lambda data_dir=None, download=False: mnist_sample)
+    monkeypatch.setattr(train, "load_training_data", lambda data_dir=None, download=False: mnist_sample)
 
 
 def _csvs(out: Path):
@@ -275,7 +276,7 @@ def test_train_interrupted_keeps_the_completed_epochs(tmp_path, capsys, monkeypa
     """Ctrl-C (a KeyboardInterrupt) right after the second epoch's line: exit status 130, one line
     saying what was kept, and the CSVs of exactly those two epochs (the slow tier sends a real
     SIGINT to the console script: test_train_ctrl_c_keeps_the_completed_epochs)."""
-    from reports.mnist import training
+    from reports.commands import train
 
     said = []
 
@@ -283,7 +284,7 @@ def test_train_interrupted_keeps_the_completed_epochs(tmp_path, capsys, monkeypa
         said.append(line)
         if line.startswith("epoch 2/"):
             raise KeyboardInterrupt
-    monkeypatch.setattr(training, "_say", say)
+    monkeypatch.setattr(train, "_say", say)
     out = tmp_path / "out"
     argv = ["train", "--epochs", "50", "--batch-size", "50", "--train-images", "100", "--test-images", "100",
             "--dtype", "float32", "--optimizer", "sgd", "--lr", "0.05", "--out", str(out)]

@@ -16,9 +16,9 @@ from reports.configurations import configurations_frame, representative_cases
 from reports.errors import UsageError
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES, elementwise_case
-from reports.parity.harness import DTYPES, run_layer_case
+from reports.parity.harness import run_layer_case
 from reports.parity.matrix import cells, judge_verdict, matrix_cases, run_case, run_matrix
-from reports.parity.records import CONFIGURATION_FIELDS, records_to_frame
+from reports.parity.records import CONFIGURATION_FIELDS, DTYPES, records_to_frame
 
 from .conftest import check, check_against_oracle, one_line
 
@@ -197,6 +197,35 @@ def test_tf32_flags_without_a_gpu():
         assert [f.get() for f in C._TF32_OFF] in (["ieee", "ieee"], [False, False])
 
 
+def test_configured_makes_a_run_in_one_order():
+    """configs.configured: the flags set inside and restored after (also after an error); the twin
+    and its inputs on the device in the memory format, an input as a copy that requires grad,
+    other tensors in the default layout; no compile and no autocast unless the entry says so."""
+    cfg = replace(C.by_name("channels_last"), flags=C.by_name("threads-1").flags)
+    before = _state()
+    conv = torch.nn.Conv2d(2, 3, 3).double()
+    x = np.ones((1, 2, 5, 5))
+    with pytest.raises(RuntimeError, match="inside"):
+        with C.configured(cfg, conv) as run:
+            assert torch.get_num_threads() == 1
+            assert run.module is conv and conv.weight.is_contiguous(memory_format=torch.channels_last)
+            assert run.call is conv and run.compiled(len) is len
+            leaf = run.leaf(x)
+            x[0, 0, 0, 0] = 7.0
+            assert leaf.is_leaf and leaf.requires_grad and float(leaf.detach()[0, 0, 0, 0]) == 1.0
+            assert leaf.is_contiguous(memory_format=torch.channels_last) and not leaf.is_contiguous()
+            other = run.tensor(x, torch.float32)
+            assert other.dtype == torch.float32 and other.is_contiguous() and not other.requires_grad
+            with run.autocast():
+                assert not torch.is_autocast_enabled("cpu")
+            raise RuntimeError("inside")
+    assert _state() == before
+    bf16 = C.by_name("autocast-bf16")
+    if not C.unavailable(bf16):
+        with C.configured(bf16, torch.nn.Linear(2, 2)) as run, run.autocast():
+            assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skip without CUDA")
 def test_cuda_entries_skip_cleanly_without_cuda():
     result = run_matrix(CUDA, [CONV], DTYPES)
@@ -271,12 +300,12 @@ def test_eager_float64_is_the_harness_comparison():
 
 
 def test_determinism_is_measured():
-    from reports.parity.matrix import _determinism
+    from reports.parity.matrix import determinism
 
     a = np.array([1.0, 2.0])
-    assert _determinism(a, a.copy()) == ("yes", 0.0)
-    assert _determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
-    assert _determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
+    assert determinism(a, a.copy()) == ("yes", 0.0)
+    assert determinism(a, np.array([1.0, 2.5])) == ("no", 0.5)
+    assert determinism(np.array([0.0]), np.array([-0.0]))[0] == "no"     # bit-identical means bits
 
 
 def test_records_and_csv():

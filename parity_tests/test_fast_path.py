@@ -22,7 +22,8 @@ import reference as R
 from reference import util as U
 from reference import alexnet as RA
 from reports.parity.cases import LAYER_CASES, avgpool_case, conv_case, pool_case
-from reports.parity.harness import DTYPES, case_tolerance, run_layer_case
+from reports.parity.harness import case_tolerance, run_layer_case
+from reports.parity.records import DTYPES
 from reports.parity.records import compare, reduction_tolerance
 
 from . import strategies as S

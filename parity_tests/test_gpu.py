@@ -15,7 +15,7 @@ import pytest
 
 from reports.parity import configs as C
 from reports.parity.cases import LAYER_CASES, NET_CASES
-from reports.parity.harness import DTYPES
+from reports.parity.records import DTYPES
 from reports.parity.matrix import cells, run_matrix
 
 from .conftest import check_against_oracle

@@ -2,7 +2,8 @@
 import pytest
 
 from reports.parity.cases import LAYER_CASES
-from reports.parity.harness import DTYPES, run_layer_case
+from reports.parity.harness import run_layer_case
+from reports.parity.records import DTYPES
 
 from .conftest import assert_dtype_preserved, check
 

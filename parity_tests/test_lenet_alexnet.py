@@ -406,22 +406,22 @@ def test_float32_near_tie_seeds_pass_and_any_routing_is_said(mode, N, seed, rout
 def test_near_tie_routing_never_excuses_a_wrong_rule_at_an_exact_tie():
     """A pool window and a ReLU input: routed as torch only where the values differ by rounding;
     an exact tie (or an exact 0) decided the other way is a wrong rule, and is left to fail."""
-    from reports.parity.harness import _align_near_ties, _align_near_zeros
+    from reports.parity.harness import align_near_ties, align_near_zeros
 
     near_ref = np.array([[[[1.0, 1.0 - 1e-9], [0.0, 0.0]]]])
     near_torch = np.array([[[[1.0 - 1e-9, 1.0], [0.0, 0.0]]]])
     pool = R.Pooling(2, 2, stride=2)
     pool.forward(near_ref)
-    assert _align_near_ties(pool, near_torch, rtol=1e-6) == 1 and pool.flat_indices().item() == 1
+    assert align_near_ties(pool, near_torch, rtol=1e-6) == 1 and pool.flat_indices().item() == 1
     tie = np.array([[[[1.0, 1.0], [0.0, 0.0]]]])
     pool.forward(tie)
     pool.arg_max = np.ones_like(pool.arg_max)                 # "ties to the last maximum"
-    assert _align_near_ties(pool, tie, rtol=1e-6) == 0 and pool.flat_indices().item() == 1
-    assert _align_near_ties(pool, near_torch, rtol=1e-12) == 0           # beyond the tolerance
+    assert align_near_ties(pool, tie, rtol=1e-6) == 0 and pool.flat_indices().item() == 1
+    assert align_near_ties(pool, near_torch, rtol=1e-12) == 0           # beyond the tolerance
 
     relu = R.Relu()
     relu.forward(np.array([1.0, -1e-9, 0.0, -2.0]))
-    assert _align_near_zeros(relu, np.array([1.0, -1e-9, 0.0, -2.0]), np.array([1.0, 1e-9, 0.0, -2.0]),
+    assert align_near_zeros(relu, np.array([1.0, -1e-9, 0.0, -2.0]), np.array([1.0, 1e-9, 0.0, -2.0]),
                              rtol=1e-6) == 1
     assert relu.mask.tolist() == [False, False, True, True]
 
@@ -434,6 +434,6 @@ def test_near_tie_routing_never_excuses_a_wrong_rule_at_an_exact_tie():
     wrong = GradientAtZero()
     x = np.array([1.0, -1e-9, 0.0, -2.0])
     wrong.forward(x)
-    assert _align_near_zeros(wrong, x, np.array([1.0, 1e-9, 0.0, -2.0]), rtol=1e-6) == 0
+    assert align_near_zeros(wrong, x, np.array([1.0, 1e-9, 0.0, -2.0]), rtol=1e-6) == 0
     assert wrong.mask.tolist() == [False, True, False, True]
 

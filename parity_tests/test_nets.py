@@ -5,7 +5,8 @@ import torch
 
 from reports.parity.cases import NET_CASES, simple_convnet_case
 from reports.parity import harness
-from reports.parity.harness import DTYPES, first_divergence, run_net_case
+from reports.parity.harness import first_divergence, run_net_case
+from reports.parity.records import DTYPES
 
 from .conftest import assert_dtype_preserved, check
 

@@ -29,11 +29,9 @@ from reference.optimizer import (OPTIMIZERS, TORCH_EQUIVALENT, AdaGrad, Adam, Bo
 from reports.parity.optim import (STEPS, TORCH_FORMS, make_problem, numpy_trajectory,
                                   parity_tolerance, run_parity, torch_class, torch_sqrt,
                                   torch_trajectory, trajectory_records, with_torch_sqrt)
-from reports.parity.records import Tolerance, compare, float_eps
+from reports.parity.records import DTYPES, Tolerance, compare, float_eps
 
 from .conftest import assert_dtype_preserved, check
-
-DTYPES = ("float64", "float32")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,10 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from reports.parity.records import Tolerance, compare, float_eps, reduction_tolerance
+from reports.parity.records import DTYPES, Tolerance, compare, float_eps, reduction_tolerance
 from reports.parity.selfcheck import SELF_CHECKS, self_check_records
 
-DTYPES = ("float64", "float32")
 NAN, INF = math.nan, math.inf
 
 

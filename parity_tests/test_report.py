@@ -27,6 +27,7 @@ from reports import report as REPORT
 from reports.html import page as report_html
 from reports.cli import main
 from reports.parity.records import Tolerance, compare
+from reports.parity.sweeps import SWEEP_EXAMPLES_QUICK, draw_sweep_configs
 
 from .conftest import one_line
 
@@ -155,7 +156,7 @@ def test_csv_files_and_columns(quick_report):
     assert list(sweeps.columns) == REPORT.SWEEP_COLUMNS
     assert set(sweeps.case) == {"Convolution", "Pooling", "AvgPooling"}
     assert set(sweeps.dtype) == {"float64", "float32"}
-    assert sweeps.groupby(["case", "dtype"]).example.nunique().min() == REPORT.SWEEP_EXAMPLES_QUICK
+    assert sweeps.groupby(["case", "dtype"]).example.nunique().min() == SWEEP_EXAMPLES_QUICK
     text = (out / "sweeps.csv").read_text()
     assert not re.search(r",\d+\.0,(\d+\.0,)*", text.splitlines()[1].split('"')[0]), "integers stay integers"
 
@@ -228,9 +229,9 @@ def _pair(v):
 
 
 def test_sweep_configs_are_seeded_and_valid():
-    a = REPORT.draw_sweep_configs(3, 25)
-    assert a == REPORT.draw_sweep_configs(3, 25)
-    assert a != REPORT.draw_sweep_configs(4, 25)
+    a = draw_sweep_configs(3, 25)
+    assert a == draw_sweep_configs(3, 25)
+    assert a != draw_sweep_configs(4, 25)
     for factory, cfg, _ in a:
         (dh, dw) = _pair(cfg.get("dilation", 1))
         if factory == "conv_case":
@@ -249,7 +250,6 @@ def test_sweep_configs_are_seeded_and_valid():
     assert {"groups", "dilation", "ceil_mode", "bias"} <= options, "the sweeps draw PyTorch's options too"
 
 
-@pytest.mark.skipif(not REPORT.training_available(), reason="reports.mnist.training (lockstep training) is not there")
 def test_report_drives_the_training_module():
     """The contract with reports.mnist.training: run_training calls train_lockstep and gets curves,
     epochs and first-layer filters in the report's shape (a few steps of SimpleConvNet on tiny

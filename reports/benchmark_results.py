@@ -8,6 +8,7 @@ minutes, and timing never decides a verdict.
 """
 from __future__ import annotations
 
+import io
 import os
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["DEFAULT_BENCHMARKS", "repo_relative", "SPEED_COLUMNS", "MEMORY_COLUMNS", "BenchmarkError", "BenchmarkResults",
-           "load_benchmarks", "resolve_benchmarks", "benchmark_setting"]
+           "load_benchmarks", "resolve_benchmarks", "benchmark_setting", "read_results_csv"]
 
 #: The benchmark results the speed section shows by default (written by ``python -m benchmarks``),
 #: found from this package, so it does not depend on the working directory.
@@ -68,10 +69,8 @@ class BenchmarkResults:
 
 
 
-def _read_results_csv(path: Path, required, numeric, what: str) -> tuple[pd.DataFrame, bytes]:
+def read_results_csv(path: Path, required, numeric, what: str) -> tuple[pd.DataFrame, bytes]:
     """Read and check one results CSV; :class:`BenchmarkError` (one line) if it cannot be used."""
-    import io
-
     if not path.exists():
         raise BenchmarkError(f"{path}: no such file")
     if not path.is_file():
@@ -117,10 +116,10 @@ def load_benchmarks(path=None) -> BenchmarkResults:
         out.problem = "missing"
         return out
     try:
-        out.frame, out.data = _read_results_csv(path, SPEED_COLUMNS, SPEED_NUMERIC, "a benchmark results file")
+        out.frame, out.data = read_results_csv(path, SPEED_COLUMNS, SPEED_NUMERIC, "a benchmark results file")
         memory = path.with_name("memory.csv")
         if memory != path and memory.is_file():
-            out.memory, out.memory_data = _read_results_csv(memory, MEMORY_COLUMNS, MEMORY_NUMERIC,
+            out.memory, out.memory_data = read_results_csv(memory, MEMORY_COLUMNS, MEMORY_NUMERIC,
                                                             "a memory results file")
             out.memory_path = memory
     except BenchmarkError as exc:

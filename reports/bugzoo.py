@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -33,15 +32,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
-from .parity.bugs import CATALOG, bug_by_name
-from .parity.records import Record, _config_str, first_divergence, worst_record
+from .benchmark_results import BenchmarkError, read_results_csv, repo_relative
+from .mnist.training import LOCKSTEP_OPTIMIZERS, train_lockstep, training_records
+from .parity.bugs import CATALOG
+from .parity.cases import full_size_cases
+from .parity.harness import all_parity_records
+from .parity.optim import TORCH_FORMS, optimizer_records
+from .parity.records import DTYPES, Record, first_divergence, worst_record
+from .parity.selfcheck import self_check_records
 
 __all__ = ["SUITES", "DEFAULT_RESULTS", "BugResult", "run_checks", "run_bug", "run_baseline", "run_catalog",
            "results_frame", "format_results", "BugZooResults", "load_bug_results"]
 
 SUITES = ("selfcheck", "parity", "optimizer", "lockstep")
-DTYPES = ("float64", "float32")
 #: Where ``cnn-parity bugs --csv`` results live for the report (as the benchmark results do).
 DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bugs.csv"
 #: lr per optimizer for the lockstep check (the tests' values)
@@ -70,27 +73,10 @@ def _guarded(case: str, dtype: str, run, config="{}") -> list[Record]:
 
 
 def _parity(dtypes, select):
-    from .parity.cases import LAYER_CASES, NET_CASES
-    from .parity.harness import known_answer_records, run_layer_case, run_net_case
-    from .report import quick_skipped_cases
-
-    skipped = {id(c) for c in quick_skipped_cases()}
-    records = []
-    for dtype in dtypes:
-        if select is None:
-            records += _guarded("book example", dtype, lambda: known_answer_records(dtype))
-        for case in LAYER_CASES:
-            if select is None or select(case):
-                records += _guarded(case.layer, dtype, lambda: run_layer_case(case, dtype), _config_str(case.config))
-        for case in NET_CASES:
-            if id(case) not in skipped and (select is None or select(case)):
-                records += _guarded(case.net, dtype, lambda: run_net_case(case, dtype), _config_str(case.config))
-    return records
+    return all_parity_records(dtypes, skip=full_size_cases(), select=select, guard=_guarded)
 
 
 def _optimizer(dtypes, select):
-    from .parity.optim import TORCH_FORMS, optimizer_records
-
     return [r for dtype in dtypes for name in TORCH_FORMS
             for r in _guarded(f"optim.{name}", dtype, lambda: optimizer_records((dtype,), (name,)))]
 
@@ -103,8 +89,6 @@ def lockstep_data(seed=0, n_train=60, n_test=20):
 
 
 def _lockstep(dtypes, select, steps=LOCKSTEP_STEPS):
-    from .mnist.training import LOCKSTEP_OPTIMIZERS, train_lockstep, training_records
-
     data = lockstep_data()
     records = []
     for dtype in dtypes:
@@ -116,8 +100,6 @@ def _lockstep(dtypes, select, steps=LOCKSTEP_STEPS):
 
 
 def _selfcheck(dtypes, select):
-    from .parity.selfcheck import self_check_records
-
     return _guarded("harness self-check", "float64", lambda: self_check_records(dtypes))
 
 
@@ -427,54 +409,22 @@ class BugZooResults:
 
     def display_path(self) -> str:
         """The file as the page names it (``reports.benchmark_results.repo_relative``)."""
-        from .benchmark_results import repo_relative
-
         return repo_relative(self.path)
 
 
 def load_bug_results(path=None) -> BugZooResults:
     """The bug zoo results the report shows: ``path``, by default :data:`DEFAULT_RESULTS`. A missing
     or malformed file is not an error: the result has no frame and says why."""
-    from .benchmark_results import BenchmarkError, _read_results_csv
-
     path = Path(path or DEFAULT_RESULTS).expanduser().resolve()
     out = BugZooResults(path=path)
     if not path.exists():
         out.problem = "missing"
         return out
     try:
-        out.frame, out.data = _read_results_csv(path, CSV_COLUMNS, RESULT_NUMERIC, "a bug zoo results file")
+        out.frame, out.data = read_results_csv(path, CSV_COLUMNS, RESULT_NUMERIC, "a bug zoo results file")
     except BenchmarkError as exc:
         out.problem = str(exc)
         return out
     dates = [d for d in out.frame["date"].astype(str).unique() if d]
     out.made = ", ".join(dates)
     return out
-
-
-# ------------------------------------------------------------------------------------------
-# cnn-parity bugs
-# ------------------------------------------------------------------------------------------
-
-def cmd_bugs(args) -> int:
-    """``cnn-parity bugs`` (options declared in ``reports.cli``)."""
-    if args.list:
-        for bug in CATALOG:
-            print(bug.name)
-        return 0
-    bugs = None
-    if args.bug:
-        try:
-            bugs = [bug_by_name(name) for name in args.bug]
-        except KeyError as exc:
-            raise UsageError(f"--bug: {exc.args[0]}; see cnn-parity bugs --list") from None
-    results = run_catalog(bugs, log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    print(format_results(results))
-    if args.csv:
-        from .files import replace_files      # under a temporary name, renamed when complete
-
-        frame = results_frame(results)
-        replace_files([(args.csv, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))])
-        print(f"wrote {args.csv}")
-    baseline, bugs_run = results[0], results[1:]
-    return 0 if baseline.verdict == "pass" and all(r.caught for r in bugs_run) else 1

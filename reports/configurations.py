@@ -1,7 +1,7 @@
 """The configuration matrix for its readers: the terminal table, ``configurations.csv``, and
 which cases and configurations the commands run.
 
-``cnn-parity parity --config NAME[,NAME...]|all``  :func:`cmd_parity_configs` prints the matrix
+``cnn-parity parity --config NAME[,NAME...]|all``  :func:`format_matrix` prints the matrix
 ``cnn-parity report [--configs ...]``              :func:`report_matrix` runs it for the report
 ``configurations.csv``                             :func:`configurations_frame`
 
@@ -10,17 +10,16 @@ The running and judging is ``reports.parity.matrix``; the registry ``reports.par
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import pandas as pd
 
-from .errors import UsageError
 from .parity import configs as C
 from .parity.cells import cells, divergence_text, is_not_applicable, record_case_id, summaries
 from .parity.matrix import MatrixResult, matrix_cases, run_matrix
+from .parity.records import DTYPES
 
-__all__ = ["CSV_COLUMNS", "configurations_frame", "format_matrix", "cmd_parity_configs",
+__all__ = ["CSV_COLUMNS", "configurations_frame", "format_matrix",
            "report_configs", "report_cases", "report_matrix",
            "cheap_cases", "representative_cases", "REPORT_DEFAULT", "matrix_line", "split_matrix_records"]
 
@@ -90,7 +89,7 @@ def report_cases(spec: str | None, quick: bool) -> list:
     return cheap_cases() if spec == "default" else matrix_cases()
 
 
-def report_matrix(spec, *, quick=False, dtypes=("float64", "float32"), seed=0, log=None,
+def report_matrix(spec, *, quick=False, dtypes=DTYPES, seed=0, log=None,
                   settings=None) -> MatrixResult | None:
     """The report's matrix (None for ``"none"``); ``settings`` (the report's dict) gets a line
     saying which configurations ran on which cases."""
@@ -223,33 +222,3 @@ def format_matrix(result: MatrixResult) -> str:
     if skipped:
         lines += ["", "Not run here:"] + [f"  {name}: {'; '.join(sorted(notes))}" for name, notes in skipped.items()]
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------
-# cnn-parity parity --config
-# ------------------------------------------------------------------------------------------
-
-def cmd_parity_configs(args, dtypes) -> int:
-    """``cnn-parity parity --config ...``: run the matrix, print it; exit 1 if a cell does not
-    agree or fails to run (skipped cells are not failures)."""
-    configs = C.resolve(args.config)
-    if args.device != "cpu":
-        raise UsageError("--device cannot be combined with --config: each configuration names its "
-                         "own device (the cuda-* configurations run on the GPU)")
-    why_not = {cfg.name: C.unavailable(cfg) or next((C.not_applicable(cfg, d) for d in dtypes), None)
-               for cfg in configs if C.unavailable(cfg) or all(C.not_applicable(cfg, d) for d in dtypes)}
-    if len(why_not) == len(configs):             # nothing would run: say so before any work
-        raise UsageError(f"--config {args.config}: nothing can run here with --dtype {args.dtype} ("
-                         + "; ".join(f"{name}: {why}" for name, why in why_not.items())
-                         + "); choose a configuration this machine runs (eager, channels_last, ...) or another --dtype")
-    cases = matrix_cases()
-    print(f"cnn-parity parity --config {args.config}: {len(configs)} configurations × {len(cases)} cases × "
-          f"{len(dtypes)} dtypes (the full-size AlexNets are left out; `cnn-parity parity` runs them in eager)",
-          file=sys.stderr, flush=True)
-    result = run_matrix(configs, cases, dtypes, args.seed, log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(format_matrix(result))
-    if args.csv:
-        configurations_frame(result.records).to_csv(args.csv, index=False, lineterminator="\n")
-        print(f"wrote {args.csv}")
-    bad = [c for c in cells(result.records).values() if c.verdict not in ("agrees", "skipped")]
-    return 1 if bad else 0

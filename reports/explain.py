@@ -17,8 +17,10 @@ import numpy as np
 
 import reference as R
 
-__all__ = ["BOOK_INPUT", "BOOK_FILTER", "Im2colSteps", "im2col_steps", "format_im2col", "cmd_explain"]
+__all__ = ["TOPICS", "BOOK_INPUT", "BOOK_FILTER", "Im2colSteps", "im2col_steps", "format_im2col"]
 
+#: What ``cnn-parity explain`` explains.
+TOPICS = ("im2col",)
 #: The book's example (§7.2, figure 7-3): input and filter.
 BOOK_INPUT = ((1, 2, 3, 0), (0, 1, 2, 3), (3, 0, 1, 2), (2, 3, 0, 1))
 BOOK_FILTER = ((2, 0, 1), (0, 1, 2), (1, 0, 2))
@@ -168,16 +170,3 @@ def format_im2col(steps: Im2colSteps) -> str:
 def _window_name(s: Im2colSteps, r: int) -> str:
     i, j = divmod(r, s.out_w)
     return f"window ({i},{j})"
-
-
-# ------------------------------------------------------------------------------------------
-# CLI
-# ------------------------------------------------------------------------------------------
-
-TOPICS = ("im2col",)
-
-
-def cmd_explain(args) -> int:
-    """``cnn-parity explain`` (options declared in ``reports.cli``)."""
-    print(format_im2col(im2col_steps(stride=args.stride, pad=args.pad)))
-    return 0

@@ -49,14 +49,11 @@ The training sections take plain data, so they can be fed by anything:
 ``epochs`` (``net, optimizer, dtype, framework, epoch, train_acc, test_acc``) and ``filters``
 (``{"before": W1, "reference": W1_after, "torch": W1_after}`` — the ``first_layer`` dict of
 ``reports.mnist.training.TrainingResult`` — or ``{"before": {...}, "after": {"reference": ..., "torch": ...}}``).
-When the module ``reports.mnist.training`` exists, ``cnn-parity report`` calls its ``train_lockstep``
-(see :func:`run_training`); without it the training sections are left out and the page says why.
+``cnn-parity report`` calls ``reports.mnist.training.train_lockstep`` (see :func:`run_training`).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,15 +63,25 @@ import pandas as pd
 
 from .benchmark_results import (DEFAULT_BENCHMARKS, MEMORY_COLUMNS, SPEED_COLUMNS, BenchmarkError,
                                 BenchmarkResults, benchmark_setting, load_benchmarks, resolve_benchmarks)
+from .bugzoo import BugZooResults, load_bug_results
+from .configurations import configurations_frame, report_matrix, split_matrix_records
+from .environment import collect_environment
 from .explain import im2col_steps
-from .files import MARKER, ReportOutputError, absolute as _abs, atomic_output, check_output_dir
-from .errors import Interrupted, RunError, UsageError
-from .parity.records import Record, dedupe
+from .files import MARKER, ReportOutputError, absolute, atomic_output, check_output_dir
+from .html.page import render_html
+from .mnist.data import describe_source, load_mnist
+from .mnist.training import epoch_line, train_lockstep
+from .parity.cases import full_size_cases
+from .parity.catalog import CATALOG
+from .parity.harness import all_parity_records
+from .parity.opinfo import SUBSET_SCAN, CorpusUnavailable, corpus_from_records, opinfo_frame, run_corpus
+from .parity.records import DTYPES, Record, dedupe
+from .parity.sweeps import SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK, sweep_records
 
 __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
            "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
-           "sweep_records", "draw_sweep_configs", "catalog_entries", "run_training", "normalise_filters",
-           "parity_records", "quick_skipped_cases", "cmd_report", "run_opinfo", "DEFAULT_OUT", "MARKER",
+           "catalog_entries", "run_training", "normalise_filters", "parity_records", "run_opinfo",
+           "DEFAULT_OUT", "MARKER",
            "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS", "BenchmarkResults", "BenchmarkError",
            "load_benchmarks", "DEFAULT_BENCHMARKS", "SPEED_COLUMNS", "MEMORY_COLUMNS"]
 
@@ -91,9 +98,6 @@ PAIR_COLUMNS = ("stride", "pad", "dilation")
 SWEEP_DEFAULTS = {"dilation": 1, "groups": 1, "bias": True, "ceil_mode": False}
 SWEEP_COLUMNS = (["case", "example", "dtype", "quantity"] + SWEEP_CONFIG_COLUMNS
                  + ["ref_shape", "torch_shape", "max_abs", "max_rel", "tol", "headroom", "verdict", "note", "config"])
-
-#: Sweep examples per sweep (as the hypothesis profile's max_examples) and in --quick.
-SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK = 40, 10
 
 def im2col_example() -> dict:
     """The book's 4×4 example computed by the reference, without and with padding, for the
@@ -198,55 +202,11 @@ def _pair_text(value):
 
 
 # ------------------------------------------------------------------------------------------
-# The sweep without hypothesis (CLI): seeded configurations from the same case factories
-# ------------------------------------------------------------------------------------------
-
-def _numpy_pickers(rng):
-    """``integer(lo, hi)`` and ``choice(seq)`` drawing from ``rng``, for the shared configuration
-    drawers of ``reports.parity.cases`` (which hypothesis uses in parity_tests/strategies.py)."""
-    return (lambda lo, hi: int(rng.integers(lo, hi + 1))), (lambda seq: seq[int(rng.integers(0, len(seq)))])
-
-
-def draw_sweep_configs(seed: int, n: int) -> list[tuple[str, dict, tuple]]:
-    """``n`` configurations per sweep, as [(factory name, config, dtypes)] — the same sweeps
-    as ``parity_tests/test_sweeps.py`` (conv and max-pool in both dtypes, avg-pool in float64)."""
-    from .parity.cases import draw_avgpool_config, draw_conv_config, draw_pool_config
-
-    rng = np.random.default_rng([seed, 7])
-    out = []
-    for _ in range(n):
-        out.append(("conv_case", draw_conv_config(*_numpy_pickers(rng)), ("float64", "float32")))
-    for _ in range(n):
-        out.append(("pool_case", draw_pool_config(*_numpy_pickers(rng)), ("float64", "float32")))
-    for _ in range(n):
-        out.append(("avgpool_case", draw_avgpool_config(*_numpy_pickers(rng)), ("float64",)))
-    return out
-
-
-def sweep_records(seed: int = 0, n: int = SWEEP_EXAMPLES, dtypes=("float64", "float32")) -> list[Record]:
-    """Run the seeded sweep: each drawn configuration through ``run_layer_case`` (group "sweep")."""
-    from .parity import cases
-    from .parity.harness import run_layer_case
-
-    records = []
-    configs = draw_sweep_configs(seed, n)
-    for dtype in ("float64", "float32"):
-        if dtype not in dtypes:
-            continue
-        for factory, cfg, case_dtypes in configs:
-            if dtype in case_dtypes:
-                records += run_layer_case(getattr(cases, factory)(**cfg), dtype, seed=seed, group="sweep")
-    return records
-
-
-# ------------------------------------------------------------------------------------------
 # Catalog and training
 # ------------------------------------------------------------------------------------------
 
 def catalog_entries() -> list[dict]:
     """Each entry of ``reports.parity.catalog.CATALOG`` with its measured effect (or the error it raised)."""
-    from .parity.catalog import CATALOG
-
     entries = []
     for d in CATALOG:
         try:
@@ -280,10 +240,6 @@ def normalise_filters(filters) -> dict | None:
     return out
 
 
-def training_available() -> bool:
-    return importlib.util.find_spec("reports.mnist.training") is not None
-
-
 #: The lockstep runs of the report: (net, optimizer, lr, batch size, step cap, accuracy images).
 #: SimpleConvNet runs the book's hyper-parameters for the requested epochs; the LeNet-5 and the
 #: MNIST AlexNet-style net (which adds LRN and dropout to the comparison) are capped, so that
@@ -299,7 +255,7 @@ TRAINING_RUNS = [("simple", "adam", 0.001, 100, None, 2000),
 QUICK_EVAL_IMAGES = 200
 
 
-def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False, data_dir=None,
+def run_training(*, seed=0, dtypes=DTYPES, epochs=2, quick=False, data_dir=None,
                  log=print, data=None, steps=None, runs=None) -> dict:
     """Lockstep training for the report through ``reports.mnist.training.train_lockstep``.
 
@@ -311,9 +267,6 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
     "epochs", "filters", "timing", "note"}``; the filters are SimpleConvNet's first layer, from
     the float64 run when there is one.
     """
-    from .mnist.data import describe_source, load_mnist
-    from .mnist.training import epoch_line, train_lockstep
-
     runs = TRAINING_RUNS if runs is None else runs
     source = describe_source(data_dir) if data is None else "given data"
     data = load_mnist(data_dir) if data is None else data
@@ -359,32 +312,10 @@ def run_training(*, seed=0, dtypes=("float64", "float32"), epochs=2, quick=False
 # Collecting a report
 # ------------------------------------------------------------------------------------------
 
-#: --quick leaves out network cases whose input has more values per image than this
-#: (the full-size, ImageNet-shaped AlexNets: seconds each, against milliseconds for the rest).
-QUICK_MAX_INPUT = 10_000
-
-
-def _input_values(case) -> int:
-    dims = str(case.config.get("input_dim", "")).replace("x", "×").split("×")
-    try:
-        return int(np.prod([int(d) for d in dims])) if dims != [""] else 0
-    except ValueError:
-        return 0
-
-
-def quick_skipped_cases() -> list:
-    """The registered network cases that ``--quick`` leaves out (see :data:`QUICK_MAX_INPUT`)."""
-    from .parity.cases import NET_CASES
-
-    return [c for c in NET_CASES if _input_values(c) > QUICK_MAX_INPUT]
-
-
-def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[Record]:
-    """``reports.parity.harness.all_parity_records``; with ``quick``, without the cases of
-    :func:`quick_skipped_cases` (the page says which were left out)."""
-    from .parity import harness
-
-    return harness.all_parity_records(tuple(dtypes), seed=seed, skip=quick_skipped_cases() if quick else ())
+def parity_records(dtypes=DTYPES, seed=0, quick=False) -> list[Record]:
+    """``reports.parity.harness.all_parity_records``; with ``quick``, without the full-size AlexNets
+    (``reports.parity.cases.full_size_cases``; the page says which were left out)."""
+    return all_parity_records(tuple(dtypes), seed=seed, skip=full_size_cases() if quick else ())
 
 
 #: ``--quick`` runs this many OpInfo samples per entry and dtype, drawn (seeded) from each entry's
@@ -393,11 +324,9 @@ def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[R
 OPINFO_QUICK_SUBSET = 3
 
 
-def run_opinfo(*, seed=0, dtypes=("float64", "float32"), quick=False, log=None):
+def run_opinfo(*, seed=0, dtypes=DTYPES, quick=False, log=None):
     """PyTorch's OpInfo samples through the reference (:mod:`reports.parity.opinfo`) for the
     report: (CorpusRun or None, a note saying how it was run or why it could not be)."""
-    from .parity.opinfo import SUBSET_SCAN, CorpusUnavailable, run_corpus
-
     try:
         run = run_corpus(dtypes=tuple(dtypes), seed=seed, subset=OPINFO_QUICK_SUBSET if quick else None)
     except CorpusUnavailable as exc:
@@ -410,7 +339,7 @@ def run_opinfo(*, seed=0, dtypes=("float64", "float32"), quick=False, log=None):
     return run, f"Every sample of every entry, seed {seed} (samples and cotangents)."
 
 
-def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs=2, data_dir=None,
+def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=None,
                    training=None, sweeps=None, log=None, benchmarks=None, opinfo=None,
                    configs=None, bugzoo=None) -> ReportInputs:
     """Compute everything the CLI report shows.
@@ -418,7 +347,7 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     opinfo: ``None`` runs the OpInfo corpus (a seeded subset with ``quick``, see
     :func:`run_opinfo`); ``False`` leaves it out; a ``CorpusRun`` is used as it is.
 
-    training: ``None`` runs lockstep training when ``reports.mnist.training`` exists; ``False`` skips
+    training: ``None`` runs lockstep training (:func:`run_training`); ``False`` skips
     it; a dict ``{"curves", "epochs", "filters", "timing", "note"}`` uses given results.
     sweeps: examples per sweep (default 40, 10 with ``quick``).
     benchmarks: the speed section's results — ``None``: the default file (see
@@ -449,20 +378,15 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     trained = None
     if isinstance(training, dict):
         trained = training
-    elif training is None and training_available():
-        trained = run_training(seed=seed, dtypes=dtypes, epochs=epochs, quick=quick, data_dir=data_dir, log=log)
     elif training is None:
-        note = ("Training is not part of this report: the module reports.mnist.training (lockstep training) "
-                "is not installed in this version.")
+        trained = run_training(seed=seed, dtypes=dtypes, epochs=epochs, quick=quick, data_dir=data_dir, log=log)
     else:
         note = "Training was not run for this report (--no-training)."
     settings = {"dtypes": " ".join(dtypes), "quick": str(bool(quick)), "epochs": str(epochs),
                 "sweep examples per sweep": str(n)}
     if quick:
-        settings["left out by --quick"] = "; ".join(c.id for c in quick_skipped_cases()) or "nothing"
+        settings["left out by --quick"] = "; ".join(c.id for c in full_size_cases()) or "nothing"
     if trained and training is None:
-        from .mnist.data import describe_source
-
         settings["MNIST"] = describe_source(data_dir)
     if bench is not None:
         settings["benchmark results"] = benchmark_setting(bench)
@@ -474,8 +398,6 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
                           training_note=note, speed=bench, opinfo=corpus, opinfo_note=corpus_note,
                           bugzoo=_bug_results(bugzoo, settings))
     if configs is not None:
-        from .configurations import report_matrix
-
         inputs.matrix = report_matrix(configs, quick=quick, dtypes=dtypes, seed=seed, log=log, settings=settings)
     return _add_training_and_environment(inputs, trained, seed, settings)
 
@@ -483,8 +405,6 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
 def _bug_results(bugzoo, settings):
     """The bug zoo section's results: ``None`` the default file (``benchmarks/results/bugs.csv``,
     written by ``cnn-parity bugs --csv``), ``False`` none, or a ``BugZooResults``. Read, never run."""
-    from .bugzoo import BugZooResults, load_bug_results
-
     if bugzoo is False:
         return None
     results = bugzoo if isinstance(bugzoo, BugZooResults) else load_bug_results()
@@ -507,8 +427,6 @@ def _add_training_and_environment(inputs, training, seed, settings):
 
 
 def _environment(seed, settings, timing):
-    from .environment import collect_environment
-
     env = collect_environment(seed, settings=settings)
     for (net, dtype, fw), sec in sorted((timing or {}).items()):
         env.append((f"training median seconds per step ({net}, {fw}, {dtype})", f"{sec:.4f}"))
@@ -520,8 +438,6 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
     """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``),
     with the speed section of the default benchmark results (``benchmarks`` as in
     :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
-    from .configurations import split_matrix_records
-
     records, matrix = split_matrix_records(records)
     settings = dict(settings or {})
     bench = resolve_benchmarks(benchmarks)
@@ -543,8 +459,6 @@ def _session_corpus(records):
     """The OpInfo records of a test session as a CorpusRun (None when it ran none)."""
     if not any(r.group == "opinfo" for r in records):
         return None
-    from .parity.opinfo import corpus_from_records
-
     return corpus_from_records(records)
 
 
@@ -554,8 +468,6 @@ def _to_csv(frame: pd.DataFrame, path: Path):
 
 def write_report_files(folder, inputs: ReportInputs) -> list[str]:
     """Write the CSV files and index.html into ``folder`` (no atomicity: see :func:`write_report`)."""
-    from .html import page as report_html
-
     folder = Path(folder)
     names = []
     _to_csv(layers_frame(inputs.records), folder / "layers.csv")
@@ -563,8 +475,6 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
     _to_csv(sweeps_frame(inputs.sweeps), folder / "sweeps.csv")
     names.append("sweeps.csv")
     if inputs.matrix is not None:
-        from .configurations import configurations_frame
-
         _to_csv(configurations_frame(inputs.matrix.records), folder / "configurations.csv")
         names.append("configurations.csv")
     if inputs.curves is not None:
@@ -582,8 +492,6 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
             (folder / "speed_memory.csv").write_bytes(inputs.speed.memory_data)
             names.append("speed_memory.csv")
     if inputs.opinfo is not None:
-        from .parity.opinfo import opinfo_frame
-
         _to_csv(opinfo_frame(inputs.opinfo), folder / "opinfo.csv")
         names.append("opinfo.csv")
     if inputs.bugzoo is not None and inputs.bugzoo.frame is not None:
@@ -591,7 +499,7 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
         names.append("bugs.csv")
     _to_csv(pd.DataFrame(inputs.environment, columns=["key", "value"]), folder / "environment.csv")
     names.append("environment.csv")
-    html = report_html.render_html(inputs, files=names + ["index.html"])
+    html = render_html(inputs, files=names + ["index.html"])
     (folder / "index.html").write_text(html, encoding="utf-8")
     names.append("index.html")
     (folder / MARKER).write_text("This folder is a cnn-parity report; `cnn-parity report` replaces it whole.\n",
@@ -603,68 +511,4 @@ def write_report(out, inputs: ReportInputs) -> Path:
     """Write the report into ``out`` atomically (see :func:`atomic_output`)."""
     with atomic_output(out) as tmp:
         write_report_files(tmp, inputs)
-    return _abs(out)
-
-
-# ------------------------------------------------------------------------------------------
-# cnn-parity report (options declared in reports.cli)
-# ------------------------------------------------------------------------------------------
-
-def cmd_report(args) -> int:
-    """``cnn-parity report``: everything is checked before any work (the output folder by
-    ``reports.cli``; here the benchmark results and the MNIST files), then the report is built
-    in a hidden folder that replaces ``--out`` only when complete."""
-    from .cli import DTYPE_CHOICES
-
-    try:
-        bench = load_benchmarks(args.benchmarks)
-    except BenchmarkError as exc:
-        raise UsageError(f"--benchmarks: {exc}; give a file written by `python -m benchmarks`, "
-                         f"or leave --benchmarks out") from None
-    from .configurations import report_configs
-
-    report_configs(args.configs)                 # an unknown name: one line, before any work
-    if not args.no_training:
-        _check_training_data(args.data_dir)
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
-    start = time.perf_counter()
-    out = _abs(args.out)
-    try:
-        with atomic_output(args.out) as tmp:
-            log(f"cnn-parity report: writing {out}")
-            log(f"  speed section: {benchmark_setting(bench)}")
-            inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
-                                    epochs=args.epochs, data_dir=args.data_dir,
-                                    training=False if args.no_training else None, log=log,
-                                    benchmarks=bench, configs=args.configs)
-            names = write_report_files(tmp, inputs)
-    except ReportOutputError as exc:
-        raise RunError(f"cannot write the report: {exc}") from None
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; nothing was written, {out} is as it was") from None
-    recs = inputs.records + inputs.sweeps
-    n_fail = sum(not r.passed for r in recs)
-    print(f"{len(recs)} comparisons, {len(recs) - n_fail} pass, {n_fail} fail "
-          f"({time.perf_counter() - start:.0f} s)")
-    if inputs.matrix is not None:
-        from .configurations import matrix_line
-
-        line, bad = matrix_line(inputs.matrix)
-        print(line)
-        n_fail += bad
-    for name in names:
-        print(f"wrote {out / name}")
-    return 0 if n_fail == 0 else 1
-
-
-def _check_training_data(data_dir) -> None:
-    """The MNIST files training will read, checked (and prepared) before any work."""
-    from .mnist.data import MnistDataError, prepare_mnist_root
-
-    try:
-        prepare_mnist_root(data_dir)
-    except MnistDataError as exc:
-        raise RunError(str(exc)) from None
+    return absolute(out)

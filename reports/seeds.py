@@ -3,8 +3,8 @@ sweep under many seeds, none of which may fail.
 
 A tolerance is only right if it holds for inputs it was not tuned on. Each seed draws other
 weights and inputs for every registered case (``reports.parity.harness.all_parity_records``)
-and other configurations for the seeded property sweep (``reports.report.sweep_records``, the
-same sweeps as the hypothesis tests). The target is 0 failures; the worst headroom over all seeds
+and other configurations for the seeded property sweep (``reports.parity.sweeps.sweep_records``,
+the same sweeps as the hypothesis tests). The target is 0 failures; the worst headroom over all seeds
 says how close the closest call came. A seed that needs a looser tolerance is a finding: it is
 printed with its case.
 """
@@ -12,37 +12,15 @@ from __future__ import annotations
 
 import time
 
-from .errors import UsageError
+from .parity.harness import all_parity_records
+from .parity.records import DTYPES, worst_record
+from .parity.sweeps import SWEEP_EXAMPLES, sweep_records
 
-__all__ = ["parse_seeds", "run_seeds", "format_seeds"]
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-19"`` -> 0…19, ``"1,5,9"`` -> [1, 5, 9], ``"0-3,10"`` -> [0, 1, 2, 3, 10]."""
-    seeds = []
-    for part in str(text).split(","):
-        part = part.strip()
-        try:
-            if "-" in part[1:]:
-                lo, hi = map(int, part.split("-", 1))      # "-3-5": int("") raises, as it should
-                if hi < lo:
-                    raise ValueError
-                seeds += range(lo, hi + 1)
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise UsageError(f"--seeds {text}: {part!r} is not a seed or a range; write e.g. "
-                             "--seeds 0-19 or --seeds 0,3,7") from None
-    if any(s < 0 for s in seeds):
-        raise UsageError(f"--seeds {text}: seeds must be ≥ 0; write e.g. --seeds 0-19")
-    return sorted(set(seeds))
+__all__ = ["run_seeds", "format_seeds"]
 
 
-def run_seeds(seeds, dtypes=("float64", "float32"), device="cpu", sweep_examples=None, log=None):
+def run_seeds(seeds, dtypes=DTYPES, device="cpu", sweep_examples=None, log=None):
     """{seed: records} — every parity case and the seeded sweep under each seed."""
-    from .parity.harness import all_parity_records
-    from .report import SWEEP_EXAMPLES, sweep_records
-
     n = SWEEP_EXAMPLES if sweep_examples is None else sweep_examples
     out = {}
     for seed in seeds:
@@ -56,8 +34,6 @@ def run_seeds(seeds, dtypes=("float64", "float32"), device="cpu", sweep_examples
 
 
 def _seed_line(seed, records) -> str:
-    from .parity.records import worst_record
-
     n_fail = sum(not r.passed for r in records)
     w = worst_record(records)
     where = f"; worst headroom {w.headroom:.3g} ({w.case} {w.quantity} {w.dtype})" if w else ""
@@ -72,8 +48,6 @@ def format_seeds(by_seed) -> str:
     lines.append("")
     for seed, r in failures:
         lines.append(f"FAIL seed {seed}: {r.describe()}")
-    from .parity.records import worst_record
-
     worst = [(seed, w) for seed, recs in by_seed.items() if (w := worst_record(recs))]
     seeds = f"{min(by_seed)}–{max(by_seed)}" if len(by_seed) > 1 else str(next(iter(by_seed)))
     summary = f"{len(by_seed)} seeds ({seeds}), {total} comparisons, {len(failures)} fail"

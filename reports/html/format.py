@@ -8,13 +8,12 @@ them as they are and everything else is escaped.
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 from markupsafe import Markup, escape
 
-__all__ = ["sci", "fmt_headroom", "fmt_measured", "short_config", "join", "num", "file_name"]
+__all__ = ["sci", "fmt_headroom", "fmt_measured", "join", "num", "file_name"]
 
 _MINUS = str.maketrans("-", "−")
 
@@ -64,17 +63,6 @@ def fmt_measured(value) -> Markup:
             return sci(v, 3)
         return escape(f"{v:.6g}")
     return escape(str(value))
-
-
-def short_config(config: str) -> str:
-    """A record's JSON configuration as ``k=v k=v`` (the text as it is when it is not JSON)."""
-    try:
-        cfg = json.loads(config) if config else {}
-    except ValueError:
-        return config
-    if not isinstance(cfg, dict):
-        return str(cfg)
-    return " ".join(f"{k}={v}" for k, v in cfg.items())
 
 
 def join(items) -> str:

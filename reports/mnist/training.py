@@ -31,9 +31,9 @@ from torch_impl.transfer import export_params, load_params
 
 from ..errors import Interrupted, RunError, UsageError
 from ..files import absolute, deferred_interrupt, replace_files
+from ..parity import configs as C
 from ..parity.records import Record, Tolerance, compare
 from . import LOCKSTEP_OPTIMIZERS, NET_NAMES
-from .configured import ConfiguredTwin
 
 __all__ = ["NETS", "LOCKSTEP_OPTIMIZERS", "TrainingResult", "train_lockstep", "training_records",
            "write_training_csvs", "epoch_line", "cmd_train"]
@@ -101,8 +101,10 @@ def _param_rel_diff(ref_params: dict, twin) -> float:
     return worst
 
 
-def _accuracy_torch(runner, x, t, batch_size):
-    return runner.accuracy(x, t, batch_size)
+def _accuracy_torch(run: C.Configured, x, t, batch_size) -> float:
+    """The twin's accuracy (eager, eval mode; the forward pass under the configuration's autocast)."""
+    with run.autocast():
+        return run.module.accuracy(run.input(x), torch.from_numpy(t), batch_size=batch_size)
 
 
 def _batches(rng, n, batch_size, sampling):
@@ -134,8 +136,8 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     Adam: ~3× on small batches), and the update may differ from torch's in the last bit. ``on_epoch(result, epoch, n_epochs, seconds)`` is called
     after every epoch with the :class:`TrainingResult` of the completed epochs (to write CSVs
     and print progress; see :func:`epoch_line`). ``config``: a ``reports.parity.configs.Configuration``
-    the twin trains under (see ``reports.mnist.configured``; None: eager on the CPU); the curves then
-    get a ``config`` column.
+    the twin trains under, the whole run inside ``configs.configured`` (None: eager on the CPU); the
+    curves then get a ``config`` column.
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
@@ -153,21 +155,23 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
     if batch_size > len(x_train):
         raise ValueError(f"batch_size {batch_size} is larger than the {len(x_train)} training images")
 
+    cfg = config or C.by_name("eager")
+    reason = C.unavailable(cfg)
+    if reason:
+        raise ValueError(f"configuration {cfg.name} cannot run here: {reason}")
+
     rng = np.random.default_rng(seed)
     # Dropout masks come from their own stream, so adding dropout never changes the batches.
     mask_rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     ref, twin = NETS[net](x_train.shape[1:], dtype, rng)
-    runner = ConfiguredTwin(twin, config)
     has_dropout = bool(getattr(ref, "dropout_shapes", None))
     ref_opt = OPTIMIZERS[optimizer](lr=lr, fused=fused)
     torch_cls = getattr(torch.optim, TORCH_EQUIVALENT[optimizer]["torch_class"].rsplit(".", 1)[1])
-    torch_opt = torch_cls(twin.parameters(), **ref_opt.torch_kwargs())
     first_layer = {"before": ref.params["W1"].copy()}
 
     per_epoch = max(len(x_train) // batch_size, 1)
     total = steps if steps else epochs * per_epoch
     n_epochs = -(-total // per_epoch)
-    bar = _progress_bar(total, progress)
 
     meta = {"net": net, "optimizer": optimizer, "dtype": dtype.name}
     if config is not None:
@@ -180,54 +184,68 @@ def train_lockstep(data, *, net="simple", optimizer="adam", lr=0.001, batch_size
         layer = dict(first_layer, reference=ref.params["W1"].copy(), torch=export_params(twin)["W1"])
         return TrainingResult(pd.DataFrame(curves), pd.DataFrame(epoch_rows), pd.DataFrame(timing),
                               layer, param_diff)
-    try:
-        for epoch in range(1, n_epochs + 1):
-            started = time.perf_counter()
-            for idx in _batches(rng, len(x_train), batch_size, sampling):
-                if step == total:
-                    break
-                step += 1
-                xb, tb = x_train[idx], t_train[idx]
 
-                # One set of dropout masks per step, drawn once and given to both frameworks.
-                masks = ref.dropout_masks(len(idx), mask_rng) if has_dropout else None
-                extra = {"masks": masks} if has_dropout else {}
-                t0 = time.perf_counter()
-                grads = ref.gradient(xb, tb, **extra)
-                loss_ref = float(ref.last_layer.loss)
-                ref_opt.update(ref.params, grads)
-                t1 = time.perf_counter()
-                with runner.active():
-                    torch_opt.zero_grad()
-                    loss_t = runner.loss(xb, tb, masks)
-                    loss_t.backward()
-                    torch_opt.step()
-                t2 = time.perf_counter()
+    with C.configured(cfg, twin) as run:        # the whole run under the configuration
+        loss_of = run.compiled(run.module.loss)
+        torch_opt = torch_cls(run.module.parameters(), **ref_opt.torch_kwargs())
+        bar = _progress_bar(total, progress)
+        try:
+            for epoch in range(1, n_epochs + 1):
+                started = time.perf_counter()
+                for idx in _batches(rng, len(x_train), batch_size, sampling):
+                    if step == total:
+                        break
+                    step += 1
+                    xb, tb = x_train[idx], t_train[idx]
 
-                loss_torch = float(loss_t.item())
-                abs_diff = abs(loss_ref - loss_torch)
-                rel_diff = abs_diff / abs(loss_torch) if loss_torch else abs_diff
-                if step % param_every == 0 or step == total:
-                    param_diff = _param_rel_diff(ref.params, twin)
-                    pdiff = param_diff
-                else:
-                    pdiff = float("nan")
-                for fw, loss in (("reference", loss_ref), ("torch", loss_torch)):
-                    curves.append({**meta, "framework": fw, "epoch": epoch, "step": step, "loss": loss,
-                                   "loss_abs_diff": abs_diff, "loss_rel_diff": rel_diff, "param_rel_diff": pdiff})
-                timing += [{"framework": "reference", "epoch": epoch, "step": step, "seconds": t1 - t0},
-                           {"framework": "torch", "epoch": epoch, "step": step, "seconds": t2 - t1}]
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
-            train_eval = (x_train[:train_eval_limit], t_train[:train_eval_limit])
-            epoch_rows += _epoch_accuracy(meta, epoch, ref, runner, train_eval, (x_test, t_test), eval_batch_size)
-            if on_epoch is not None:
-                on_epoch(result_so_far(), epoch, n_epochs, time.perf_counter() - started)
-    finally:
-        if bar is not None:
-            bar.close()
+                    # One set of dropout masks per step, drawn once and given to both frameworks.
+                    masks = ref.dropout_masks(len(idx), mask_rng) if has_dropout else None
+                    extra = {"masks": masks} if has_dropout else {}
+                    t0 = time.perf_counter()
+                    grads = ref.gradient(xb, tb, **extra)
+                    loss_ref = float(ref.last_layer.loss)
+                    ref_opt.update(ref.params, grads)
+                    t1 = time.perf_counter()
+                    loss_t = _torch_step(run, loss_of, torch_opt, xb, tb, masks)
+                    t2 = time.perf_counter()
+
+                    loss_torch = float(loss_t.item())
+                    abs_diff = abs(loss_ref - loss_torch)
+                    rel_diff = abs_diff / abs(loss_torch) if loss_torch else abs_diff
+                    if step % param_every == 0 or step == total:
+                        param_diff = _param_rel_diff(ref.params, twin)
+                        pdiff = param_diff
+                    else:
+                        pdiff = float("nan")
+                    for fw, loss in (("reference", loss_ref), ("torch", loss_torch)):
+                        curves.append({**meta, "framework": fw, "epoch": epoch, "step": step, "loss": loss,
+                                       "loss_abs_diff": abs_diff, "loss_rel_diff": rel_diff, "param_rel_diff": pdiff})
+                    timing += [{"framework": "reference", "epoch": epoch, "step": step, "seconds": t1 - t0},
+                               {"framework": "torch", "epoch": epoch, "step": step, "seconds": t2 - t1}]
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss_ref:.4f}", diff=f"{rel_diff:.1e}")
+                train_eval = (x_train[:train_eval_limit], t_train[:train_eval_limit])
+                epoch_rows += _epoch_accuracy(meta, epoch, ref, run, train_eval, (x_test, t_test), eval_batch_size)
+                if on_epoch is not None:
+                    on_epoch(result_so_far(), epoch, n_epochs, time.perf_counter() - started)
+        finally:
+            if bar is not None:
+                bar.close()
     return result_so_far()
+
+
+def _torch_step(run: C.Configured, loss_of, torch_opt, xb, tb, masks) -> torch.Tensor:
+    """One step of the twin under its configuration (``run``): the loss of a batch (``loss_of``:
+    the twin's loss, compiled when the configuration compiles; the forward pass under autocast),
+    its backward pass and the optimizer's update. Returns the loss, a 0-d tensor."""
+    torch_opt.zero_grad()
+    extra = {} if masks is None else {"masks": {k: run.tensor(m) for k, m in masks.items()}}
+    with run.autocast():
+        loss = loss_of(run.input(xb), run.tensor(tb), **extra)
+    loss.backward()
+    torch_opt.step()
+    return loss
 
 
 def epoch_line(result: TrainingResult, epoch: int, n_epochs: int, seconds: float) -> str:
@@ -304,10 +322,10 @@ def training_records(result: TrainingResult) -> list[Record]:
     return recs
 
 
-def _epoch_accuracy(meta, epoch, ref, runner, train, test, batch_size):
+def _epoch_accuracy(meta, epoch, ref, run, train, test, batch_size):
     rows = []
     accs = {"reference": (ref.accuracy(*train, batch_size=batch_size), ref.accuracy(*test, batch_size=batch_size)),
-            "torch": (_accuracy_torch(runner, *train, batch_size), _accuracy_torch(runner, *test, batch_size))}
+            "torch": (_accuracy_torch(run, *train, batch_size), _accuracy_torch(run, *test, batch_size))}
     for fw, (train_acc, test_acc) in accs.items():
         rows.append({**meta, "framework": fw, "epoch": epoch, "train_acc": train_acc, "test_acc": test_acc})
     return rows

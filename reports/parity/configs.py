@@ -18,10 +18,14 @@ configuration tolerances are therefore exactly today's; TF32 gives eps = 9.8e-4,
 
 Set and undo
 ------------
-:func:`applied` enters a configuration: it reads every flag, sets it, and restores the value it
-read on the way out — also when the body raises, and also when setting a later flag fails.
-Module and input transforms act on the copies a run builds for itself, so they need no undo;
-autocast and compile wrap one call (:func:`autocast`, :func:`compiled`).
+:func:`configured` runs a twin under a configuration, and is the only place that knows the
+order in which one is made: the flags are set (:func:`applied`: it reads every flag, sets it,
+and restores the value it read on the way out — also when the body raises, and also when
+setting a later flag fails), the twin moves to the device and the memory format, its call goes
+through ``torch.compile``, the inputs follow the twin, and the forward pass runs under autocast.
+The matrix's layer and network runners (``reports.parity.matrix``) and lockstep training
+(``reports.mnist.training``) all go through it. Module and input transforms act on the copies a
+run builds for itself, so they need no undo.
 
 The CUDA entries go through the very same code: the same flags, the same context manager, the
 same runner with ``device="cuda"``. Without a GPU they are skipped with their reason
@@ -42,12 +46,11 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from .records import Tolerance
+from .records import DTYPES, Tolerance
 
 __all__ = ["Precision", "PRECISIONS", "Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
-           "resolve", "applied", "autocast", "compiled", "unavailable", "not_applicable",
-           "precision_of", "config_tolerance", "on_cpu", "round_to_tf32", "to_memory_format", "describe",
-           "ALL"]
+           "resolve", "applied", "configured", "Configured", "unavailable", "not_applicable",
+           "precision_of", "config_tolerance", "on_cpu", "round_to_tf32", "describe", "ALL"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -210,7 +213,7 @@ class Configuration:
     compile_kwargs: tuple = ()
     autocast: str | None = None
     computes_in: str | None = None
-    dtypes: tuple = ("float64", "float32")
+    dtypes: tuple = DTYPES
     baseline: str | None = "eager"
     claims_deterministic: bool = False
     needs: tuple = ()
@@ -440,7 +443,7 @@ def on_cpu(cfg: Configuration) -> Configuration:
 
 
 # ------------------------------------------------------------------------------------------
-# Entering a configuration
+# Running under a configuration
 # ------------------------------------------------------------------------------------------
 
 @contextmanager
@@ -453,25 +456,72 @@ def applied(cfg: Configuration):
         yield
 
 
-def autocast(cfg: Configuration):
-    """The autocast context of ``cfg`` for one forward pass (a null context without autocast)."""
-    if not cfg.autocast:
-        return nullcontext()
-    return torch.autocast(cfg.device.split(":")[0], dtype=getattr(torch, cfg.autocast))
+@contextmanager
+def configured(cfg: Configuration, module: torch.nn.Module):
+    """Run ``module`` (a torch twin) under ``cfg``; yields a :class:`Configured`::
+
+        with configured(cfg, module) as run:         # the flags are set
+            x = run.leaf(inputs["x"])                 # device, memory format, requires grad
+            with run.autocast():                      # the forward pass (autocast entries)
+                y = run.call(x)                       # the twin, through torch.compile
+            y.backward(run.tensor(dout, y.dtype))     # on the device, in y's dtype
+                                                      # on exit every flag is restored
+
+    In this order: the flags (and a test-only patch) are set; ``module`` moves to ``cfg.device`` and
+    ``cfg.memory_format`` (in place, as ``Module.to`` does: ``run.module`` is the same object);
+    ``run.call`` is the module through ``torch.compile`` when ``cfg`` compiles, and
+    ``run.compiled(fn)`` does the same for another function of the run (a training loss, a
+    network run layer by layer); inputs follow the module (:meth:`Configured.leaf`,
+    :meth:`Configured.input`). On exit, also after an error, every flag is restored.
+    """
+    with applied(cfg):
+        yield Configured(cfg, module)
 
 
-def compiled(cfg: Configuration, fn):
-    """``fn`` through ``torch.compile`` when ``cfg.compile`` (else ``fn`` itself)."""
-    if not cfg.compile:
-        return fn
-    return torch.compile(fn, **dict(cfg.compile_kwargs))
+class Configured:
+    """A twin made ready for a run under a configuration (see :func:`configured`)."""
 
+    def __init__(self, cfg: Configuration, module: torch.nn.Module):
+        self.cfg = cfg
+        self.module = module.to(cfg.device)
+        if cfg.memory_format:
+            self.module = self.module.to(memory_format=getattr(torch, cfg.memory_format))
+        self._call = None
 
-def to_memory_format(cfg: Configuration, tensor_or_module):
-    """A module (in place) or a 4-D tensor in ``cfg.memory_format`` (unchanged without one)."""
-    if not cfg.memory_format:
-        return tensor_or_module
-    fmt = getattr(torch, cfg.memory_format)
-    if isinstance(tensor_or_module, torch.nn.Module):
-        return tensor_or_module.to(memory_format=fmt)
-    return tensor_or_module.to(memory_format=fmt) if tensor_or_module.dim() == 4 else tensor_or_module
+    @property
+    def call(self):
+        """The module, through ``torch.compile`` when the configuration compiles (made once)."""
+        if self._call is None:
+            self._call = self.compiled(self.module)
+        return self._call
+
+    def compiled(self, fn):
+        """``fn`` through ``torch.compile`` (with the configuration's options) when it compiles,
+        else ``fn`` itself."""
+        if not self.cfg.compile:
+            return fn
+        return torch.compile(fn, **dict(self.cfg.compile_kwargs))
+
+    def input(self, array: np.ndarray) -> torch.Tensor:
+        """An input batch as a tensor on the device, a 4-D one in the memory format (on the CPU it
+        shares memory with ``array``)."""
+        t = torch.from_numpy(array).to(self.cfg.device)
+        if self.cfg.memory_format and t.dim() == 4:
+            t = t.to(memory_format=getattr(torch, self.cfg.memory_format))
+        return t
+
+    def leaf(self, array: np.ndarray) -> torch.Tensor:
+        """An input whose gradient is compared: a copy of ``array`` as :meth:`input` makes it, a
+        leaf that requires grad."""
+        return self.input(np.array(array, copy=True)).requires_grad_(True)
+
+    def tensor(self, array: np.ndarray, dtype=None) -> torch.Tensor:
+        """Anything else the run needs on the device, in the default layout (labels, masks, an
+        upstream gradient; ``dtype``: cast to this torch dtype too)."""
+        return torch.from_numpy(array).to(device=self.cfg.device, dtype=dtype)
+
+    def autocast(self):
+        """The autocast context of a forward pass (a null context without autocast)."""
+        if not self.cfg.autocast:
+            return nullcontext()
+        return torch.autocast(self.cfg.device.split(":")[0], dtype=getattr(torch, self.cfg.autocast))

@@ -26,9 +26,7 @@ from torch_impl.transfer import book_layout_is_transposed, export_grads, resolve
 
 from .cases import (LAYER_CASES, NET_CASES, LayerCase, NetCase, alexnet_plan,
                     reference_from_torchvision, reference_views_of)
-from .records import Record, Tolerance, _config_str, compare, first_divergence, reduction_tolerance
-
-DTYPES = ("float64", "float32")
+from .records import DTYPES, Record, Tolerance, compare, config_str, first_divergence, reduction_tolerance
 
 
 def _to_torch(x: np.ndarray, requires_grad=False, device="cpu") -> torch.Tensor:
@@ -121,7 +119,7 @@ def _torch_trace(net, x_t, t_t, masks=None, after_child=None):
     return loss, outputs
 
 
-def _align_near_ties(layer: "R.Pooling", x_torch, rtol) -> int:
+def align_near_ties(layer: "R.Pooling", x_torch, rtol) -> int:
     """Where torch's max pooling picked another winner than the reference's, and only because
     the two largest values of the window are within rounding of each other, route the
     reference's backward through torch's winner; returns how many windows that was (0: none,
@@ -165,8 +163,8 @@ def _align_near_ties(layer: "R.Pooling", x_torch, rtol) -> int:
     return int(differ.sum())
 
 
-def _align_near_zeros(layer: "R.Relu", x_ref, x_torch, rtol) -> int:
-    """ReLU's counterpart of :func:`_align_near_ties`: where an input is within rounding of 0
+def align_near_zeros(layer: "R.Relu", x_ref, x_torch, rtol) -> int:
+    """ReLU's counterpart of :func:`align_near_ties`: where an input is within rounding of 0
     (at most ``rtol`` × the array's largest |value| in both frameworks) and its sign differs
     between them, the reference's backward passes or stops the gradient as torch's does. Only
     when the reference's rule applied to torch's values reproduces torch's decisions everywhere
@@ -226,7 +224,7 @@ def _ref_backward_trace(net, grads, dx):
     dx["dx"] = dout
 
 
-def _ref_trace(net, x, t, train=True, masks=None):
+def ref_trace(net, x, t, train=True, masks=None):
     """Run the reference net layer by layer, keeping each output and the gradient arriving at it."""
     loss, outputs = _ref_forward_trace(net, x, t, train, masks)
     grads, dx = {}, {}
@@ -235,7 +233,7 @@ def _ref_trace(net, x, t, train=True, masks=None):
     return loss, outputs, grads, dx["dx"]
 
 
-def _check_masks(case, ref, masks, train):
+def check_masks(case, ref, masks, train):
     """In training mode every reference Dropout layer needs a mask from the case's inputs:
     masks drawn inside each framework could never agree."""
     dropouts = [name for name, layer in ref.layers.items() if isinstance(layer, R.Dropout)]
@@ -276,13 +274,13 @@ def run_net_case(case: NetCase, dtype="float64", seed=0, device="cpu") -> list[R
     x, t = inputs["x"], inputs["t"]
     masks = inputs.get("masks")
     train = case.mode == "train"
-    _check_masks(case, ref, masks, train)
+    check_masks(case, ref, masks, train)
     tol = case_tolerance(case, dtype)
     name, cfg = case.net, case.config
 
     spot = []
     if case.gradcheck and dtype == np.float64:     # the reference alone, before torch runs
-        _ref_trace(ref, x, t, train, masks)
+        ref_trace(ref, x, t, train, masks)
         grads = {key: getattr(ref.layers[layer], "d" + attr) for key, (layer, attr) in ref.PARAM_LAYERS.items()}
         spot = gradient_spot_records(case, ref, inputs, grads, case.gradcheck, train, seed)
         del grads
@@ -317,9 +315,9 @@ def run_net_case(case: NetCase, dtype="float64", seed=0, device="cpu") -> list[R
     def align(layer_name, child, h_in):
         layer = ref.layers.get(layer_name)
         if isinstance(layer, R.Pooling) and isinstance(child, torch.nn.MaxPool2d):
-            near_ties[layer_name] = _align_near_ties(layer, h_in.detach().cpu().numpy(), tol.rtol)
+            near_ties[layer_name] = align_near_ties(layer, h_in.detach().cpu().numpy(), tol.rtol)
         elif isinstance(layer, R.Relu) and isinstance(child, torch.nn.ReLU):
-            near_ties[layer_name] = _align_near_zeros(layer, layer_input[layer_name],
+            near_ties[layer_name] = align_near_zeros(layer, layer_input[layer_name],
                                                       h_in.detach().cpu().numpy(), tol.rtol)
     try:
         loss_t, outs_t = _torch_trace(net, x_t, _labels_on(t, x_t), masks_t, after_child=align)
@@ -475,7 +473,7 @@ def gradient_spot_records(case, ref, inputs, grads, per_param=3, train=True, see
             note += f"; skipped {skipped} (a ±h step crossed a ReLU kink or a max-pool tie)"
         records.append(Record(
             case=case.net, quantity=f"d{key} central diff", dtype="float64",
-            config=_config_str(case.config), ref_shape=str(tuple(array.shape)),
+            config=config_str(case.config), ref_shape=str(tuple(array.shape)),
             torch_shape=f"({len(picks)} coordinates)", max_abs=err, max_rel=rel, tol=tol.rtol,
             headroom=tol.rtol / rel if rel else float("inf"),
             verdict="pass" if rel <= tol.rtol else "fail", group="gradcheck",
@@ -616,17 +614,33 @@ def option_answer_records(dtype="float64") -> list[Record]:
     return records
 
 
-def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu") -> list[Record]:
+def _unguarded(label, dtype, run, config="{}") -> list[Record]:
+    return run()
+
+
+def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu", *, select=None,
+                       guard=None) -> list[Record]:
     """Every registered case in every dtype, plus the known answers: what the report shows.
-    ``skip``: network cases to leave out (the report's --quick drops the full-size AlexNets).
-    ``device``: where the torch twins run (the known answers always run on the CPU)."""
+
+    ``skip``: network cases to leave out (``report --quick`` and the bug zoo drop the full-size
+    AlexNets: ``reports.parity.cases.full_size_cases()``). ``device``: where the torch twins run
+    (the known answers always run on the CPU). ``select(case)``: only the cases it accepts, and
+    then no known answers. ``guard(label, dtype, run, config)`` runs each case's ``run()`` (its
+    label is the layer or net name, "book example" for the known answers; ``config`` the case's
+    configuration as a record has it) and returns its records — the bug zoo turns an exception
+    under a planted bug into a failing record there; by default it calls ``run()``."""
+    guard = guard or _unguarded
     skipped = {id(c) for c in skip}
     records = []
     for dtype in dtypes:
-        records += known_answer_records(dtype)
+        if select is None:
+            records += guard("book example", dtype, lambda: known_answer_records(dtype))
         for case in LAYER_CASES:
-            records += run_layer_case(case, dtype, seed, device=device)
+            if select is None or select(case):
+                records += guard(case.layer, dtype, lambda: run_layer_case(case, dtype, seed, device=device),
+                                 config_str(case.config))
         for case in NET_CASES:
-            if id(case) not in skipped:
-                records += run_net_case(case, dtype, seed, device=device)
+            if id(case) not in skipped and (select is None or select(case)):
+                records += guard(case.net, dtype, lambda: run_net_case(case, dtype, seed, device=device),
+                                 config_str(case.config))
     return records

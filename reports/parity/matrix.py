@@ -50,39 +50,28 @@ import torch.nn.functional as F
 from torch_impl import apply_dropout_mask
 from torch_impl.transfer import export_grads
 
-from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase
-from .configs import (Configuration, applied, autocast, by_name, compiled, config_tolerance, describe,
-                      not_applicable, precision_of, to_memory_format, unavailable)
-from .harness import DTYPES, _check_masks, _ref_trace, quiet_torch_notes
+from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase, full_size
+from .configs import (Configuration, by_name, config_tolerance, configured, describe, not_applicable,
+                      precision_of, unavailable)
+from .harness import check_masks, quiet_torch_notes, ref_trace
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
-from .records import Record, Tolerance, _config_str, compare
+from .records import DTYPES, Record, Tolerance, compare, config_str
 
-__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict",
-           "matrix_cases", "full_size", "cells", "case_label", "VERDICT_ORDER", "first_line",
+__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "determinism",
+           "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
 #: "worse than eager" beyond this multiple of eager's error (dynamo's same() uses 2, and 3 for
 #: some models; 3 here).
 MULTIPLE = 3.0
-#: Network cases with more input values per image than this are full-size (ImageNet-shaped).
-FULL_SIZE_INPUT = 10_000
 
 
 # ------------------------------------------------------------------------------------------
 # Which cases
 # ------------------------------------------------------------------------------------------
 
-def full_size(case) -> bool:
-    """The full-size AlexNets (3×227×227, 3×224×224): seconds per run in eager, minutes to compile."""
-    dims = str(case.config.get("input_dim", "")).replace("x", "×").split("×")
-    try:
-        return dims != [""] and int(np.prod([int(d) for d in dims])) > FULL_SIZE_INPUT
-    except ValueError:
-        return False
-
-
 def matrix_cases() -> list:
-    """Every registered layer and network case except the full-size AlexNets."""
+    """Every registered layer and network case except the full-size AlexNets (minutes to compile)."""
     return [c for c in LAYER_CASES + NET_CASES if not full_size(c)]
 
 
@@ -128,12 +117,6 @@ def _np64(t) -> np.ndarray:
     return t.detach().to(torch.float64).cpu().numpy()
 
 
-def _leaf(cfg: Configuration, x: np.ndarray) -> torch.Tensor:
-    """The input as a leaf tensor on the configuration's device and in its memory format."""
-    t = to_memory_format(cfg, torch.from_numpy(np.array(x, copy=True)).to(cfg.device))
-    return t.requires_grad_(True)
-
-
 def _oracle_layer(case, ref, module, dtype, seed):
     """The reference layer in float64 holding the run's parameters (upcast exactly)."""
     if dtype == np.float64:
@@ -149,23 +132,21 @@ def _layer_run(case: LayerCase, cfg: Configuration, dtype, seed) -> Run:
     ref, module = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     oracle = _Upcast(_oracle_layer(case, ref, module, dtype, seed))
-    with applied(cfg):
-        module = to_memory_format(cfg, module.to(cfg.device))
-        call = compiled(cfg, module)
-        x_t = _leaf(cfg, inputs["x"])
-        with autocast(cfg):
+    with configured(cfg, module) as run:
+        x_t = run.leaf(inputs["x"])
+        with run.autocast():
             if case.forward is not None:
-                y_ref, y_t = case.forward(oracle, call, inputs, x_t)
+                y_ref, y_t = case.forward(oracle, run.call, inputs, x_t)
             else:
-                y_ref, y_t = oracle.forward(inputs["x"]), call(x_t)
-        dout = torch.from_numpy(np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype))
-        dout = dout.to(device=cfg.device, dtype=y_t.dtype)       # autograd's dtype for the gradient
+                y_ref, y_t = oracle.forward(inputs["x"]), run.call(x_t)
+        dout = run.tensor(np.asarray(rng.standard_normal(np.shape(y_ref)), dtype=dtype),
+                          y_t.dtype)                              # autograd's dtype for the gradient
         dx_ref = oracle.backward(_np64(dout))
         y_t.backward(dout)
     values = {"output": y_t, "dx": x_t.grad}
     oracle_values = {"output": np.asarray(y_ref), "dx": dx_ref}
-    if getattr(module, "book_params", None):
-        for key, g in export_grads(module).items():
+    if getattr(run.module, "book_params", None):
+        for key, g in export_grads(run.module).items():
             values["d" + key] = torch.from_numpy(g)
             oracle_values["d" + key] = getattr(oracle.layer, "d" + key)
     notes = {q: f"torch result in {str(v.dtype).replace('torch.', '')}" for q, v in values.items()
@@ -182,7 +163,7 @@ def _oracle_net(case: NetCase, ref, inputs, dtype, seed):
             ref64.params[key][...] = ref.params[key]
             setattr(ref64.layers[layer], attr, ref64.params[key])
         ref = ref64
-    loss, outs, grads, dx = _ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
+    loss, outs, grads, dx = ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
                                        inputs.get("masks"))
     values = {"loss": np.asarray(loss), "scores": outs[list(ref.layers)[-1]], "dx": dx}
     for key, (layer, attr) in ref.PARAM_LAYERS.items():
@@ -202,16 +183,15 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
     ref, net = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     train = case.mode == "train"
-    _check_masks(case, ref, inputs.get("masks"), train)
+    check_masks(case, ref, inputs.get("masks"), train)
     if oracle is None:
         oracle = _oracle_net(case, ref, inputs, dtype, seed)
-    with applied(cfg):
-        net = to_memory_format(cfg, net.to(cfg.device))
-        net.train(train)
-        x_t = _leaf(cfg, inputs["x"])
-        t_t = torch.from_numpy(np.asarray(inputs["t"])).to(cfg.device)
-        masks = {k: torch.from_numpy(v).to(cfg.device) for k, v in (inputs.get("masks") or {}).items()}
-        children = list(net.named_children())
+    with configured(cfg, net) as run:
+        run.module.train(train)
+        x_t = run.leaf(inputs["x"])
+        t_t = run.tensor(np.asarray(inputs["t"]))
+        masks = {k: run.tensor(v) for k, v in (inputs.get("masks") or {}).items()}
+        children = list(run.module.named_children())
 
         def forward(x, probes):
             h, outs = x, []
@@ -224,17 +204,17 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
                 outs.append(h)
             return F.cross_entropy(h, t_t), outs
 
-        with torch.no_grad(), autocast(cfg):          # each output's shape, dtype and layout
+        with torch.no_grad(), run.autocast():        # each output's shape, dtype and layout
             _, shapes = forward(x_t, [0.0] * len(children))
         probes = [torch.zeros_like(o).requires_grad_(True) for o in shapes]
-        with autocast(cfg):
-            loss, outs = compiled(cfg, forward)(x_t, probes)
+        with run.autocast():
+            loss, outs = run.compiled(forward)(x_t, probes)
         loss.backward()
     names = [n for n, _ in children]
     out_of, grad_of = dict(zip(names, outs)), dict(zip(names, (p.grad for p in probes)))
     layers = list(ref.layers)
     values = {"loss": loss, "scores": out_of[layers[-1]], "dx": x_t.grad}
-    values.update({"d" + k: torch.from_numpy(g) for k, g in export_grads(net).items()})
+    values.update({"d" + k: torch.from_numpy(g) for k, g in export_grads(run.module).items()})
     values.update({f"{n}.out": out_of[n] for n in layers})
     values.update({f"{n}.grad": grad_of[n] for n in reversed(layers)})
     missing = [q for q, v in values.items() if v is None]
@@ -286,7 +266,9 @@ def _ratio(err: float, base_err: float) -> float:
     return math.inf if err > 0 else 1.0
 
 
-def _determinism(a: np.ndarray, b: np.ndarray | None):
+def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
+    """(``deterministic``, ``run_diff``) of two runs' values: ("yes", 0) bit-identical, ("no", the
+    largest difference, inf for another shape), ("", NaN) when there was no second run."""
     if b is None:
         return "", math.nan
     if a.shape == b.shape and a.tobytes() == b.tobytes():
@@ -310,7 +292,7 @@ def _judge(case, cfg, dtype, run1, run2, base_cfg, base_run) -> list[Record]:
                                                        f"{base_cfg.name}: {base_tol.why}")
     records = []
     for q, value in run1.values.items():
-        det, diff = _determinism(value, run2.values.get(q) if run2 else None)
+        det, diff = determinism(value, run2.values.get(q) if run2 else None)
         extra = dict(configuration=cfg.name, deterministic=det, run_diff=diff)
         note = run1.notes.get(q, "")
         rec = compare(name, q, run1.oracle[q], value, tol, config=case.config, group=run1.groups[q],
@@ -345,7 +327,7 @@ def first_line(exc: BaseException) -> str:
 def _status(case, cfg, dtype, verdict, note) -> Record:
     nan = math.nan
     return Record(case=case_label(case), quantity="", dtype=np.dtype(dtype).name,
-                  config=_config_str(case.config), ref_shape="", torch_shape="", max_abs=nan,
+                  config=config_str(case.config), ref_shape="", torch_shape="", max_abs=nan,
                   max_rel=nan, tol=nan, headroom=nan, verdict=verdict,
                   group="net" if isinstance(case, NetCase) else "layer", note=note,
                   configuration=cfg.name, compared_with="oracle")

@@ -6,6 +6,7 @@ Re-exported by ``reports.parity.cases`` (the registry's one entry point: ``LAYER
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -16,10 +17,11 @@ import torch_impl
 from torch_impl.alexnet import TORCHVISION_BOOK_PARAMS
 from torch_impl.transfer import book_layout_is_transposed, load_params, resolve_param
 
-from .records import compare
+from .records import DTYPES, compare
 
 __all__ = ["NetCase", "NET_CASES", "simple_convnet_case", "lenet5_case", "alexnet_case", "alexnet_plan",
-           "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision", "reference_views_of"]
+           "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision", "reference_views_of",
+           "FULL_SIZE_INPUT", "full_size", "full_size_cases"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -288,6 +290,25 @@ NET_CASES += [
     lenet5_case(c3_table=True),
     alexnet_case("mnist", N=4, gradcheck=2),
     alexnet_case("mnist", N=2, mode="eval"),
-    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=("float64", "float32")),
-    torchvision_alexnet_case(N=1, slow_dtypes=("float64", "float32")),
+    alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=DTYPES),
+    torchvision_alexnet_case(N=1, slow_dtypes=DTYPES),
 ]
+
+#: A network case with more input values per image than this is full-size (ImageNet-shaped):
+#: seconds per run in eager against milliseconds for the rest, minutes to compile. ``report
+#: --quick``, the bug zoo and the configuration matrix leave them out.
+FULL_SIZE_INPUT = 10_000
+
+
+def full_size(case) -> bool:
+    """Whether ``case`` is a full-size AlexNet (3×227×227, 3×224×224; see :data:`FULL_SIZE_INPUT`)."""
+    dims = str(case.config.get("input_dim", "")).replace("x", "×").split("×")
+    try:
+        return dims != [""] and math.prod(int(d) for d in dims) > FULL_SIZE_INPUT
+    except ValueError:
+        return False
+
+
+def full_size_cases() -> list:
+    """The registered network cases that are full-size, in registry order."""
+    return [c for c in NET_CASES if full_size(c)]

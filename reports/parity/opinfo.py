@@ -42,13 +42,12 @@ import reference as R
 from reference import util as U
 
 from .cases import adaptive_window, conv_reduction, linear_reduction, overlap_reduction
-from .records import Record, compare, reduction_tolerance
+from .records import DTYPES, Record, compare, reduction_tolerance
 
-__all__ = ["OPS", "DTYPES", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
+__all__ = ["OPS", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
            "load_op_db", "run_corpus", "summarize", "sample_rows", "opinfo_frame", "corpus_from_records",
            "OPINFO_COLUMNS", "SUBSET_SCAN"]
 
-DTYPES = ("float64", "float32")
 #: A subset is drawn from each entry's first SUBSET_SCAN samples (the max-pool generator makes
 #: 1,440, seconds' worth; a subset should cost well under a second).
 SUBSET_SCAN = 48

@@ -31,14 +31,13 @@ import torch
 import reference.optimizer as O
 from reference.optimizer import OPTIMIZERS, TORCH_EQUIVALENT, fma
 
-from .records import Record, Tolerance, compare, float_eps
+from .records import DTYPES, Record, Tolerance, compare, float_eps
 
 __all__ = ["TORCH_FORMS", "SHAPES", "STEPS", "GRAD_SCALES", "PARITY_KEY_SCALES", "torch_fuses_multiply_add",
            "make_problem", "numpy_trajectory", "torch_class", "torch_trajectory", "trajectory_records",
            "parity_tolerance", "make_optimizer", "torch_sqrt", "run_parity", "with_torch_sqrt",
            "optimizer_records"]
 
-DTYPES = ("float64", "float32")
 TORCH_FORMS = ("sgd", "momentum", "adagrad", "adam")
 SHAPES = ((3, 4), (17,), (2, 3, 5, 5))
 STEPS = 50

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["Tolerance", "Record", "compare", "float_eps", "reduction_tolerance", "records_to_frame",
-           "dedupe", "first_divergence", "worst_record", "CONFIGURATION_FIELDS"]
+__all__ = ["DTYPES", "Tolerance", "Record", "compare", "config_str", "short_config", "float_eps", "reduction_tolerance",
+           "records_to_frame", "dedupe", "first_divergence", "worst_record", "CONFIGURATION_FIELDS"]
 
+#: The dtypes the project compares, the float64 oracle first (``--dtype both``, every default).
+DTYPES = ("float64", "float32")
 #: The Record fields of the configuration matrix (empty/NaN on every other record).
 CONFIGURATION_FIELDS = ("configuration", "compared_with", "ratio", "deterministic", "run_diff")
 
@@ -102,10 +104,22 @@ class Record:
                 + f" config={self.config}")
 
 
-def _config_str(config) -> str:
+def config_str(config) -> str:
+    """A case configuration as a record's ``config``: JSON in declaration order (a string as it is)."""
     if isinstance(config, str):
         return config
     return json.dumps(config or {}, default=str, ensure_ascii=False)
+
+
+def short_config(config: str) -> str:
+    """A record's JSON configuration as ``k=v k=v`` for a reader (the text as it is when it is not JSON)."""
+    try:
+        cfg = json.loads(config) if config else {}
+    except ValueError:
+        return config
+    if not isinstance(cfg, dict):
+        return str(cfg)
+    return " ".join(f"{k}={v}" for k, v in cfg.items())
 
 
 def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, *,
@@ -188,7 +202,7 @@ def _record(case, quantity, dtype, config, a, b, max_abs, max_rel, rtol, why, gr
                                        for n in verdict_notes)
     headroom = math.inf if max_rel == 0 else (rtol / max_rel if math.isfinite(max_rel) else 0.0)
     note = "; ".join([n for n in [note] + verdict_notes if n])
-    return Record(case=case, quantity=quantity, dtype=dtype, config=_config_str(config),
+    return Record(case=case, quantity=quantity, dtype=dtype, config=config_str(config),
                   ref_shape=str(tuple(a.shape)), torch_shape=str(tuple(b.shape)),
                   max_abs=max_abs, max_rel=max_rel, tol=rtol, headroom=headroom,
                   verdict="pass" if ok else "fail", group=group, note=note, tol_why=why)

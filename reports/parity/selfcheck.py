@@ -28,11 +28,10 @@ from typing import Callable
 import numpy as np
 
 from . import records as _records
-from .records import Record
+from .records import DTYPES, Record
 
 __all__ = ["SelfCheck", "SELF_CHECKS", "self_check_records"]
 
-DTYPES = ("float64", "float32")
 
 
 def _other(dtype):

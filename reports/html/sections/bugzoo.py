@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from ..format import sci, short_config
+from ...parity.records import short_config
+from ..format import sci
 from .common import Card
 
 __all__ = ["bugzoo_context", "GROUP_TITLES"]

@@ -5,7 +5,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..charts import COLORS
-from ..format import fmt_headroom, sci, short_config
+from ...parity.records import short_config
+from ..format import fmt_headroom, sci
 
 __all__ = ["DTYPE_STYLE", "FW_STYLE", "FW_NAME", "NET_NAME", "OPT_NAME", "run_title", "group_cases", "case_labels",
            "worst", "Card", "RecordRow", "record_row"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from ...parity.records import dedupe, first_divergence
+from ...parity.records import DTYPES, dedupe, first_divergence, short_config
 from .. import charts
 from ..charts import COLORS, HLine, Series
-from ..format import fmt_headroom, join, sci, short_config
+from ..format import fmt_headroom, join, sci
 from .common import DTYPE_STYLE, FW_NAME, Card, case_labels, group_cases, record_row, worst
 from .corpus import opinfo_card, opinfo_records
 from .training import loss_diffs
@@ -155,7 +155,7 @@ def layers_context(inputs) -> dict | None:
     chart, groups, both = "", [], False
     if layer_recs:
         cases = group_cases(layer_recs)
-        dtypes = [d for d in ("float64", "float32") if any(d in v for v in cases.values())]
+        dtypes = [d for d in DTYPES if any(d in v for v in cases.values())]
         chart, groups = _layer_chart(cases, case_labels(list(cases)), dtypes)
         both = len(dtypes) > 1
     return {"chart": chart, "groups": groups, "both_dtypes": both,
