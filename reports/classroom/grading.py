@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -51,100 +50,13 @@ from ..parity.harness import (BOOK_CONV_EXAMPLES, BOOK_CONV_W, BOOK_CONV_X, BOOK
                               BOOK_POOL_X, case_tolerance, run_net_case)
 from ..parity.optim import GRAD_SCALES, PARITY_KEY_SCALES, SHAPES, STEPS, make_problem, torch_trajectory, \
     trajectory_records
-from ..parity.records import DTYPES, Record, Tolerance, compare, config_str, float_eps, reduction_tolerance
+from ..parity.records import DTYPES, Tolerance, float_eps, reduction_tolerance
 from . import NAMES
+from .calls import (Failure, Guarded, Records, Skip, StudentExit, as_array, call, error_record, method, obj_name,
+                    one_line)
 
-__all__ = ["Item", "Grading", "Failure", "StudentExit", "plan", "grade_name", "student_tolerance",
-           "BOOK_HYPERPARAMETERS", "error_record"]
-
-
-# ------------------------------------------------------------------------------------------
-# Calling the student's code
-# ------------------------------------------------------------------------------------------
-
-class Failure(Exception):
-    """The student's code raised (``todo``: NotImplementedError) or returned something unusable."""
-
-    def __init__(self, message: str, todo: bool = False):
-        super().__init__(message)
-        self.todo = todo
-
-
-class StudentExit(BaseException):
-    """The student's code called ``sys.exit(code)``: the name ends there."""
-
-    def __init__(self, code):
-        super().__init__(code)
-        self.code = code
-
-
-class Skip(Exception):
-    """The case needs an option the student's class does not take."""
-
-
-def obj_name(obj) -> str:
-    return getattr(obj, "__name__", type(obj).__name__)
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return text if len(text) <= 160 else text[:159].rsplit(" ", 1)[0] + " …"
-
-
-def call(what: str, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)``, the student's code: an exception becomes a :class:`Failure` saying
-    where (``what``); ``sys.exit`` a :class:`StudentExit`. Ctrl-C goes through."""
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as exc:
-        raise Failure(f"{what} raises NotImplementedError" + (f" ({exc})" if str(exc) else ""), todo=True) from None
-    except SystemExit as exc:
-        raise StudentExit(exc.code) from None
-    except Exception as exc:           # the student's exception, reported in one line
-        raise Failure(f"{what} raises {one_line(exc)}") from None
-
-
-def as_array(value, what: str, dtype) -> np.ndarray:
-    """What the student returned, as an array; a Python number (a loss) takes the run's dtype."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return np.asarray(value, dtype=dtype)
-    if value is None or not isinstance(value, (np.ndarray, np.generic)):
-        raise Failure(f"{what} returned {type(value).__name__}, not a NumPy array")
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        raise Failure(f"{what} returned an array of {array.dtype}, not of numbers")
-    return array
-
-
-def _copy(value):
-    return value.copy() if isinstance(value, np.ndarray) else value
-
-
-def error_record(case: str, quantity: str, dtype, config, message: str, todo=False, group="error") -> Record:
-    """A failing record for a quantity the student's code did not produce (its note says why)."""
-    return Record(case=case, quantity=quantity, dtype=np.dtype(dtype).name, config=config_str(config),
-                  ref_shape="", torch_shape="", max_abs=math.inf, max_rel=math.inf, tol=0.0, headroom=0.0,
-                  verdict="fail", group="todo" if todo else group, note=message)
-
-
-class _Records:
-    """The records of one run, and the failing records of the quantities it never reached."""
-
-    def __init__(self, case, config, dtype, quantities):
-        self.case, self.config, self.dtype, self.left = case, config, np.dtype(dtype), list(quantities)
-        self.records = []
-
-    def compare(self, quantity, mine, theirs, tol, group="layer"):
-        self.records.append(compare(self.case, quantity, mine, theirs, tol, config=self.config, group=group,
-                                    dtype=self.dtype))
-        if quantity in self.left:
-            self.left.remove(quantity)
-
-    def fail_rest(self, failure: Failure, group="error") -> list[Record]:
-        self.records += [error_record(self.case, q, self.dtype, self.config, str(failure), failure.todo, group)
-                         for q in self.left]
-        self.left = []
-        return self.records
+__all__ = ["Item", "Grading", "plan", "grade_name", "takes", "student_tolerance", "BOOK_HYPERPARAMETERS",
+           "Failure", "StudentExit", "one_line"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -223,7 +135,7 @@ def _layer_run(case, config):
         rng = np.random.default_rng(seed)
         ref, module = case.build(rng, np.dtype(dtype))
         inputs = case.inputs(rng, np.dtype(dtype))
-        out = _Records(name, config, dtype, ["output", "dx", *("d" + k for k in module.book_params)])
+        out = Records(name, config, dtype, ["output", "dx", *("d" + k for k in module.book_params)])
         tol = case_tolerance(case, dtype)
         args, options = _ARGS[name](config, ref), _options(name, config, ref)
         try:
@@ -242,31 +154,31 @@ def _layer_run(case, config):
     return run
 
 
-def _run_layer(layer, module, inputs, rng, out: _Records, tol, config):
+def _run_layer(layer, module, inputs, rng, out: Records, tol, config):
     """Forward and backward of the student's layer and the torch twin on the same inputs."""
     name, dtype = out.case, out.dtype
     x = inputs["x"]
     x_t = torch.from_numpy(x.copy()).requires_grad_(True)
     if name == "SoftmaxWithLoss":
-        y_s = call(f"{name}.forward", layer.forward, x.copy(), inputs["t"].copy())
+        y_s = call(f"{name}.forward", method(layer, "forward"), x.copy(), inputs["t"].copy())
         y_t = module(x_t, torch.from_numpy(inputs["t"].copy()))
     elif name == "Dropout" and config["mode"] == "train":
-        y_s = as_array(call(f"{name}.forward", layer.forward, x.copy()), f"{name}.forward", dtype)
+        y_s = as_array(call(f"{name}.forward", method(layer, "forward"), x.copy()), f"{name}.forward", dtype)
         mask = (y_s != 0) if y_s.shape == x.shape else np.ones(x.shape, dtype=bool)   # the student's mask
         y_t = apply_dropout_mask(x_t, mask, config["p"])
     elif name == "Dropout":
-        y_s = call(f"{name}.forward", layer.forward, x.copy(), train_flg=False)
+        y_s = call(f"{name}.forward", method(layer, "forward"), x.copy(), train_flg=False)
         y_t = module(x_t)
     else:
-        y_s = call(f"{name}.forward", layer.forward, x.copy())
+        y_s = call(f"{name}.forward", method(layer, "forward"), x.copy())
         y_t = module(x_t)
     out.compare("output", as_array(y_s, f"{name}.forward", dtype), y_t, tol)
     dout = np.asarray(rng.standard_normal(tuple(y_t.shape)), dtype=dtype)    # the suite's draw
     if name == "SoftmaxWithLoss":                 # the book's interface: backward(dout=1)
-        dx_s = call(f"{name}.backward", layer.backward)
+        dx_s = call(f"{name}.backward", method(layer, "backward"))
         y_t.backward()
     else:
-        dx_s = call(f"{name}.backward", layer.backward, dout.copy())
+        dx_s = call(f"{name}.backward", method(layer, "backward"), dout.copy())
         y_t.backward(torch.from_numpy(dout.copy()))
     out.compare("dx", as_array(dx_s, f"{name}.backward", dtype), x_t.grad, tol)
     for key, grad in (export_grads(module) if module.book_params else {}).items():
@@ -323,7 +235,7 @@ def _im2col_run(case, g, adjoint):
         case.build(rng, np.dtype(dtype))                      # the layer case's draws, then its x
         x = case.inputs(rng, np.dtype(dtype))["x"]
         N, C, H, W, FH, FW = (g[k] for k in ("N", "C", "H", "W", "FH", "FW"))
-        out = _Records(name, g, dtype, ["output"])
+        out = Records(name, g, dtype, ["output"])
         geometry = dict(kernel_size=(FH, FW), stride=g["stride"], padding=g["pad"], **kw)
         try:
             if not adjoint:
@@ -357,10 +269,10 @@ def _im2col_items(name) -> list[Item]:
 def _example_run(label, make, data, expected):
     def run(obj, dtype, seed):
         x = np.array(data, dtype=dtype)[None, None]
-        out = _Records("book example", {}, dtype, [label])
+        out = Records("book example", {}, dtype, [label])
         try:
             layer = call(f"{obj_name(obj)}.__init__", make, obj, dtype)
-            mine = call(f"{obj_name(obj)}.forward", layer.forward, x)
+            mine = call(f"{obj_name(obj)}.forward", method(layer, "forward"), x)
             out.compare(label, as_array(mine, "forward", dtype), np.array(expected, dtype=dtype)[None, None],
                         BOOK_EXACT, group="known")
         except Failure as exc:
@@ -385,28 +297,6 @@ def _example_items(name) -> list[Item]:
 
 # SimpleConvNet: the registered network cases, with the per-layer trace of run_net_case
 
-class _Guarded:
-    """A student's layer as ``run_net_case`` sees it: arrays in are copies, arrays out are checked,
-    an exception is a :class:`Failure`; every other attribute is the layer's own."""
-
-    def __init__(self, name, layer, dtype):
-        object.__setattr__(self, "_where", (name, layer, dtype))
-
-    def forward(self, *args):
-        name, layer, dtype = self._where
-        return as_array(call(f"{name}.forward", layer.forward, *map(_copy, args)), f"{name}.forward", dtype)
-
-    def backward(self, dout=1):
-        name, layer, dtype = self._where
-        return as_array(call(f"{name}.backward", layer.backward, _copy(dout)), f"{name}.backward", dtype)
-
-    def __getattr__(self, attr):
-        return getattr(self._where[1], attr)
-
-    def __setattr__(self, attr, value):
-        setattr(self._where[1], attr, value)
-
-
 class _NetView:
     """The student's network as ``run_net_case`` reads a reference net."""
 
@@ -415,8 +305,8 @@ class _NetView:
         names = list(call("SimpleConvNet.layers", lambda: list(layers)))
         if names != list(ref.layers):
             raise Failure(f"SimpleConvNet's layers are {names}; the book's are {list(ref.layers)}")
-        self.layers = OrderedDict((n, _Guarded(f"layers[{n!r}]", layers[n], dtype)) for n in names)
-        self.last_layer = _Guarded("last_layer", call("SimpleConvNet.last_layer", getattr, net, "last_layer"), dtype)
+        self.layers = OrderedDict((n, Guarded(f"layers[{n!r}]", layers[n], dtype)) for n in names)
+        self.last_layer = Guarded("last_layer", call("SimpleConvNet.last_layer", getattr, net, "last_layer"), dtype)
         self.params, self.PARAM_LAYERS = net.params, ref.PARAM_LAYERS
 
 
@@ -426,15 +316,17 @@ def _net_args(config):
     return input_dim, conv, config["hidden"]
 
 
-def _student_net(obj, ref, config, dtype, out: _Records):
+def _student_net(obj, ref, config, dtype, out: Records):
     """The student's SimpleConvNet with the case's weights: its params' shapes are compared with the
     reference's first (records "params W1 shape", ...), then the case's arrays put in its params and
     in the layers that hold them (``PARAM_LAYERS``), as the book's ``load_params`` does."""
     input_dim, conv, hidden = _net_args(config)
     net = call("SimpleConvNet.__init__", obj, input_dim, conv, hidden, 10, 0.1)
     params = call("SimpleConvNet.params", getattr, net, "params")
+    if not isinstance(params, dict):
+        raise Failure(f"SimpleConvNet.params is a {type(params).__name__}, not a dict of arrays (W1, b1, ...)")
     for key, value in ref.params.items():
-        mine = params.get(key) if isinstance(params, dict) else None
+        mine = params.get(key)
         shape = np.shape(mine) if isinstance(mine, np.ndarray) else "missing"
         out.compare(f"params {key} shape", np.zeros(np.shape(mine) if shape != "missing" else (0,)),
                     np.zeros(value.shape), 0.0, group="net")
@@ -452,7 +344,7 @@ def _net_run(case):
 
     def run(obj, dtype, seed):
         dtype = np.dtype(dtype)
-        out = _Records(case.net, config, dtype, ["loss", "scores", "dx", *(f"d{k}{i}" for i in (1, 2, 3) for k in "Wb")])
+        out = Records(case.net, config, dtype, ["loss", "scores", "dx", *(f"d{k}{i}" for i in (1, 2, 3) for k in "Wb")])
         seen = {}
 
         def build(rng, dt):
@@ -477,7 +369,7 @@ def _net_run(case):
     return run
 
 
-def _net_interface_records(seen, out: _Records, tol):
+def _net_interface_records(seen, out: Records, tol):
     """The student's ``loss(x, t)`` and ``gradient(x, t)`` against the twin's loss and its gradients."""
     net, twin, inputs = seen["net"], seen["twin"], seen["inputs"]
     x, t = inputs["x"], inputs["t"]
@@ -485,9 +377,9 @@ def _net_interface_records(seen, out: _Records, tol):
     loss_t = twin.loss(torch.from_numpy(x.copy()), torch.from_numpy(t.copy()))
     loss_t.backward()
     grads_t = export_grads(twin)
-    out.compare("loss()", as_array(call("SimpleConvNet.loss", net.loss, x.copy(), t.copy()), "loss", out.dtype),
+    out.compare("loss()", as_array(call("SimpleConvNet.loss", method(net, "loss"), x.copy(), t.copy()), "loss", out.dtype),
                 loss_t, tol, group="net")
-    grads = call("SimpleConvNet.gradient", net.gradient, x.copy(), t.copy())
+    grads = call("SimpleConvNet.gradient", method(net, "gradient"), x.copy(), t.copy())
     for key, grad in grads_t.items():
         mine = grads.get(key) if isinstance(grads, dict) else None
         if mine is None:
@@ -516,13 +408,13 @@ def _optimizer_run(name):
     def run(obj, dtype, seed):
         params, grads = make_problem(dtype, seed, SHAPES, STEPS, GRAD_SCALES, PARITY_KEY_SCALES)
         config = {"optimizer": form, **hyper, "steps": STEPS, "seed": seed}
-        out = _Records(f"optim.{form}", config, dtype, [f"{k} trajectory" for k in params])
+        out = Records(f"optim.{form}", config, dtype, [f"{k} trajectory" for k in params])
         try:
             opt = call(f"{name}.__init__", obj, **hyper)
             mine = {k: v.copy() for k, v in params.items()}
             steps = {k: [] for k in params}
             for g in grads:
-                call(f"{name}.update", opt.update, mine, {k: v.copy() for k, v in g.items()})
+                call(f"{name}.update", method(opt, "update"), mine, {k: v.copy() for k, v in g.items()})
                 for k in params:
                     steps[k].append(as_array(mine[k], f"params[{k!r}] after update", dtype).copy())
             theirs, _ = torch_trajectory(form, OPTIMIZERS[form](**hyper).torch_kwargs(), params, grads)
@@ -576,12 +468,13 @@ class Grading:
     ran: list = field(default_factory=list)              # labels of the items run
 
 
-def grade_name(obj, name: str, seed: int = 0, dtypes=DTYPES, crash_records=False) -> Grading:
+def grade_name(obj, name: str, seed: int = 0, dtypes=DTYPES, crash_records=False, select=None) -> Grading:
     """Every item of :func:`plan` that ``obj``'s signature can express, in every dtype.
 
     An exception of the harness itself propagates, unless ``crash_records``: then it becomes one
     failing record (quantity "run", group "error") — a bug planted in the reference that makes a
-    case's own set-up fail is caught by that case, as in ``cnn-parity bugs``."""
+    case's own set-up fail is caught by that case, as in ``cnn-parity bugs``. ``select(item)``: only
+    the items it accepts (tests)."""
     result = Grading(name)
     try:
         shown = f"{name}{inspect.signature(obj)}"
@@ -589,6 +482,8 @@ def grade_name(obj, name: str, seed: int = 0, dtypes=DTYPES, crash_records=False
         shown = name
     runnable = []
     for item in plan(name):
+        if select is not None and not select(item):
+            continue
         missing = takes(obj, item.options)
         if item.beyond:
             result.skipped.append((item.label, f"beyond the book's interface: {item.beyond}"))

@@ -113,7 +113,10 @@ def _upcast_class(name):
                         setattr(self, k, v)
 
             def backward(self, dout=1):
-                return super().backward(_up(dout))
+                dx = super().backward(_up(dout))
+                if getattr(self, "db", None) is not None:     # the book's db = Σ dout meets no float64
+                    self.db = self.db.astype(np.asarray(dout).dtype)
+                return dx
 
         Upcast.__name__ = name
         return Upcast

@@ -215,7 +215,8 @@ def _explanation(key: str) -> dict:
         if entry.key == key:
             return {"title": entry.title, "book": entry.book, "torch": entry.torch}
     relation = TORCH_EQUIVALENT[key]
-    return {"title": f"{key} vs {relation['torch_class']}", "book": relation["difference"], "torch": ""}
+    return {"title": f"the book's {key.removeprefix('book_')} vs {relation['torch_class']}",
+            "book": relation["difference"], "torch": ""}
 
 
 def _rows(records) -> list:
@@ -228,16 +229,17 @@ def _rows(records) -> list:
     return sorted(rows)
 
 
-def compute(log=lambda line: None) -> dict:
+def compute(log=lambda line: None, only=None) -> dict:
     """Grade the answer key clean (every comparison must pass), then with each candidate: the
     content of ``signatures.json``. A bug is planted under the book path ("book"); one that changes
-    nothing there (it lives in the fast path) under the fast path."""
+    nothing there (it lives in the fast path) under the fast path. ``only``: these candidates alone,
+    and no clean run (a test's sample)."""
     from .grading import grade_name
     from .known import answer_namespace, candidates
 
     clean = answer_namespace()
     ran = {}
-    for name in _names():
+    for name in _names() if only is None else ():
         graded = grade_name(getattr(clean, name), name)
         bad = [r.describe() for r in graded.records if not r.passed]
         if bad:
@@ -245,6 +247,8 @@ def compute(log=lambda line: None) -> dict:
         ran[name] = sorted(list(key_of(r)) for r in graded.records)
     out = {"fingerprint": fingerprint(), "candidates": [], "ran": ran, "failing": {}}
     for cand in candidates():
+        if only is not None and cand.name not in only:
+            continue
         t0 = time.perf_counter()
         for method in ("book", "fast"):
             failing = {}
@@ -293,8 +297,19 @@ def main(argv=None) -> int:
     """``python -m reports.classroom.signatures [--out FILE]``: compute and write the signatures."""
     parser = argparse.ArgumentParser(prog="python -m reports.classroom.signatures", description=main.__doc__)
     parser.add_argument("--out", default=str(SIGNATURES_FILE), help="where to write them")
+    parser.add_argument("--only", default=None, metavar="A,B",
+                        help="recompute only these candidates, keeping the rest of the file --out")
     args = parser.parse_args(argv)
-    text = dumps(compute(log=print))
+    if args.only:
+        data = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        fresh = compute(log=print, only=set(args.only.split(",")))
+        for cand in fresh["candidates"]:
+            data["candidates"] = [cand if c["name"] == cand["name"] else c for c in data["candidates"]]
+            data["failing"][cand["name"]] = fresh["failing"][cand["name"]]
+        data["fingerprint"] = fresh["fingerprint"]
+    else:
+        data = compute(log=print)
+    text = dumps(data)
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

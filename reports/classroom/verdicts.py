@@ -65,7 +65,7 @@ def _explanation_lines(candidate) -> list:
     if not entry:
         return []
     torch_side = f"; PyTorch: {entry['torch']}" if entry.get("torch") else ""
-    return [f"  book vs PyTorch, \"{entry['title']}\": the book {entry['book']}{torch_side}"]
+    return [f"  book vs PyTorch, \"{entry['title']}\" — book: {entry['book']}{torch_side}"]
 
 
 def diagnosis_lines(name, records, signatures) -> list:
@@ -127,7 +127,8 @@ def verdict_of(result, signatures=None, missing="") -> Verdict:
         if nets:
             same = [r for r in records if (r.case, r.config, r.dtype) == (nets[0].case, nets[0].config, nets[0].dtype)]
             div = first_divergence(same)
-            v.divergence = f"first divergence: {div.quantity} ({_where(div)}, {div.dtype})" if div else ""
+            where = "" if _where(div or failing[0]) == _where(failing[0]) else f"{_where(div)}, "
+            v.divergence = f"first divergence: {div.quantity} ({where}{div.dtype})" if div else ""
         v.diagnosis = diagnosis_lines(name, records, signatures) if signatures is not None else [missing]
     elif todo:
         v.verdict = "to do"
@@ -145,8 +146,8 @@ def exit_status(verdicts) -> int:
 
 def format_file(path, result, verdicts, time_limit, verbose=False) -> str:
     """The report of ``cnn-parity check``: a header, one block per name, a summary line."""
-    lines = [f"{path}: {len(result.defined)} of the book's names defined, each graded in a child process "
-             f"(at most {time_limit:g} s each)"]
+    lines = [f"{path}: {len(result.defined)} of the book's names defined, {len(verdicts)} graded, each in a "
+             f"child process (at most {time_limit:g} s each)"]
     if result.imported:
         lines.append("imported, not graded here (check the file that defines them): "
                      + ", ".join(f"{n} from {m}" for n, m in result.imported.items()))

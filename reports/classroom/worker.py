@@ -26,7 +26,8 @@ import sys
 from pathlib import Path
 
 from . import NAMES
-from .grading import StudentExit, grade_name, one_line
+from .calls import StudentExit, one_line
+from .grading import grade_name
 
 __all__ = ["load_student", "defined_names", "main"]
 

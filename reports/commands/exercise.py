@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UsageError
+from ..files import OutputError, check_creatable
 from .check import NAMES, _names
-from .common import check_new_folder, examples
+from .common import examples
 
 __all__ = ["add_parser", "run"]
 
@@ -30,7 +31,10 @@ def add_parser(sub):
 def run(args) -> int:
     from ..classroom.exercise import STARTER_NAME, starter
 
-    check_new_folder(args.dir)
+    try:
+        check_creatable(args.dir)
+    except OutputError as exc:
+        raise UsageError(f"{exc}; choose another folder") from None
     target = Path(args.dir).expanduser() / STARTER_NAME
     if target.exists():
         raise UsageError(f"{target} exists (it may hold your work); remove it or choose another folder")
