@@ -29,7 +29,7 @@ from . import NAMES
 from .calls import StudentExit, one_line
 from .grading import grade_name
 
-__all__ = ["load_student", "defined_names", "main"]
+__all__ = ["load_student", "defined_names", "preload_optimizers", "main"]
 
 
 def load_student(path: Path):
@@ -54,6 +54,22 @@ def load_student(path: Path):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+OPTIMIZER_NAMES = ("SGD", "Momentum", "AdaGrad", "Adam")
+
+
+def preload_optimizers(path: Path):
+    """torch.optim's first optimizer imports torch._dynamo and much more, lazily: import it now, with
+    the student's folders off ``sys.path``, so that none of their modules can stand in for one of
+    torch's (a student's ``sympy.py``, say)."""
+    theirs = {str(path.resolve().parent), str(path.resolve().parent.parent)}
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if p not in theirs]
+    try:
+        import torch._dynamo  # noqa: F401  (what torch.optim.Optimizer.__init__ imports on first use)
+    finally:
+        sys.path[:] = saved
 
 
 def defined_names(module):
@@ -92,6 +108,8 @@ def main(argv=None) -> int:
         send(event="import_error", message=f"importing it raises {one_line(exc)}")
         return 0
     defined, imported = defined_names(module)
+    if any(name in OPTIMIZER_NAMES for name in defined):
+        preload_optimizers(path)
     send(event="imported", defined=defined, imported=imported)
     for name in [n for n in wanted if n in defined] if wanted else defined:
         send(event="start", name=name)
