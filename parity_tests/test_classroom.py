@@ -134,6 +134,23 @@ def test_exit_status_and_verdicts():
     assert V.exit_status(verdict("pass", "fail", "to do")) == 1 and V.exit_status(verdict("error")) == 1
 
 
+def test_skip_rules_tolerance_and_summary_known_answers():
+    from reports.classroom.grading import _beyond, student_tolerance, takes
+    assert _beyond({"N": 2, "stride": (3, 2), "pad": 1}) == "stride (3, 2) per axis"
+    assert _beyond({"N": 2, "stride": 1, "pad": "same"}) == 'pad="same"'
+    assert _beyond({"N": 2, "stride": 1, "pad": 0, "bias": False}) == "no bias (b=None)"
+    assert _beyond({"N": 6, "labels": "probabilities"}) == "probability targets"
+    assert _beyond({"shape": "1×0×3"}) == _beyond({"N": 0}) == "an empty batch or axis (size 0)"
+    assert _beyond({"N": 2, "stride": 2, "pad": 1, "kind": "ties"}) == ""
+    assert student_tolerance("float64").rtol == 50 * np.finfo(np.float64).eps
+    assert student_tolerance("float32").rtol == pytest.approx(50 * 1.1920929e-07)
+    assert takes(K.Convolution, {"groups": 2, "dilation": 2}) == ["groups", "dilation"]
+    assert takes(lambda W, b, **options: None, {"groups": 2}) == []
+    assert V._skipped([("a", "beyond the book's interface: x"), ("b", "needs groups: ..."),
+                       ("c", "beyond the book's interface: y")], ["d", "e"]) == \
+        "2 case(s) run, 3 skipped: beyond the book's interface (2); needs groups (1)"
+
+
 def test_the_command_and_the_classroom_agree():
     """``check``'s help names the grader's names and default limit without importing it."""
     assert check_command.NAMES == NAMES
@@ -446,8 +463,9 @@ def blocks(stdout) -> dict:
     out, name = {}, None
     for line in stdout.splitlines()[1:-1]:
         if line[:1].strip():
-            name = line.split()[0]
-            out[name] = [line]
+            name = line.split()[0] if line.split()[0] in NAMES else None
+            if name:
+                out[name] = [line]
         elif name:
             out[name].append(line.strip())
     return out
