@@ -123,15 +123,12 @@ def bodies(names=NAMES) -> dict:
 
 def starter(names=NAMES, file_name=STARTER_NAME) -> str:
     """The starter file's text, for ``names`` (in the grader's order)."""
-    chunks, previous_class = [_HEADER.format(name=file_name)], None
+    chunks = [_HEADER.format(name=file_name).rstrip("\n")]
     for qualname, (head, _, indent, kind) in bodies(names).items():
         if kind == "class":
             chunks.append("\n\n" + "\n".join(head))
-            previous_class = qualname
             continue
-        top = "." not in qualname
         hint = HINTS[qualname].replace("\\", "\\\\").replace('"', '\\"')
         text = "\n".join(head) + f'\n{indent}raise NotImplementedError("{hint}")'
-        chunks.append(("\n\n" if top else "\n") + text)
-        previous_class = previous_class if not top else None
+        chunks.append(("\n" if "." in qualname else "\n\n") + text)
     return "\n".join(chunks).rstrip() + "\n"
