@@ -135,18 +135,18 @@ def test_exit_status_and_verdicts():
 
 
 def test_skip_rules_tolerance_and_summary_known_answers():
-    from reports.classroom.grading import _beyond, student_tolerance, takes
-    assert _beyond({"N": 2, "stride": (3, 2), "pad": 1}) == "stride (3, 2) per axis"
-    assert _beyond({"N": 2, "stride": 1, "pad": "same"}) == 'pad="same"'
-    assert _beyond({"N": 2, "stride": 1, "pad": 0, "bias": False}) == "no bias (b=None)"
-    assert _beyond({"N": 6, "labels": "probabilities"}) == "probability targets"
-    assert _beyond({"shape": "1×0×3"}) == _beyond({"N": 0}) == "an empty batch or axis (size 0)"
-    assert _beyond({"N": 2, "stride": 2, "pad": 1, "kind": "ties"}) == ""
+    from reports.classroom.grading import beyond_reason, student_tolerance, takes
+    assert beyond_reason({"N": 2, "stride": (3, 2), "pad": 1}) == "stride (3, 2) per axis"
+    assert beyond_reason({"N": 2, "stride": 1, "pad": "same"}) == 'pad="same"'
+    assert beyond_reason({"N": 2, "stride": 1, "pad": 0, "bias": False}) == "no bias (b=None)"
+    assert beyond_reason({"N": 6, "labels": "probabilities"}) == "probability targets"
+    assert beyond_reason({"shape": "1×0×3"}) == beyond_reason({"N": 0}) == "an empty batch or axis (size 0)"
+    assert beyond_reason({"N": 2, "stride": 2, "pad": 1, "kind": "ties"}) == ""
     assert student_tolerance("float64").rtol == 50 * np.finfo(np.float64).eps
     assert student_tolerance("float32").rtol == pytest.approx(50 * 1.1920929e-07)
     assert takes(K.Convolution, {"groups": 2, "dilation": 2}) == ["groups", "dilation"]
     assert takes(lambda W, b, **options: None, {"groups": 2}) == []
-    assert V._skipped([("a", "beyond the book's interface: x"), ("b", "needs groups: ..."),
+    assert V.skipped_summary([("a", "beyond the book's interface: x"), ("b", "needs groups: ..."),
                        ("c", "beyond the book's interface: y")], ["d", "e"]) == \
         "2 case(s) run, 3 skipped: beyond the book's interface (2); needs groups (1)"
 
@@ -198,7 +198,8 @@ def pasted(mistakes=None, names=NAMES) -> str:
         if mistakes and name in mistakes:
             body = [indent + line for line in textwrap.dedent(mistakes[name]).strip().splitlines()]
         lines[node.body[-1].lineno - 1:node.body[-1].end_lineno] = body
-    return "\n".join(["import reference as R", "from reference import optimizer as O", "METHOD = 'book'", *lines]) + "\n"
+    header = ["import reference as R", "from reference import optimizer as O", "METHOD = 'book'"]
+    return "\n".join([*header, *lines]) + "\n"
 
 
 def load_file(path: Path):
@@ -275,6 +276,28 @@ def test_a_students_exception_shape_and_dtype_become_failing_records():
                                                      "object has no attribute 'backward'")
     todo = grade_name(TodoRelu, "Relu").records
     assert {r.group for r in todo if not r.passed} == {"todo"}
+
+
+def test_a_network_is_graded_with_its_trace_and_its_own_loss_and_gradient():
+    from reports.classroom.known import answer_namespace
+    small = lambda item: "3×17×13" in item.label            # the cheapest registered SimpleConvNet case
+    graded = grade_name(K.SimpleConvNet, "SimpleConvNet", select=small)
+    quantities = {r.quantity for r in graded.records}
+    assert all(r.passed for r in graded.records) and {"params W2 shape", "Conv1.out", "Conv1.grad", "loss()",
+                                                      "gradient() W1", "dW3"} <= quantities
+
+    def forgetful(ns):                                     # its Convolution never sets dW
+        class Convolution(ns.Convolution):
+            def __init__(self, *args):
+                super().__init__(*args)
+                del self.dW
+
+            def backward(self, dout):
+                return self.layer.backward(dout)
+        return Convolution
+    net = answer_namespace("book", {"Convolution": forgetful}).SimpleConvNet
+    failed = [r for r in grade_name(net, "SimpleConvNet", select=small).records if not r.passed]
+    assert failed[0].note == "layers['Conv1'].dW raises AttributeError: 'Convolution' object has no attribute 'dW'"
 
 
 class GroupsConvolution(K.Convolution):
@@ -356,8 +379,8 @@ def test_the_supervisor_isolates_hangs_and_exits(tmp_path):
         ("D", "exited", "exited with status 3 (it called sys.exit)"), ("E", "graded", "")]
     assert result.names[4].records[0].passed
     assert [r.name for r in grade(["E", "A", "Z"], defined=["A", "E"], do={"A": "ok", "E": "ok"}).names] == ["E", "A"]
-    for import_, words in (("hang", "importing it did not finish in 0.5 s"), ("die", "importing it exited with status 5"),
-                           ("error", "importing it raises NameError: x")):
+    for import_, words in (("hang", "importing it did not finish in 0.5 s"),
+                           ("die", "importing it exited with status 5"), ("error", "importing it raises NameError: x")):
         with pytest.raises(isolation.ImportFailure, match=words):
             grade(defined=["A"], do={"A": "ok"}, **{"import": import_})
 
@@ -430,7 +453,7 @@ def test_the_signatures_file_is_current():
     committed = S.load()
     assert committed.fingerprint == S.fingerprint(), "rewrite it: python -m reports.classroom.signatures"
     live = [{"name": c.name, "kind": c.kind, "describes": c.describes, "explained_by": c.explained_by,
-             "explanation": S._explanation(c.explained_by)} for c in candidates()]
+             "explanation": S.explanation(c.explained_by)} for c in candidates()]
     assert [{k: c[k] for k in live[0]} for c in committed.candidates] == live
     assert set(committed.ran) == set(NAMES) and all(committed.ran.values())
 
@@ -546,7 +569,8 @@ def test_a_misbehaving_file_gets_one_line_per_name_and_the_rest_is_graded(tmp_pa
     assert first["Pooling"].endswith("[float64]: shape mismatch (1, 1, 4, 4) vs (1, 1, 2, 2)")   # the book's example
     assert first["Relu"].endswith("output [float32]: dtype mismatch float64 vs float32")
     assert got["SGD"][0].split()[1] == "pass"
-    assert "imported, not graded here (check the file that defines them): Momentum from reports.classroom.answer_key" in out
+    assert "imported, not graded here (check the file that defines them): Momentum from " \
+        "reports.classroom.answer_key" in out
     assert "the student's own output" not in out
 
 

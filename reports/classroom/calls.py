@@ -9,7 +9,8 @@ import numpy as np
 
 from ..parity.records import Record, compare, config_str
 
-__all__ = ["Failure", "StudentExit", "Skip", "obj_name", "one_line", "call", "method", "as_array", "copy_of", "error_record",
+__all__ = ["Failure", "StudentExit", "Skip", "obj_name", "one_line", "call", "method", "as_array", "copy_of",
+           "error_record",
            "Records", "Guarded"]
 
 
@@ -112,14 +113,18 @@ class Guarded:
 
     def forward(self, *args):
         name, layer, dtype = self._where
-        return as_array(call(f"{name}.forward", method(layer, "forward"), *map(copy_of, args)), f"{name}.forward", dtype)
+        out = call(f"{name}.forward", method(layer, "forward"), *map(copy_of, args))
+        return as_array(out, f"{name}.forward", dtype)
 
     def backward(self, dout=1):
         name, layer, dtype = self._where
         return as_array(call(f"{name}.backward", method(layer, "backward"), copy_of(dout)), f"{name}.backward", dtype)
 
     def __getattr__(self, attr):
-        return getattr(self._where[1], attr)
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        name, layer, _ = self._where
+        return call(f"{name}.{attr}", getattr, layer, attr)     # a missing dW is the student's failure
 
     def __setattr__(self, attr, value):
         setattr(self._where[1], attr, value)

@@ -55,8 +55,8 @@ from . import NAMES
 from .calls import (Failure, Guarded, Records, Skip, StudentExit, as_array, call, error_record, method, obj_name,
                     one_line)
 
-__all__ = ["Item", "Grading", "plan", "grade_name", "takes", "student_tolerance", "BOOK_HYPERPARAMETERS",
-           "Failure", "StudentExit", "one_line"]
+__all__ = ["Item", "Grading", "plan", "grade_name", "takes", "beyond_reason", "student_tolerance",
+           "BOOK_HYPERPARAMETERS", "Failure", "StudentExit", "one_line"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ OPTIONS = {"Convolution": ("groups", "dilation"), "Pooling": ("dilation", "ceil_
            "SoftmaxWithLoss": ("reduction", "weight", "ignore_index")}
 
 
-def _beyond(config: dict) -> str:
+def beyond_reason(config: dict) -> str:
     """Why a case's configuration is beyond the book's interface ("" when it is not)."""
     if config.get("N") == 0 or str(config.get("x", "")).startswith("0") or "×0" in str(config.get("shape", "")):
         return "an empty batch or axis (size 0)"
@@ -195,7 +195,7 @@ def _layer_items(layer) -> list[Item]:
             continue
         seen.add(key)
         items.append(Item(layer, f"{layer}[{' '.join(f'{k}={v}' for k, v in config.items())}]",
-                          _layer_run(case, config), _option_names(layer, config), _beyond(config)))
+                          _layer_run(case, config), _option_names(layer, config), beyond_reason(config)))
     return items
 
 
@@ -259,7 +259,7 @@ def _im2col_run(case, g, adjoint):
 
 def _im2col_items(name) -> list[Item]:
     return [Item(name, f"{name}[{' '.join(f'{k}={v}' for k, v in g.items())}]", _im2col_run(case, g, name == "col2im"),
-                 {"dilation": g["dilation"]} if "dilation" in g else {}, _beyond(g))
+                 {"dilation": g["dilation"]} if "dilation" in g else {}, beyond_reason(g))
             for case, g in _geometries()]
 
 
@@ -326,9 +326,8 @@ def _student_net(obj, ref, config, dtype, out: Records):
         raise Failure(f"SimpleConvNet.params is a {type(params).__name__}, not a dict of arrays (W1, b1, ...)")
     for key, value in ref.params.items():
         mine = params.get(key)
-        shape = np.shape(mine) if isinstance(mine, np.ndarray) else "missing"
-        out.compare(f"params {key} shape", np.zeros(np.shape(mine) if shape != "missing" else (0,)),
-                    np.zeros(value.shape), 0.0, group="net")
+        shape = mine.shape if isinstance(mine, np.ndarray) else (0,)      # missing: a shape mismatch
+        out.compare(f"params {key} shape", np.zeros(shape), np.zeros(value.shape), 0.0, group="net")
     layers = call("SimpleConvNet.layers", getattr, net, "layers")
     for key, (layer, attr) in ref.PARAM_LAYERS.items():
         params[key] = ref.params[key].copy()
@@ -376,8 +375,8 @@ def _net_interface_records(seen, out: Records, tol):
     loss_t = twin.loss(torch.from_numpy(x.copy()), torch.from_numpy(t.copy()))
     loss_t.backward()
     grads_t = export_grads(twin)
-    out.compare("loss()", as_array(call("SimpleConvNet.loss", method(net, "loss"), x.copy(), t.copy()), "loss", out.dtype),
-                loss_t, tol, group="net")
+    loss = call("SimpleConvNet.loss", method(net, "loss"), x.copy(), t.copy())
+    out.compare("loss()", as_array(loss, "loss", out.dtype), loss_t, tol, group="net")
     grads = call("SimpleConvNet.gradient", method(net, "gradient"), x.copy(), t.copy())
     for key, grad in grads_t.items():
         mine = grads.get(key) if isinstance(grads, dict) else None

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["KINDS", "MIN_PRECISION", "SIGNATURES_FILE", "outcome", "key_of", "agreement", "similarity",
-           "closeness", "Part", "Diagnosis", "diagnose", "Signatures", "load", "compute", "fingerprint", "main"]
+           "closeness", "Part", "Diagnosis", "diagnose", "Signatures", "load", "compute", "fingerprint", "explanation",
+           "dumps", "main"]
 
 #: The ways a comparison fails, as a signature records them.
 KINDS = ("error", "shape", "dtype", "nonfinite", "numeric")
@@ -204,7 +205,7 @@ def _names():
     return NAMES
 
 
-def _explanation(key: str) -> dict:
+def explanation(key: str) -> dict:
     """The book-vs-PyTorch entry ``key``: the parity catalog's, or an optimizer's of TORCH_EQUIVALENT."""
     if not key:
         return {}
@@ -262,7 +263,7 @@ def compute(log=lambda line: None, only=None) -> dict:
                 break
         out["candidates"].append({"name": cand.name, "kind": cand.kind, "describes": cand.describes,
                                   "method": method, "explained_by": cand.explained_by,
-                                  "explanation": _explanation(cand.explained_by)})
+                                  "explanation": explanation(cand.explained_by)})
         out["failing"][cand.name] = failing
         log(f"{cand.name:28} {sum(len(v) for v in failing.values()):4} failing comparisons in "
             f"{', '.join(failing) or 'nothing'} ({method} path, {time.perf_counter() - t0:.1f} s)")

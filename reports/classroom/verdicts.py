@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from ..parity.records import first_divergence, short_config
 from .signatures import closeness, diagnose, key_of, load, outcome
 
-__all__ = ["Verdict", "verdict_of", "load_signatures", "describe", "diagnosis_lines", "format_file", "exit_status", "WIDTH"]
+__all__ = ["Verdict", "verdict_of", "load_signatures", "describe", "diagnosis_lines", "skipped_summary", "format_file",
+           "exit_status", "WIDTH"]
 
 WIDTH = 16                                   # the names' column
 
@@ -50,7 +51,7 @@ def describe(r) -> str:
     return f"{head}: max_rel {r.max_rel:.2e} > tol {r.tol:.1e} (max_abs {r.max_abs:.2e})"
 
 
-def _skipped(skipped, ran) -> str:
+def skipped_summary(skipped, ran) -> str:
     """How many cases ran and why the others did not, e.g. "9 cases run, 6 skipped: beyond the
     book's interface (5); needs groups (1)"."""
     if not skipped:
@@ -118,7 +119,7 @@ def verdict_of(result, signatures=None, missing="") -> Verdict:
     records = result.records
     failing = [r for r in records if not r.passed and r.group != "todo"]
     todo = list(dict.fromkeys(r.note for r in records if r.group == "todo"))
-    v = Verdict(name, "pass", skipped=_skipped(result.skipped, result.ran), todo=todo,
+    v = Verdict(name, "pass", skipped=skipped_summary(result.skipped, result.ran), todo=todo,
                 failures=[describe(r) for r in failing], skipped_cases=list(result.skipped), compared=len(records))
     if failing:
         v.verdict = "fail"

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import RunError, UsageError
 from .common import examples, existing_file, positive_number
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "book_names", "NAMES", "TIME_LIMIT"]
 
 # The grader's names and default time limit, repeated from reports.classroom without importing it
 # here (help stays light); parity_tests/test_classroom.py checks that they agree.
@@ -44,7 +44,7 @@ def _python_file(text: str) -> str:
     return text
 
 
-def _names(text: str) -> list:
+def book_names(text: str) -> list:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in NAMES]
     if unknown or not names:
@@ -62,7 +62,7 @@ def add_parser(sub):
     p.add_argument("file", type=_python_file, metavar="FILE.py", help="the Python file with your layers")
     p.add_argument("--time-limit", type=positive_number, default=TIME_LIMIT, metavar="S",
                    help="seconds each name (and the import of the file) may take")
-    p.add_argument("--names", type=_names, default=None, metavar="A,B",
+    p.add_argument("--names", type=book_names, default=None, metavar="A,B",
                    help="grade only these of the names the file defines (default: all of them)")
     p.add_argument("--verbose", action="store_true",
                    help="list every failing comparison and every skipped case, not only the first")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..files import OutputError, check_creatable
-from .check import NAMES, _names
+from .check import NAMES, book_names
 from .common import examples
 
 __all__ = ["add_parser", "run"]
@@ -23,7 +23,7 @@ def add_parser(sub):
         epilog=examples("cnn-parity exercise my_cnn                       # every name",
                         "cnn-parity exercise lesson1 --names im2col,col2im"))
     p.add_argument("dir", metavar="DIR", help="the folder to write layers.py into")
-    p.add_argument("--names", type=_names, default=None, metavar="A,B",
+    p.add_argument("--names", type=book_names, default=None, metavar="A,B",
                    help="only these names (default: all of them)")
     return p
 
