@@ -121,6 +121,13 @@ LIGHT_ERRORS = [
     (["opinfo", "--csv", "NOWHERE/x.csv"], "opinfo", "does not exist; create it first"),
     (["opinfo", "--subset", "0"], "opinfo", "--subset: '0' is not a whole number ≥ 1"),
     (["bugs", "--csv", "NOWHERE/bugs.csv"], "bugs", "does not exist; create it first"),
+    (["check", "NOWHERE/layers.py"], "check", "layers.py does not exist; give an existing file"),
+    (["check", "DIR"], "check", "is a folder, not a file; give an existing file"),
+    (["check", "BLOCKER"], "check", "is not a Python file (.py); give the file with your layers"),
+    (["check", "--time-limit", "0", "NOWHERE/x.py"], "check", "--time-limit: '0' is not a finite number > 0"),
+    (["check", "--names", "Conv", "NOWHERE/x.py"], "check", "--names: 'Conv': Conv is not one of the book's names"),
+    (["exercise", "BLOCKER"], "exercise", "BLOCKER exists and is not a folder; choose another folder"),
+    (["exercise", "DIR", "--names", "relu"], "exercise", "--names: 'relu': relu is not one of the book's names"),
 ]
 
 
@@ -211,7 +218,7 @@ def _subparsers():
 
 def test_every_option_has_help_and_its_default():
     parser, commands = _subparsers()
-    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs"}
+    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs", "check", "exercise"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert sub.epilog and sub.epilog.startswith("examples:") and f"cnn-parity {name}" in sub.epilog

@@ -17,9 +17,10 @@ never those after it, so there is no import loop (``parity_tests/test_layout.py`
 ``reports.bugzoo``             plants the bug catalog and runs the checks; reads the results for the page
 ``reports.findings``           the known findings in ``findings/``, their scripts rerun against the installed torch
 ``reports.report``             runs everything and writes the report folder
+``reports.classroom``          grades a student's own layers (``check``) and writes the starter (``exercise``)
 ``reports.commands``           the subcommands, one module each (``parity``, ``train``, ``report``, ...)
 ``reports.cli``                the ``cnn-parity`` console script: runs one command
 """
 
 __all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "explain",
-           "configurations", "seeds", "bugzoo", "findings", "report", "commands", "cli"]
+           "configurations", "seeds", "bugzoo", "findings", "report", "classroom", "commands", "cli"]

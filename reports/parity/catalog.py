@@ -226,7 +226,8 @@ def _maxpool_dilation_outside():
 
 CATALOG: list[Difference] = [
     Difference("pool_padding", "Max-pool padding",
-               "pads with 0 (a padded window of negatives returns 0); backward crashes for pad > 0",
+               "pads with 0 (a padded window of negatives returns 0); its forward sizes the output without "
+               "the padding, so pad > 0 crashes",
                "padding never wins the max (acts as −inf)", "−inf padding, like torch", _pool_padding),
     Difference("dropout_scaling", "Dropout scaling",
                "training: x·mask; inference: x·(1 − p)", "inverted: training x·mask/(1 − p); inference x",

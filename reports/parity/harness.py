@@ -500,23 +500,33 @@ def torchvision_forward_records(model, N=1, seed=0) -> list[Record]:
                     ref.predict(x), scores_t, tol, config=config, group="net")]
 
 
+#: The book's worked examples (§7.2, §7.3) as data, shared by :func:`known_answer_records` and the
+#: grader of students' layers (``reports.classroom``): the input and filter of the convolution
+#: examples, each example's (label, bias, pad, answer), and the max-pooling example's input and answer.
+BOOK_CONV_X = [[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]]
+BOOK_CONV_W = [[2, 0, 1], [0, 1, 2], [1, 0, 2]]
+BOOK_CONV_EXAMPLES = [
+    ("conv, stride 1, pad 0", 0.0, 0, [[15, 16], [6, 15]]),
+    ("conv, bias 3", 3.0, 0, [[18, 19], [9, 18]]),
+    ("conv, pad 1", 0.0, 1, [[7, 12, 10, 2], [4, 15, 16, 10], [10, 6, 15, 6], [8, 10, 4, 3]]),
+]
+BOOK_POOL_X = [[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]]
+BOOK_POOL_EXAMPLE = ("max pool 2×2 s2", [[2, 3], [4, 2]])
+#: The tolerance of the worked examples: none.
+BOOK_EXACT = Tolerance(0.0, "the book's worked example: small integers, exact in any float dtype")
+
+
 def known_answer_records(dtype="float64") -> list[Record]:
     """The book's worked examples (§7.2, §7.3), checked in the reference AND in torch.
 
     Exact small integers: both frameworks must reproduce them to the bit (tolerance 0).
     """
     dtype = np.dtype(dtype)
-    x = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=dtype)[None, None]
-    W = np.array([[2, 0, 1], [0, 1, 2], [1, 0, 2]], dtype=dtype)[None, None]
-    pool_x = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]], dtype=dtype)[None, None]
-    examples = [
-        ("conv, stride 1, pad 0", 0.0, 0, [[15, 16], [6, 15]]),
-        ("conv, bias 3", 3.0, 0, [[18, 19], [9, 18]]),
-        ("conv, pad 1", 0.0, 1, [[7, 12, 10, 2], [4, 15, 16, 10], [10, 6, 15, 6], [8, 10, 4, 3]]),
-    ]
-    exact = Tolerance(0.0, "the book's worked example: small integers, exact in any float dtype")
+    x = np.array(BOOK_CONV_X, dtype=dtype)[None, None]
+    W = np.array(BOOK_CONV_W, dtype=dtype)[None, None]
+    pool_x = np.array(BOOK_POOL_X, dtype=dtype)[None, None]
     records = []
-    for label, bias, pad, expected in examples:
+    for label, bias, pad, expected in BOOK_CONV_EXAMPLES:
         b = np.array([bias], dtype=dtype)
         expected = np.array(expected, dtype=dtype)[None, None]
         ref_out = R.Convolution(W, b, stride=1, pad=pad).forward(x)
@@ -525,13 +535,14 @@ def known_answer_records(dtype="float64") -> list[Record]:
             conv.weight.copy_(torch.from_numpy(W))
             conv.bias.copy_(torch.from_numpy(b))
             torch_out = conv(torch.from_numpy(x))
-        records.append(compare("book example", f"{label}: reference", ref_out, expected, exact, group="known"))
-        records.append(compare("book example", f"{label}: torch", torch_out, expected, exact, group="known"))
-    expected = np.array([[2, 3], [4, 2]], dtype=dtype)[None, None]
-    records.append(compare("book example", "max pool 2×2 s2: reference",
-                           R.Pooling(2, 2, stride=2).forward(pool_x), expected, exact, group="known"))
-    records.append(compare("book example", "max pool 2×2 s2: torch",
-                           T.pooling(2, 2, stride=2)(torch.from_numpy(pool_x)), expected, exact, group="known"))
+        records.append(compare("book example", f"{label}: reference", ref_out, expected, BOOK_EXACT, group="known"))
+        records.append(compare("book example", f"{label}: torch", torch_out, expected, BOOK_EXACT, group="known"))
+    label, expected = BOOK_POOL_EXAMPLE
+    expected = np.array(expected, dtype=dtype)[None, None]
+    records.append(compare("book example", f"{label}: reference",
+                           R.Pooling(2, 2, stride=2).forward(pool_x), expected, BOOK_EXACT, group="known"))
+    records.append(compare("book example", f"{label}: torch",
+                           T.pooling(2, 2, stride=2)(torch.from_numpy(pool_x)), expected, BOOK_EXACT, group="known"))
     return records + option_answer_records(dtype)
 
 
