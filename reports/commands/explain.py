@@ -48,7 +48,8 @@ def run(args) -> int:
     for name in given:
         takers = _takers(name)
         if args.topic != "all" and name not in chosen[0].options:
-            raise UsageError(f"{args.topic} takes no --{name} (only {', '.join(takers)} do); leave it out")
+            raise UsageError(f"{args.topic} takes no --{name} (only {', '.join(takers)} "
+                             f"{'do' if len(takers) > 1 else 'does'}); leave it out")
     explained = []
     for t in chosen:       # each topic's module imports torch: only now, after the options are checked
         module = t.module()
