@@ -23,7 +23,7 @@
 #
 # 1. load MNIST (a real sample ships with the project) and build both networks with one set of weights,
 # 2. compare their loss and every gradient,
-# 3. take SGD and Adam steps in both, in lockstep, and watch the loss fall,
+# 3. take Adam steps in both, in lockstep, and watch the loss fall,
 # 4. meet the two places where the book and PyTorch do an optimizer step or dropout differently,
 # 5. and write `SGD`, `Adam`, `Dropout` and `SimpleConvNet` yourself (the exercises).
 
@@ -36,7 +36,7 @@ import torch
 
 import reference as R
 import torch_impl as T
-from reference.optimizer import SGD, Adam
+from reference.optimizer import Adam
 from reports.mnist.data import load_mnist
 
 
@@ -96,8 +96,9 @@ for name in net.params:
 #
 # ## 3. Steps in lockstep
 #
-# An optimizer step changes every parameter in place. The reference's `SGD` and `Adam`
-# (`reference.optimizer`) follow `torch.optim`'s arithmetic operation for operation. Ten Adam
+# An optimizer step changes every parameter in place. The reference's optimizers
+# (`reference.optimizer`: `SGD`, `Momentum`, `AdaGrad`, `Adam`) follow `torch.optim`'s arithmetic
+# operation for operation. Ten Adam
 # steps, each on the next batch of 100, in both frameworks:
 
 # %%

@@ -258,7 +258,7 @@ def test_cli_with_html(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "numpy.random.default_rng(3)" in text and f"wrote {out}" in text
     html = out.read_text(encoding="utf-8")
-    assert '<section id="dropout">' in html and "cnn-parity explain dropout --seed=3" in html
+    assert '<section id="dropout">' in html and "cnn-parity explain dropout --seed 3" in html
     assert not list(tmp_path.glob("*.partial"))
 
 

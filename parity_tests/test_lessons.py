@@ -17,19 +17,6 @@ import pytest
 from .conftest import ROOT
 
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
-#: The grader cell of every lesson: make the starter file once, grade it, never overwrite it.
-GRADER_CELL = '''from pathlib import Path
-
-WORK = Path("my_cnn")
-if has_command("check"):
-    if not (WORK / "layers.py").exists():
-        cnn_parity("exercise", WORK)
-    status = cnn_parity("check", WORK / "layers.py")
-    assert status != 2, "cnn-parity check could not grade the file (exit status 2): see its message above"
-else:
-    print("This cnn-parity has no `check` command yet: update the project (git pull, pip install -e .).")'''
-
-
 def notebook(path):
     jupytext = pytest.importorskip("jupytext", reason="jupytext (the test extra) reads the lessons as notebooks")
     return jupytext.read(path)
@@ -51,20 +38,50 @@ def test_a_lesson_is_a_notebook_that_ends_with_graded_exercises(path):
     for source in code:
         assert not re.search(r"^\s*[!%]", source, re.M), f"an IPython magic in {path.name}: the lesson must be plain Python"
     ast.parse(path.read_text(encoding="utf-8"))
-    assert code.count(GRADER_CELL) == 1, f"{path.name}: the grader cell differs from the other lessons'"
+    graders = [source for source in code if 'cnn_parity("check"' in source]
+    assert len(graders) == 1, f"{path.name}: one cell runs the grader"
+    assert_guarded_only_by_the_command(graders[0])
     exercises = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
     after = "\n".join(c.source for c in nb.cells[exercises:])
-    assert "cnn-parity check my_cnn/layers.py" in after and GRADER_CELL in after
+    assert "cnn-parity check my_cnn/layers.py" in after and graders[0] in after
     assert "cnn-parity exercise my_cnn" in "\n".join(c.source for c in nb.cells)
 
 
-def test_the_helpers_are_the_same_in_every_lesson():
-    """cnn_parity and has_command are repeated in each lesson (a notebook stands alone): one text."""
-    helpers = set()
+def assert_guarded_only_by_the_command(source: str):
+    """Every call of the grader (`cnn_parity("check" | "exercise", ...)`) sits under one
+    `if has_command("check"):`, and nothing else decides whether it runs: no other condition
+    around it, no try/except in the cell."""
+    tree = ast.parse(source)
+    assert not any(isinstance(node, ast.Try) for node in ast.walk(tree)), "no try/except around the grader"
+    guards = [node for node in tree.body if isinstance(node, ast.If)]
+    assert len(guards) == 1 and ast.unparse(guards[0].test) == "has_command('check')"
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and ast.unparse(node.func) == "cnn_parity"]
+    inside = {id(node) for stmt in guards[0].body for node in ast.walk(stmt)}
+    assert calls and all(id(call) in inside for call in calls)
+    assert all(not isinstance(node, ast.If) or node is guards[0] or ast.unparse(node.test).startswith("not (WORK")
+               for node in ast.walk(tree)), "the only other condition: whether the starter file is there"
+
+
+def test_the_guard_check_catches_another_condition():
+    good = 'if has_command("check"):\n    status = cnn_parity("check", "f.py")\n'
+    assert_guarded_only_by_the_command(good)
+    for bad in ('if has_command("check") and False:\n    cnn_parity("check", "f.py")\n',
+                'try:\n    cnn_parity("check", "f.py")\nexcept Exception:\n    pass\n',
+                'if has_command("check"):\n    pass\ncnn_parity("check", "f.py")\n'):
+        with pytest.raises(AssertionError):
+            assert_guarded_only_by_the_command(bad)
+
+
+def test_the_helpers_and_the_grader_cell_are_the_same_in_every_lesson():
+    """cnn_parity, has_command and the grader cell are repeated in each lesson (a notebook stands
+    alone): one text each."""
+    helpers, cells = set(), set()
     for path in LESSONS:
         text = path.read_text(encoding="utf-8")
         helpers.add(text[text.index("def cnn_parity"):text.index("# %% [markdown]", text.index("def has_command"))])
-    assert len(helpers) == 1
+        start = text.index("from pathlib import Path\n\nWORK")
+        cells.add(text[start:text.index("# %% [markdown]", start)])
+    assert len(helpers) == 1 and len(cells) == 1
 
 
 def test_ci_executes_every_lesson_and_the_docs_list_them():

@@ -31,12 +31,12 @@ def add_parser(sub):
     p.add_argument("topic", choices=TOPIC_NAMES + ("all",), metavar="TOPIC",
                    help="one of: " + ", ".join(TOPIC_NAMES) + ", or all")
     p.add_argument("--pad", type=int, default=None, choices=range(0, 3), metavar="P",
-                   help=f"{OPTIONS['pad'][0]}: 0, 1 or 2 (0 when not given); for {', '.join(_takers('pad'))}")
+                   help=f"{OPTIONS['pad']}: 0, 1 or 2 (0 when not given); for {', '.join(_takers('pad'))}")
     p.add_argument("--stride", type=int, default=None, choices=range(1, 3), metavar="S",
-                   help=f"{OPTIONS['stride'][0]}: 1 or 2 (the topic's own when not given: 1, max-pool 2); "
+                   help=f"{OPTIONS['stride']}: 1 or 2 (the topic's own when not given: 1, max-pool 2); "
                         f"for {', '.join(_takers('stride'))}")
     p.add_argument("--seed", type=seed, default=None, metavar="N",
-                   help=f"{OPTIONS['seed'][0]} (0 when not given); for {', '.join(_takers('seed'))}")
+                   help=f"{OPTIONS['seed']} (0 when not given); for {', '.join(_takers('seed'))}")
     p.add_argument("--html", type=new_file, default=None, metavar="FILE",
                    help="also write the explanation as a page of its own (one HTML file, nothing loaded from the network)")
     return p
@@ -58,8 +58,8 @@ def run(args) -> int:
     if args.html:
         from ..explain.page import topics_page          # jinja2 and torch: only when a page is asked for
         from ..files import replace_files
-        html = topics_page(explained, "cnn-parity explain " + " ".join(
-            shlex.quote(a) for a in [args.topic] + [f"--{k}={v}" for k, v in given.items()]))
+        words = [args.topic] + [w for k, v in given.items() for w in (f"--{k}", str(v))]
+        html = topics_page(explained, "cnn-parity explain " + " ".join(shlex.quote(w) for w in words))
 
         def write(path):
             with open(path, "w", encoding="utf-8") as f:

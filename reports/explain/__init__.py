@@ -53,9 +53,9 @@ class Topic:
         return f"explain/{self.name.replace('-', '_')}.html"
 
 
-#: The options a topic may take: name -> (what it is, the value a topic gets when it is not given).
-OPTIONS = {"pad": ("zero padding around the input", 0), "stride": ("stride", 1),
-           "seed": ("seed of the dropout masks", 0)}
+#: The options a topic may take: name -> what it is. A topic gets only those given on the command
+#: line (its ``compute`` has its own defaults).
+OPTIONS = {"pad": "zero padding around the input", "stride": "stride", "seed": "seed of the dropout masks"}
 
 #: Every topic, in the order of ``cnn-parity explain all`` and of its page.
 TOPICS = (
