@@ -11,7 +11,7 @@ never those after it, so there is no import loop (``parity_tests/test_layout.py`
 ``reports.html``               the page: Jinja2 templates, CSS, SVG charts, PNG images; renders, runs nothing
 ``reports.environment``        versions and machine (``environment.csv``)
 ``reports.benchmark_results``  reads and checks the benchmark CSVs for the speed section
-``reports.explain``            the im2col walkthrough
+``reports.explain``            the explain topics (im2col, the backward passes, Adam, dropout, torch's kernel)
 ``reports.configurations``     the configuration matrix for readers: its table, CSV and choice of cases
 ``reports.seeds``              the false-alarm check: every case and the sweep under many seeds
 ``reports.bugzoo``             plants the bug catalog and runs the checks; reads the results for the page

@@ -3,7 +3,7 @@
 ``parity``   every parity case; ``--config``: the configuration matrix; ``--seeds``: the false-alarm check
 ``train``    lockstep training on MNIST
 ``report``   the CSV files and the HTML page
-``explain``  the im2col walkthrough
+``explain``  how a piece of the CNN works, step by step (the topics of ``reports.explain``)
 ``opinfo``   PyTorch's OpInfo samples through the reference
 ``bugs``     the bug zoo
 ``check``    grade a student's own layers (``reports.classroom``)

@@ -31,7 +31,8 @@ from markupsafe import Markup
 from .format import fmt_headroom, sci
 from .sections import about, bugzoo, comparisons, configurations, corpus, speed, training
 
-__all__ = ["Section", "SECTIONS", "section", "render_html", "render_section", "environment", "sci", "fmt_headroom"]
+__all__ = ["Section", "SECTIONS", "section", "render_html", "render_section", "render_standalone", "environment", "sci",
+           "fmt_headroom"]
 
 
 @dataclass
@@ -119,3 +120,14 @@ def render_html(inputs, files=()) -> str:
         torch=env.get("torch", ""), numpy=env.get("numpy", ""),
         commit=commit[:10] if commit and commit != "unknown" else "",
         files=[name for name in files if name != "index.html"]) + "\n"
+
+
+def render_standalone(parts, template: str, **values) -> str:
+    """A page of its own, not the report (``cnn-parity explain --html``): ``parts`` are
+    (Section, template name, context dict) in order, numbered 1, 2, …; ``template`` lays out the
+    page (it extends ``base.html``), with ``values`` (its title, heading, ...)."""
+    present = []
+    for number, (s, name, context) in enumerate(parts, 1):
+        html = environment().get_template(name).render(section=s, number=number, **context).strip()
+        present.append({"id": s.id, "nav": s.nav, "html": Markup(html)})
+    return environment().get_template(template).render(css=_style(), sections=present, **values) + "\n"

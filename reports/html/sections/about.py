@@ -6,7 +6,8 @@ import numpy as np
 
 from ..format import fmt_measured, num
 
-__all__ = ["catalog_context", "im2col_context", "environment_context"]
+__all__ = ["catalog_context", "im2col_context", "environment_context", "grid_cells", "matrix_cells",
+           "im2col_example"]
 
 #: How the catalog names the three sides of a difference.
 SIDE_NAME = {"book": "book", "torch": "PyTorch", "reference": "reference"}
@@ -26,8 +27,9 @@ def catalog_context(inputs) -> dict | None:
     return {"rows": rows}
 
 
-def _grid(a, cls="grid", mark=None, pad=0, caption="") -> dict:
-    """A small matrix as cells (text, classes). mark: (top, left, h, w) cells to highlight; pad: border cells to grey."""
+def grid_cells(a, cls="grid", mark=None, pad=0, caption="", fmt=num) -> dict:
+    """A small matrix as cells (text, classes). mark: (top, left, h, w) cells to highlight; pad: border cells
+    to grey; fmt: how a number is written."""
     a = np.asarray(a)
     rows = []
     for i in range(a.shape[0]):
@@ -38,19 +40,19 @@ def _grid(a, cls="grid", mark=None, pad=0, caption="") -> dict:
                 classes.append("in")
             if pad and (i < pad or j < pad or i >= a.shape[0] - pad or j >= a.shape[1] - pad):
                 classes.append("pad")
-            cells.append((num(a[i, j]), " ".join(classes)))
+            cells.append((fmt(a[i, j]), " ".join(classes)))
         rows.append(cells)
     return {"cls": cls, "caption": caption, "rows": rows}
 
 
-def _matrix(a, row_labels=None, col_labels=None, cls="grid") -> dict:
-    """A matrix with optional row labels (left) and column labels (top)."""
+def matrix_cells(a, row_labels=None, col_labels=None, cls="grid", fmt=num) -> dict:
+    """A matrix with optional row labels (left) and column labels (top); fmt: how a number is written."""
     a = np.asarray(a)
     return {"cls": cls, "row_labels": row_labels, "col_labels": col_labels,
-            "rows": [[num(v) for v in a[i]] for i in range(a.shape[0])]}
+            "rows": [[fmt(v) for v in a[i]] for i in range(a.shape[0])]}
 
 
-def _example(s) -> dict:
+def im2col_example(s) -> dict:
     """One worked example (:func:`reports.explain.im2col_steps`) as the grids and numbers of its steps."""
     fh, fw = s.W.shape
     n = s.out_h * s.out_w
@@ -59,32 +61,32 @@ def _example(s) -> dict:
     H, W = s.x.shape
     return {
         "H": H, "W": W, "fh": fh, "fw": fw, "P": s.pad, "S": s.stride, "out_h": s.out_h, "out_w": s.out_w, "n": n,
-        "x": _grid(s.x, caption=f"input x ({H}×{W})"),
-        "x_padded": _grid(s.x_padded, pad=s.pad, caption=f"padded with {s.pad} ring{'s' if s.pad > 1 else ''} of zeros")
+        "x": grid_cells(s.x, caption=f"input x ({H}×{W})"),
+        "x_padded": grid_cells(s.x_padded, pad=s.pad, caption=f"padded with {s.pad} ring{'s' if s.pad > 1 else ''} of zeros")
         if s.pad else None,
-        "filter": _grid(s.W, cls="grid filt", caption=f"filter W ({fh}×{fw})"),
-        "filter_plain": _grid(s.W, cls="grid filt"),
-        "windows": [{"grid": _grid(s.x_padded, cls="grid mini", mark=(*s.windows[r], fh, fw), pad=s.pad),
+        "filter": grid_cells(s.W, cls="grid filt", caption=f"filter W ({fh}×{fw})"),
+        "filter_plain": grid_cells(s.W, cls="grid filt"),
+        "windows": [{"grid": grid_cells(s.x_padded, cls="grid mini", mark=(*s.windows[r], fh, fw), pad=s.pad),
                      "label": f"{names[r]} → row {r}"} for r in range(n)],
         "col_shape": f"{s.col.shape[0]}×{s.col.shape[1]}", "w_col_shape": f"{s.w_col.shape[0]}×{s.w_col.shape[1]}",
         "w_col_rows": s.w_col.shape[0],
         "product_rows": s.product.shape[0],
-        "col": _matrix(s.col, row_labels=names, col_labels=labels),
-        "w_col": _matrix(s.w_col, row_labels=labels, cls="grid filt"),
-        "col_bare": _matrix(s.col, col_labels=labels),
-        "w_col_bare": _matrix(s.w_col, col_labels=["W"], cls="grid filt"),
-        "product": _matrix(s.product, col_labels=["out"], cls="grid out"),
+        "col": matrix_cells(s.col, row_labels=names, col_labels=labels),
+        "w_col": matrix_cells(s.w_col, row_labels=labels, cls="grid filt"),
+        "col_bare": matrix_cells(s.col, col_labels=labels),
+        "w_col_bare": matrix_cells(s.w_col, col_labels=["W"], cls="grid filt"),
+        "product": matrix_cells(s.product, col_labels=["out"], cls="grid out"),
         "sums": [{"name": names[r], "terms": " + ".join(f"{num(a)}·{num(b)}" for a, b in zip(s.col[r], s.w_col[:, 0])),
                   "result": num(s.product[r, 0])} for r in range(n)],
         "matches": bool(s.matches_convolution),
-        "out": _grid(s.out, cls="grid out", caption="output"),
+        "out": grid_cells(s.out, cls="grid out", caption="output"),
     }
 
 
 def im2col_context(inputs) -> dict | None:
     if not inputs.im2col:
         return None
-    return {"plain": _example(inputs.im2col["pad 0"]), "padded": _example(inputs.im2col["pad 1"])}
+    return {"plain": im2col_example(inputs.im2col["pad 0"]), "padded": im2col_example(inputs.im2col["pad 1"])}
 
 
 def environment_context(inputs) -> dict:
