@@ -43,7 +43,7 @@ import numpy as np
 from .checks import check_float_array, check_float_dtype, check_input_dim, check_positive_int
 from .layers import LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from .lenet import init_std
-from .network import Network
+from .network import DropoutNetwork
 from .util import conv_output_size
 
 __all__ = ["AlexNet", "Flatten", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN"]
@@ -116,7 +116,7 @@ def _check_conv_param(cp, i):
             int(cp["pad"]), check_positive_int(cp["stride"], f"conv_params[{i}]['stride']"))
 
 
-class AlexNet(Network):
+class AlexNet(DropoutNetwork):
     """Five convolutions, three max pools, three affine layers; optional LRN and dropout.
 
     Parameters (the defaults are the paper's network, ``PAPER``)
@@ -145,8 +145,8 @@ class AlexNet(Network):
     output_shapes : each layer's output shape for one sample.
     dropout_shapes : the shape of each dropout mask for one sample, e.g. {"Dropout1": (4096,), …}.
 
-    ``accuracy`` is ``Network``'s (``reference.network``); ``predict``, ``loss`` and ``gradient``
-    add ``train_flg`` and the dropout ``masks`` to it.
+    ``accuracy`` is ``Network``'s and ``predict``, ``loss``, ``gradient`` (with ``train_flg`` and
+    the dropout ``masks``) and ``dropout_masks`` are ``DropoutNetwork``'s (``reference.network``).
     """
 
     # W1, b1 … W5, b5 -> Conv1 … Conv5; W6, b6 … W8, b8 -> Affine1 … Affine3
@@ -241,56 +241,3 @@ class AlexNet(Network):
             width = out
         self.output_shapes = shapes
         self.last_layer = SoftmaxWithLoss()
-
-    # ---- dropout masks ------------------------------------------------------------------------
-
-    def dropout_masks(self, n, rng):
-        """Draw one training step's dropout masks for a batch of ``n``: {"Dropout1": bool (n, D1), …}.
-
-        True = kept, drawn like ``reference.layers.Dropout`` (``rng.random(shape) > p``), from the
-        given ``numpy.random.Generator``. Give the same dict to this net (``masks=``) and, as
-        tensors or arrays, to the torch twin. Empty when the net has no dropout.
-        """
-        return {name: rng.random((n, *shape)) > self.dropout_ratio
-                for name, shape in self.dropout_shapes.items()}
-
-    # ---- the book's methods, with dropout (accuracy is Network's: inference mode) ---------------
-
-    def predict(self, x, train_flg=False, masks=None):
-        """x (N, C, H, W) -> scores (N, output_size), before softmax.
-
-        ``train_flg=False`` (default): inference, dropout is the identity. ``train_flg=True``:
-        each Dropout layer uses ``masks[name]`` if given, else draws a mask from ``rng``.
-        """
-        self._check_x(x)
-        if masks is not None:
-            if not train_flg:
-                raise ValueError("masks are for training mode: pass train_flg=True (or use loss/gradient)")
-            missing = sorted(set(self.dropout_shapes) - set(masks))
-            if missing:
-                raise ValueError(f"masks is missing {missing}; draw them with dropout_masks(n, rng)")
-        for name, layer in self.layers.items():
-            if isinstance(layer, Dropout):
-                x = layer.forward(x, train_flg, mask=None if masks is None else masks[name])
-            else:
-                x = layer.forward(x)
-        return x
-
-    def loss(self, x, t, train_flg=True, masks=None):
-        """Mean cross-entropy of the batch (training mode by default, as in the book's deep nets)."""
-        return self.last_layer.forward(self.predict(x, train_flg, masks), t)
-
-    def backward_layers(self, x, t, train_flg=True, masks=None):
-        """Forward and backward pass; returns dx (N, C, H, W). Leaves dW, db in the layers."""
-        self.loss(x, t, train_flg, masks)
-        return self._backward()
-
-    def gradient(self, x, t, masks=None, train_flg=True):
-        """Backpropagation. Returns a dict like ``params`` holding dloss/dparam.
-
-        Training mode by default; ``masks`` (from ``dropout_masks``) fixes the dropped units.
-        """
-        self.loss(x, t, train_flg, masks)
-        self._backward(input_grad=False)
-        return self._layer_gradients()
-
