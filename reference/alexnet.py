@@ -40,7 +40,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_float_array, check_float_dtype, check_input_dim, check_positive_int
+from .checks import (check_conv_param, check_float_array, check_float_dtype, check_input_dim,
+                     check_positive_int)
 from .layers import LRN, Affine, AvgPooling, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from .lenet import init_std
 from .network import DropoutNetwork
@@ -106,16 +107,6 @@ class Flatten:
         return dout.reshape(self.x_shape)
 
 
-def _check_conv_param(cp, i):
-    keys = {"filter_num", "filter_size", "pad", "stride"}
-    if not isinstance(cp, dict) or set(cp) != keys:
-        raise ValueError(f"conv_params[{i}] must be a dict with exactly the keys {sorted(keys)}, "
-                         f"like SimpleConvNet's conv_param; got {cp!r}")
-    return (check_positive_int(cp["filter_num"], f"conv_params[{i}]['filter_num']"),
-            check_positive_int(cp["filter_size"], f"conv_params[{i}]['filter_size']"),
-            int(cp["pad"]), check_positive_int(cp["stride"], f"conv_params[{i}]['stride']"))
-
-
 class AlexNet(DropoutNetwork):
     """Five convolutions, three max pools, three affine layers; optional LRN and dropout.
 
@@ -161,7 +152,7 @@ class AlexNet(DropoutNetwork):
         C, H, W = check_input_dim(input_dim)
         if len(conv_params) != 5:
             raise ValueError(f"conv_params must hold 5 dicts (Conv1..Conv5), got {len(conv_params)}")
-        convs = [_check_conv_param(cp, i) for i, cp in enumerate(conv_params)]
+        convs = [check_conv_param(cp, f"conv_params[{i}]") for i, cp in enumerate(conv_params)]
         if len(hidden_sizes) != 2:
             raise ValueError(f"hidden_sizes must be (Affine1 width, Affine2 width), got {hidden_sizes!r}")
         hidden_sizes = tuple(check_positive_int(v, "hidden_sizes") for v in hidden_sizes)

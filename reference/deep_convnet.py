@@ -51,7 +51,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_float_dtype, check_input_dim, check_nonnegative_int, check_positive_int
+from .checks import check_conv_param, check_float_dtype, check_input_dim, check_positive_int
 from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from .lenet import init_std
 from .network import DropoutNetwork, read_params
@@ -149,7 +149,7 @@ class DeepConvNet(DropoutNetwork):
         # ---- conv - relu - conv - relu - pool, three times ---------------------------------
         c, h, w = C, H, W
         for i, cp in enumerate(conv_params, start=1):
-            fn, fs, pad, stride = self._conv_param(cp, i)
+            fn, fs, pad, stride = check_conv_param(cp, f"conv_param_{i}")
             self.params[f"W{i}"] = init((fn, c, fs, fs), c * fs * fs)
             self.params[f"b{i}"] = np.zeros(fn, dtype=dtype)
             c, h, w = fn, conv_output_size(h, fs, stride, pad), conv_output_size(w, fs, stride, pad)
@@ -180,17 +180,6 @@ class DeepConvNet(DropoutNetwork):
 
     def _dropout(self):
         return Dropout(self.dropout_ratio, inverted=self.inverted_dropout, rng=self.rng)
-
-    @staticmethod
-    def _conv_param(cp, i):
-        keys = {"filter_num", "filter_size", "pad", "stride"}
-        if not isinstance(cp, dict) or set(cp) != keys:
-            raise ValueError(f"conv_param_{i} must be a dict with exactly the keys {sorted(keys)}, "
-                             f"like SimpleConvNet's conv_param; got {cp!r}")
-        return (check_positive_int(cp["filter_num"], f"conv_param_{i}['filter_num']"),
-                check_positive_int(cp["filter_size"], f"conv_param_{i}['filter_size']"),
-                check_nonnegative_int(cp["pad"], f"conv_param_{i}['pad']"),
-                check_positive_int(cp["stride"], f"conv_param_{i}['stride']"))
 
     def load_book_params(self, file_name):
         """Load the book's ``deep_convnet_params.pkl`` (trained with the book's dropout).

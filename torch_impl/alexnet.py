@@ -58,7 +58,8 @@ from torch import nn
 
 from .dtypes import as_torch_dtype
 from .lenet import init_book_style
-from .network import DropoutNetMixin, _check_int, apply_dropout_mask, conv_output_size
+from .network import (DropoutNetMixin, _check_int, apply_dropout_mask, check_conv_param, conv_output_size,
+                      numbered_book_params)
 
 __all__ = ["AlexNet", "apply_dropout_mask", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN",
            "TORCHVISION_BOOK_PARAMS"]
@@ -139,10 +140,7 @@ class AlexNet(DropoutNetMixin, nn.Sequential):
     off) come from :class:`torch_impl.network.DropoutNetMixin`.
     """
 
-    book_params = {f"{p}{i}": f"Conv{i}.{'weight' if p == 'W' else 'bias'}"
-                   for i in range(1, 6) for p in ("W", "b")}
-    book_params.update({f"{p}{i + 5}": f"Affine{i}.{'weight' if p == 'W' else 'bias'}"
-                        for i in range(1, 4) for p in ("W", "b")})
+    book_params = numbered_book_params(5, 3)
 
     def __init__(self, input_dim=PAPER["input_dim"], conv_params=PAPER["conv_params"],
                  hidden_sizes=PAPER["hidden_sizes"], output_size=PAPER["output_size"],
@@ -163,12 +161,7 @@ class AlexNet(DropoutNetMixin, nn.Sequential):
         children = OrderedDict()
         c, h, w = C, H, W
         for i, cp in enumerate(conv_params, start=1):
-            keys = {"filter_num", "filter_size", "pad", "stride"}
-            if not isinstance(cp, dict) or set(cp) != keys:
-                raise ValueError(f"conv_params[{i - 1}] must be a dict with exactly the keys {sorted(keys)}")
-            fn = _check_int("filter_num", cp["filter_num"], 1)
-            fs = _check_int("filter_size", cp["filter_size"], 1)
-            pad, stride = _check_int("pad", cp["pad"], 0), _check_int("stride", cp["stride"], 1)
+            fn, fs, pad, stride = check_conv_param(cp, f"conv_params[{i - 1}]")
             children[f"Conv{i}"] = nn.Conv2d(c, fn, fs, stride=stride, padding=pad, dtype=dtype)
             children[f"Relu{i}"] = nn.ReLU()
             c, h, w = fn, conv_output_size(h, fs, stride, pad), conv_output_size(w, fs, stride, pad)
@@ -198,9 +191,7 @@ class AlexNet(DropoutNetMixin, nn.Sequential):
         self.input_dim = (C, H, W)
         self.dropout_ratio = dropout_ratio
 
-        generator = None if seed is None else torch.Generator().manual_seed(int(seed))
-        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))],
-                        weight_init_std, generator, dtype)
+        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))], weight_init_std, seed, dtype)
 
     @classmethod
     def from_torchvision(cls, model):

@@ -33,7 +33,7 @@ from torch import nn
 
 from .dtypes import as_torch_dtype
 from .lenet import init_book_style
-from .network import DropoutNetMixin, _check_int, conv_output_size
+from .network import DropoutNetMixin, _check_int, check_conv_param, conv_output_size, numbered_book_params
 
 __all__ = ["DeepConvNet", "CONV_PARAMS"]
 
@@ -64,10 +64,7 @@ class DeepConvNet(DropoutNetMixin, nn.Sequential):
     off) come from :class:`torch_impl.network.DropoutNetMixin`.
     """
 
-    book_params = {f"{p}{i}": f"Conv{i}.{'weight' if p == 'W' else 'bias'}"
-                   for i in range(1, 7) for p in ("W", "b")}
-    book_params.update({f"{p}{i + 6}": f"Affine{i}.{'weight' if p == 'W' else 'bias'}"
-                        for i in (1, 2) for p in ("W", "b")})
+    book_params = numbered_book_params(6, 2)
 
     def __init__(self, input_dim=(1, 28, 28),
                  conv_param_1=CONV_PARAMS[0], conv_param_2=CONV_PARAMS[1],
@@ -88,13 +85,7 @@ class DeepConvNet(DropoutNetMixin, nn.Sequential):
         c, h, w = C, H, W
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
         for i, cp in enumerate(conv_params, start=1):
-            keys = {"filter_num", "filter_size", "pad", "stride"}
-            if not isinstance(cp, dict) or set(cp) != keys:
-                raise ValueError(f"conv_param_{i} must be a dict with exactly the keys {sorted(keys)}")
-            fn = _check_int(f"conv_param_{i}['filter_num']", cp["filter_num"], 1)
-            fs = _check_int(f"conv_param_{i}['filter_size']", cp["filter_size"], 1)
-            pad = _check_int(f"conv_param_{i}['pad']", cp["pad"], 0)
-            stride = _check_int(f"conv_param_{i}['stride']", cp["stride"], 1)
+            fn, fs, pad, stride = check_conv_param(cp, f"conv_param_{i}")
             children[f"Conv{i}"] = nn.Conv2d(c, fn, fs, stride=stride, padding=pad, dtype=dtype)
             children[f"Relu{i}"] = nn.ReLU()
             c, h, w = fn, conv_output_size(h, fs, stride, pad), conv_output_size(w, fs, stride, pad)
@@ -114,6 +105,4 @@ class DeepConvNet(DropoutNetMixin, nn.Sequential):
         self.input_dim = (C, H, W)
         self.dropout_ratio = dropout_ratio
 
-        generator = None if seed is None else torch.Generator().manual_seed(int(seed))
-        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))],
-                        weight_init_std, generator, dtype)
+        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))], weight_init_std, seed, dtype)

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["BookNetMixin", "DropoutNetMixin", "apply_dropout_mask", "conv_output_size"]
+__all__ = ["BookNetMixin", "DropoutNetMixin", "apply_dropout_mask", "conv_output_size", "check_conv_param",
+           "numbered_book_params"]
 
 
 def conv_output_size(size, filter_size, stride=1, pad=0):
@@ -28,6 +29,26 @@ def _check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_conv_param(cp, name):
+    """A dict like the book's ``conv_param`` with exactly filter_num, filter_size, pad, stride
+    -> (filter_num, filter_size, pad, stride). ``name``: how the caller calls it."""
+    keys = {"filter_num", "filter_size", "pad", "stride"}
+    if not isinstance(cp, dict) or set(cp) != keys:
+        raise ValueError(f"{name} must be a dict with exactly the keys {sorted(keys)}")
+    return (_check_int(f"{name}['filter_num']", cp["filter_num"], 1),
+            _check_int(f"{name}['filter_size']", cp["filter_size"], 1),
+            _check_int(f"{name}['pad']", cp["pad"], 0),
+            _check_int(f"{name}['stride']", cp["stride"], 1))
+
+
+def numbered_book_params(n_conv, n_affine):
+    """``book_params`` of a net of ``n_conv`` convolutions then ``n_affine`` affine layers, numbered
+    like the book: W1, b1 … -> Conv1.weight, Conv1.bias …, then W<n_conv + 1> -> Affine1.weight …"""
+    paths = [f"Conv{i}" for i in range(1, n_conv + 1)] + [f"Affine{j}" for j in range(1, n_affine + 1)]
+    return {f"{p}{k}": f"{path}.{'weight' if p == 'W' else 'bias'}"
+            for k, path in enumerate(paths, start=1) for p in ("W", "b")}
 
 
 class BookNetMixin:
