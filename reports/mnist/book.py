@@ -93,7 +93,7 @@ def book_deep_convnet(folder=None, dtype=np.float64):
     return ref, load_params(twin, ref.params).eval()
 
 
-def scores(net, x, batch_size=500) -> np.ndarray:
+def scores(net, x, batch_size=100) -> np.ndarray:
     """Scores (N, classes) of a reference net (inference) or a torch module (as it is set up:
     call ``.eval()`` first), in batches, as a NumPy array (bfloat16 scores as float64)."""
     out = []
@@ -121,7 +121,7 @@ class BookAnswer:
     scores: np.ndarray         # the reference's scores (N, 10): 1/(1 − p) = 2 times the book's
 
 
-def deep_convnet_answer(x, t, folder=None, batch_size=500) -> BookAnswer:
+def deep_convnet_answer(x, t, folder=None, batch_size=100) -> BookAnswer:
     """Run the book's trained DeepConvNet through the reference and the twin (float64, or the
     dtype of ``x``) and compare: accuracy of each, disagreeing predictions, the scores' record.
 

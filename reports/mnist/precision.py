@@ -107,7 +107,7 @@ def _variant_scores(name, twin64, twin32, x, batch_size):
         raise RuntimeError(f"no {name} CPU kernel in torch {torch.__version__}: {exc}") from None
 
 
-def precision_study(x, t, variants=tuple(VARIANTS), folder=None, batch_size=500) -> list[PrecisionResult]:
+def precision_study(x, t, variants=tuple(VARIANTS), folder=None, batch_size=100) -> list[PrecisionResult]:
     """Each variant of :data:`VARIANTS` on images ``x`` (float64, as :func:`reports.mnist.book.book_test_set`
     gives them) with labels ``t``, judged against the float64 reference. A variant that cannot
     run here comes back with ``unavailable`` set."""
