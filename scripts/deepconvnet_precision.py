@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from reports.mnist.book import book_deep_convnet, book_dir, book_test_set, deep_convnet_answer
-from reports.mnist.data import describe_source, full_mnist_dir
+from reports.mnist.data import MnistDataError, describe_source, full_mnist_dir
 from reports.mnist.precision import VARIANTS, format_precision, layer_dtypes, precision_study
 
 
@@ -29,17 +29,27 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, help="only the first N test images")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated (default: all)")
     args = parser.parse_args(argv)
+    variants = [v.strip() for v in args.variants.split(",")]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        print(f"deepconvnet_precision: unknown variants {unknown}; choose from {','.join(VARIANTS)}",
+              file=sys.stderr)
+        return 2
     if book_dir() is None:
         print("deepconvnet_precision: the book's weights are not found; set $CNN_PARITY_BOOK_DIR", file=sys.stderr)
         return 2
     data_dir = args.data_dir or full_mnist_dir()
-    x, t = book_test_set(data_dir, args.n)
+    try:
+        x, t = book_test_set(data_dir, args.n)
+    except MnistDataError as exc:
+        print(f"deepconvnet_precision: {exc}", file=sys.stderr)
+        return 1
     print(f"{describe_source(data_dir)}; {len(x)} test images used")
     start = time.perf_counter()
     answer = deep_convnet_answer(x, t)
     print(f"book's weights: reference accuracy {answer.accuracy:.4f}, twin {answer.twin_accuracy:.4f}, "
           f"{answer.disagreements} predictions differ; scores: {answer.record.describe()}")
-    print(format_precision(precision_study(x, t, [v.strip() for v in args.variants.split(",")])))
+    print(format_precision(precision_study(x, t, variants)))
     _, twin32 = book_deep_convnet(dtype=np.float32)
     print("under autocast float16:", ", ".join(f"{n} {i}->{o}" for n, i, o in
                                                layer_dtypes(twin32, x[:2].astype(np.float32), "float16")))
