@@ -16,12 +16,14 @@ from torch.nn.utils import parametrize
 import reference as R
 import torch_impl
 from reference import alexnet as RA
+from reference import deep_convnet as RD
 from reference import lenet as RL
 from reports.parity.cases import NET_CASES, NetCase, alexnet_case, alexnet_plan, lenet5_case
 from reports.parity.cases import torchvision_alexnet as torchvision_alexnet_model
 from reports.parity.harness import (align_near_ties, align_near_zeros, first_divergence,
                                     gradient_spot_records, run_net_case, torchvision_forward_records)
 from torch_impl import alexnet as TA
+from torch_impl import deep_convnet as TD
 from torch_impl import lenet as TL
 from torch_impl.transfer import export_grads, export_params, load_params
 
@@ -168,13 +170,17 @@ def test_full_size_alexnet_case_is_registered_with_a_spot_check():
 # AlexNet
 # ---------------------------------------------------------------------------------------------
 
-def test_configurations_agree_between_packages():
+@pytest.mark.parametrize("ref_module,twin_module,expected", [
+    (RA, TA, {"PAPER", "TORCHVISION", "MNIST", "PAPER_LRN", "POOL_AFTER_CONV"}),
+    (RD, TD, {"CONV_PARAMS", "POOL_AFTER_CONV"}),
+], ids=["alexnet", "deep_convnet"])
+def test_configurations_agree_between_packages(ref_module, twin_module, expected):
     """The configuration data is declared in both packages (neither may import the other; see
     docs/ARCHITECTURE.md): every upper-case constant the two modules share must be equal."""
-    shared = {name for name in vars(RA) if name.isupper() and hasattr(TA, name)}
-    assert {"PAPER", "TORCHVISION", "MNIST", "PAPER_LRN", "POOL_AFTER_CONV"} <= shared
+    shared = {name for name in vars(ref_module) if name.isupper() and hasattr(twin_module, name)}
+    assert expected <= shared
     for name in sorted(shared):
-        assert getattr(RA, name) == getattr(TA, name), name
+        assert getattr(ref_module, name) == getattr(twin_module, name), name
 
 
 def test_paper_alexnet_shapes_and_parameter_count():

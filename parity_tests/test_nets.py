@@ -19,7 +19,7 @@ def _net_params():
 
 
 # Parameter layers per net (W1, b1 … Wn, bn): every one's gradient must be compared.
-NET_PARAMETER_LAYERS = {"SimpleConvNet": 3, "LeNet5": 5, "AlexNet": 8, "AlexNet-torchvision": 8}
+NET_PARAMETER_LAYERS = {"SimpleConvNet": 3, "LeNet5": 5, "AlexNet": 8, "AlexNet-torchvision": 8, "DeepConvNet": 8}
 
 
 def expected_net_quantities(case) -> set:

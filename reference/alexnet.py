@@ -40,11 +40,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .checks import check_float_array, check_float_dtype, check_input_dim, check_positive_int
+from .checks import (check_conv_param, check_float_array, check_float_dtype, check_input_dim,
+                     check_positive_int)
 from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from .more_layers import LRN, AvgPooling
 from .lenet import init_std
-from .network import Network
+from .network import DropoutNetwork
 from .util import conv_output_size
 
 __all__ = ["AlexNet", "Flatten", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN"]
@@ -107,17 +108,7 @@ class Flatten:
         return dout.reshape(self.x_shape)
 
 
-def _check_conv_param(cp, i):
-    keys = {"filter_num", "filter_size", "pad", "stride"}
-    if not isinstance(cp, dict) or set(cp) != keys:
-        raise ValueError(f"conv_params[{i}] must be a dict with exactly the keys {sorted(keys)}, "
-                         f"like SimpleConvNet's conv_param; got {cp!r}")
-    return (check_positive_int(cp["filter_num"], f"conv_params[{i}]['filter_num']"),
-            check_positive_int(cp["filter_size"], f"conv_params[{i}]['filter_size']"),
-            int(cp["pad"]), check_positive_int(cp["stride"], f"conv_params[{i}]['stride']"))
-
-
-class AlexNet(Network):
+class AlexNet(DropoutNetwork):
     """Five convolutions, three max pools, three affine layers; optional LRN and dropout.
 
     Parameters (the defaults are the paper's network, ``PAPER``)
@@ -146,8 +137,8 @@ class AlexNet(Network):
     output_shapes : each layer's output shape for one sample.
     dropout_shapes : the shape of each dropout mask for one sample, e.g. {"Dropout1": (4096,), …}.
 
-    ``accuracy`` is ``Network``'s (``reference.network``); ``predict``, ``loss`` and ``gradient``
-    add ``train_flg`` and the dropout ``masks`` to it.
+    ``accuracy`` is ``Network``'s and ``predict``, ``loss``, ``gradient`` (with ``train_flg`` and
+    the dropout ``masks``) and ``dropout_masks`` are ``DropoutNetwork``'s (``reference.network``).
     """
 
     # W1, b1 … W5, b5 -> Conv1 … Conv5; W6, b6 … W8, b8 -> Affine1 … Affine3
@@ -162,7 +153,7 @@ class AlexNet(Network):
         C, H, W = check_input_dim(input_dim)
         if len(conv_params) != 5:
             raise ValueError(f"conv_params must hold 5 dicts (Conv1..Conv5), got {len(conv_params)}")
-        convs = [_check_conv_param(cp, i) for i, cp in enumerate(conv_params)]
+        convs = [check_conv_param(cp, f"conv_params[{i}]") for i, cp in enumerate(conv_params)]
         if len(hidden_sizes) != 2:
             raise ValueError(f"hidden_sizes must be (Affine1 width, Affine2 width), got {hidden_sizes!r}")
         hidden_sizes = tuple(check_positive_int(v, "hidden_sizes") for v in hidden_sizes)
@@ -242,56 +233,3 @@ class AlexNet(Network):
             width = out
         self.output_shapes = shapes
         self.last_layer = SoftmaxWithLoss()
-
-    # ---- dropout masks ------------------------------------------------------------------------
-
-    def dropout_masks(self, n, rng):
-        """Draw one training step's dropout masks for a batch of ``n``: {"Dropout1": bool (n, D1), …}.
-
-        True = kept, drawn like ``reference.layers.Dropout`` (``rng.random(shape) > p``), from the
-        given ``numpy.random.Generator``. Give the same dict to this net (``masks=``) and, as
-        tensors or arrays, to the torch twin. Empty when the net has no dropout.
-        """
-        return {name: rng.random((n, *shape)) > self.dropout_ratio
-                for name, shape in self.dropout_shapes.items()}
-
-    # ---- the book's methods, with dropout (accuracy is Network's: inference mode) ---------------
-
-    def predict(self, x, train_flg=False, masks=None):
-        """x (N, C, H, W) -> scores (N, output_size), before softmax.
-
-        ``train_flg=False`` (default): inference, dropout is the identity. ``train_flg=True``:
-        each Dropout layer uses ``masks[name]`` if given, else draws a mask from ``rng``.
-        """
-        self._check_x(x)
-        if masks is not None:
-            if not train_flg:
-                raise ValueError("masks are for training mode: pass train_flg=True (or use loss/gradient)")
-            missing = sorted(set(self.dropout_shapes) - set(masks))
-            if missing:
-                raise ValueError(f"masks is missing {missing}; draw them with dropout_masks(n, rng)")
-        for name, layer in self.layers.items():
-            if isinstance(layer, Dropout):
-                x = layer.forward(x, train_flg, mask=None if masks is None else masks[name])
-            else:
-                x = layer.forward(x)
-        return x
-
-    def loss(self, x, t, train_flg=True, masks=None):
-        """Mean cross-entropy of the batch (training mode by default, as in the book's deep nets)."""
-        return self.last_layer.forward(self.predict(x, train_flg, masks), t)
-
-    def backward_layers(self, x, t, train_flg=True, masks=None):
-        """Forward and backward pass; returns dx (N, C, H, W). Leaves dW, db in the layers."""
-        self.loss(x, t, train_flg, masks)
-        return self._backward()
-
-    def gradient(self, x, t, masks=None, train_flg=True):
-        """Backpropagation. Returns a dict like ``params`` holding dloss/dparam.
-
-        Training mode by default; ``masks`` (from ``dropout_masks``) fixes the dropped units.
-        """
-        self.loss(x, t, train_flg, masks)
-        self._backward(input_grad=False)
-        return self._layer_gradients()
-

@@ -65,6 +65,19 @@ def check_input_dim(input_dim) -> tuple:
     return tuple(check_positive_int(v, "input_dim") for v in input_dim)
 
 
+def check_conv_param(cp, name: str) -> tuple:
+    """A dict like SimpleConvNet's ``conv_param`` with exactly the keys filter_num, filter_size,
+    pad, stride -> (filter_num, filter_size, pad, stride). ``name``: how the caller calls it."""
+    keys = {"filter_num", "filter_size", "pad", "stride"}
+    if not isinstance(cp, dict) or set(cp) != keys:
+        raise ValueError(f"{name} must be a dict with exactly the keys {sorted(keys)}, "
+                         f"like SimpleConvNet's conv_param; got {cp!r}")
+    return (check_positive_int(cp["filter_num"], f"{name}['filter_num']"),
+            check_positive_int(cp["filter_size"], f"{name}['filter_size']"),
+            check_nonnegative_int(cp["pad"], f"{name}['pad']"),
+            check_positive_int(cp["stride"], f"{name}['stride']"))
+
+
 def check_labels(t, n: int, num_classes: int, name: str = "t", ignore_index=None) -> np.ndarray:
     """Check labels for ``n`` samples and ``num_classes`` classes; return integer labels (N,).
 

@@ -38,7 +38,8 @@ lockstep with the reference, ``forward(x, masks)`` / ``loss(x, t, masks)`` take 
 compute :func:`apply_dropout_mask` ``x * (mask / (1 - p))`` with the child's own ``p`` —
 inverted dropout, exactly what ``nn.Dropout`` computes for that mask (the reference's Dropout
 forms the scaled mask first in the same way). Masks are a training-mode thing: passing them to a
-net in ``eval()`` mode is an error.
+net in ``eval()`` mode is an error. This ``forward`` is :class:`torch_impl.network.DropoutNetMixin`'s,
+shared with DeepConvNet.
 
 torchvision
 -----------
@@ -57,7 +58,8 @@ from torch import nn
 
 from .dtypes import as_torch_dtype
 from .lenet import init_book_style
-from .network import BookNetMixin, check_int, conv_output_size
+from .network import (DropoutNetMixin, apply_dropout_mask, check_conv_param, check_int, conv_output_size,
+                      numbered_book_params)
 
 __all__ = ["AlexNet", "apply_dropout_mask", "PAPER", "TORCHVISION", "MNIST", "PAPER_LRN",
            "TORCHVISION_BOOK_PARAMS"]
@@ -122,23 +124,7 @@ _TORCHVISION_LAYERS = OrderedDict([
 ])
 
 
-def apply_dropout_mask(x, mask, p):
-    """Inverted dropout with a given mask: ``x * (mask / (1 - p))``, what ``nn.Dropout(p)`` computes.
-
-    ``mask``: bool (True = kept) with the shape of ``x``, a tensor or a NumPy array. The scaled
-    mask (0 or 1/(1-p), in x's dtype) is formed first, then multiplied, as in the reference.
-    The gradient is ``dout * mask / (1 - p)``, as for ``nn.Dropout``.
-    """
-    mask = torch.as_tensor(mask, device=x.device)
-    if mask.dtype != torch.bool:
-        raise TypeError(f"a dropout mask must be bool (True = kept), got {mask.dtype}")
-    if tuple(mask.shape) != tuple(x.shape):
-        raise ValueError(f"dropout mask has shape {tuple(mask.shape)} but the activations are "
-                         f"{tuple(x.shape)}")
-    return x * (mask.to(x.dtype) * (1.0 / (1.0 - p)))
-
-
-class AlexNet(BookNetMixin, nn.Sequential):
+class AlexNet(DropoutNetMixin, nn.Sequential):
     """AlexNet twin; same constructor as ``reference.AlexNet`` (``seed`` instead of ``rng``).
 
     Parameters: input_dim, conv_params (five dicts filter_num/filter_size/pad/stride),
@@ -150,14 +136,11 @@ class AlexNet(BookNetMixin, nn.Sequential):
     Attributes: ``book_params`` {"W1": "Conv1.weight", ..., "W6": "Affine1.weight", ..., "b8":
     "Affine3.bias"}, ``dropout_ratio``, ``input_dim``.
 
-    ``predict``, ``loss`` (both with ``masks``) and ``accuracy`` (in eval mode: dropout off)
-    come from :class:`torch_impl.network.BookNetMixin`.
+    ``forward``, ``predict``, ``loss`` (with ``masks``) and ``accuracy`` (in eval mode: dropout
+    off) come from :class:`torch_impl.network.DropoutNetMixin`.
     """
 
-    book_params = {f"{p}{i}": f"Conv{i}.{'weight' if p == 'W' else 'bias'}"
-                   for i in range(1, 6) for p in ("W", "b")}
-    book_params.update({f"{p}{i + 5}": f"Affine{i}.{'weight' if p == 'W' else 'bias'}"
-                        for i in range(1, 4) for p in ("W", "b")})
+    book_params = numbered_book_params(5, 3)
 
     def __init__(self, input_dim=PAPER["input_dim"], conv_params=PAPER["conv_params"],
                  hidden_sizes=PAPER["hidden_sizes"], output_size=PAPER["output_size"],
@@ -178,12 +161,7 @@ class AlexNet(BookNetMixin, nn.Sequential):
         children = OrderedDict()
         c, h, w = C, H, W
         for i, cp in enumerate(conv_params, start=1):
-            keys = {"filter_num", "filter_size", "pad", "stride"}
-            if not isinstance(cp, dict) or set(cp) != keys:
-                raise ValueError(f"conv_params[{i - 1}] must be a dict with exactly the keys {sorted(keys)}")
-            fn = check_int("filter_num", cp["filter_num"], 1)
-            fs = check_int("filter_size", cp["filter_size"], 1)
-            pad, stride = check_int("pad", cp["pad"], 0), check_int("stride", cp["stride"], 1)
+            fn, fs, pad, stride = check_conv_param(cp, f"conv_params[{i - 1}]")
             children[f"Conv{i}"] = nn.Conv2d(c, fn, fs, stride=stride, padding=pad, dtype=dtype)
             children[f"Relu{i}"] = nn.ReLU()
             c, h, w = fn, conv_output_size(h, fs, stride, pad), conv_output_size(w, fs, stride, pad)
@@ -213,9 +191,7 @@ class AlexNet(BookNetMixin, nn.Sequential):
         self.input_dim = (C, H, W)
         self.dropout_ratio = dropout_ratio
 
-        generator = None if seed is None else torch.Generator().manual_seed(int(seed))
-        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))],
-                        weight_init_std, generator, dtype)
+        init_book_style([m for m in self if isinstance(m, (nn.Conv2d, nn.Linear))], weight_init_std, seed, dtype)
 
     @classmethod
     def from_torchvision(cls, model):
@@ -247,31 +223,3 @@ class AlexNet(BookNetMixin, nn.Sequential):
         twin.input_dim = TORCHVISION["input_dim"]
         twin.dropout_ratio = children["Dropout1"].p
         return twin
-
-    # ---- forward with optional dropout masks --------------------------------------------------
-
-    def forward(self, x, masks=None):
-        """Scores (N, output_size). ``masks``: {"Dropout1": bool, ...} replaces the Dropout
-        children by :func:`apply_dropout_mask` (training mode only; see the module docstring)."""
-        if masks is not None:
-            if not self.training:
-                raise ValueError("dropout masks are for training mode; call net.train() first "
-                                 "(in eval() mode dropout is the identity)")
-            dropouts = [name for name, m in self.named_children() if isinstance(m, nn.Dropout)]
-            missing = sorted(set(dropouts) - set(masks))
-            if missing:
-                raise ValueError(f"masks is missing {missing}")
-        for name, child in self.named_children():
-            if masks is not None and isinstance(child, nn.Dropout):
-                x = apply_dropout_mask(x, masks[name], child.p)
-            else:
-                x = child(x)
-        return x
-
-    def predict(self, x, masks=None):
-        """Scores before softmax (dropout follows the module's train()/eval() mode, or ``masks``)."""
-        return super().predict(x, masks=masks)
-
-    def loss(self, x, t, masks=None):
-        """Mean cross-entropy over the batch (a 0-d tensor). ``masks`` as in ``forward``."""
-        return super().loss(x, t, masks=masks)

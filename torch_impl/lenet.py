@@ -89,11 +89,14 @@ def _init_std(weight_init_std, fan_in):
     return float(weight_init_std)
 
 
-def init_book_style(layers, weight_init_std, generator, dtype):
+def init_book_style(layers, weight_init_std, seed, dtype):
     """std * N(0, 1) weights (std per layer from its fan-in), zero biases, like the book.
 
     ``layers`` are stock Conv2d/Linear modules; fan_in = in_channels*kh*kw or in_features.
+    ``seed`` seeds a private ``torch.Generator`` (drawn from in the order of ``layers``);
+    None: torch's global generator.
     """
+    generator = None if seed is None else torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
         for layer in layers:
             weight = layer.weight
@@ -161,8 +164,7 @@ class LeNet5(BookNetMixin, nn.Sequential):
         ]))
         self.input_dim = (C, H, W)
         self.c3_table = bool(c3_table)
-        generator = None if seed is None else torch.Generator().manual_seed(int(seed))
-        init_book_style((self.C1, self.C3, self.C5, self.F6, self.Output), weight_init_std, generator, dtype)
+        init_book_style((self.C1, self.C3, self.C5, self.F6, self.Output), weight_init_std, seed, dtype)
 
         self.book_params = {"W1": "C1.weight", "b1": "C1.bias", "W2": "C3.weight", "b2": "C3.bias",
                             "W3": "C5.weight", "b3": "C5.bias", "W4": "F6.weight", "b4": "F6.bias",

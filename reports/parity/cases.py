@@ -22,7 +22,8 @@ import torch_impl
 from torch_impl import layers as T
 from torch_impl.transfer import load_params
 
-from .net_cases import (NET_CASES, NetCase, alexnet_case, alexnet_plan, full_size, full_size_cases,
+from .net_cases import (NET_CASES, NetCase, alexnet_case, alexnet_plan, deep_convnet_case, deep_convnet_plan,
+                        full_size, full_size_cases,
                         lenet5_case, reference_from_torchvision, reference_views_of, simple_convnet_case,
                         torchvision_alexnet, torchvision_alexnet_case)
 from .records import compare
@@ -32,7 +33,7 @@ __all__ = ["LayerCase", "NetCase", "LAYER_CASES", "NET_CASES", "conv_case", "poo
            "conv_reduction", "overlap_reduction", "adaptive_window", "linear_reduction",
            "draw_conv_config", "draw_pool_config", "draw_avgpool_config", "make_input", "case_by_id", "lenet5_case", "alexnet_case",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision",
-           "alexnet_plan", "reference_views_of", "full_size", "full_size_cases"]
+           "alexnet_plan", "reference_views_of", "full_size", "full_size_cases", "deep_convnet_case", "deep_convnet_plan"]
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The network cases of the parity registry: whole networks (SimpleConvNet, LeNet-5, AlexNet,
-torchvision's AlexNet) and their torch twins with the same weights, declared once as data.
+torchvision's AlexNet, DeepConvNet) and their torch twins with the same weights, declared once as data.
 
 Re-exported by ``reports.parity.cases`` (the registry's one entry point: ``LAYER_CASES``,
 ``NET_CASES``, ``case_by_id``); kept apart so that each module stays one screenful of concepts.
@@ -21,7 +21,7 @@ from .records import DTYPES, compare
 
 __all__ = ["NetCase", "NET_CASES", "simple_convnet_case", "lenet5_case", "alexnet_case", "alexnet_plan",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision", "reference_views_of",
-           "FULL_SIZE_INPUT", "full_size", "full_size_cases"]
+           "FULL_SIZE_INPUT", "full_size", "full_size_cases", "deep_convnet_case", "deep_convnet_plan"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -293,6 +293,58 @@ NET_CASES += [
     alexnet_case("paper", N=1, gradcheck=2, slow_dtypes=DTYPES),
     torchvision_alexnet_case(N=1, slow_dtypes=DTYPES),
 ]
+
+# ------------------------------------------------------------------------------------------
+# DeepConvNet (the book's §8.1): six 3×3 convolutions, dropout after Affine1 and Affine2
+# ------------------------------------------------------------------------------------------
+
+def deep_convnet_plan(N, input_dim, conv_params, hidden_size, output_size):
+    """(reduction length, dropout mask shape per sample) of a DeepConvNet."""
+    c, h, w = input_dim
+    sums = [N, N * output_size]                                  # dW of the affines, softmax
+    for i, cp in enumerate(conv_params, start=1):
+        fn, fs, pad, st = cp["filter_num"], cp["filter_size"], cp["pad"], cp["stride"]
+        h, w = (h + 2 * pad - fs) // st + 1, (w + 2 * pad - fs) // st + 1
+        sums += [c * fs * fs, N * h * w, fn * fs * fs]           # forward, dW, dx
+        c = fn
+        if i % 2 == 0:                                           # 2×2 max pool after Conv2, 4, 6
+            h, w = h // 2, w // 2
+    sums += [c * h * w, hidden_size, output_size]                # affine forward / dx
+    return max(sums), {"Dropout1": (hidden_size,), "Dropout2": (output_size,)}
+
+
+def deep_convnet_case(N=3, input_dim=(1, 12, 12), mode="train", gradcheck=0, slow_dtypes=()):
+    """reference.DeepConvNet vs torch_impl.DeepConvNet, the book's layers and channel counts.
+
+    The default input is 1×12×12, not MNIST's 28×28: the same layers, pads (Conv4's pad 2) and
+    pools at a fifth of the cost (Pool3 gives 64×2×2). He-initialised weights, random biases,
+    x uniform in [0, 1) like images. ``mode="train"``: dropout with masks drawn once from the
+    case's Generator and given to both (Dropout2 acts on the scores); ``"eval"``: dropout off.
+    """
+    conv_params = R.deep_convnet.CONV_PARAMS
+    config = dict(N=N, input_dim="×".join(map(str, input_dim)), mode=mode)
+    reduction, shapes = deep_convnet_plan(N, input_dim, conv_params, 50, 10)
+
+    def build(rng, dtype):
+        ref = R.DeepConvNet(input_dim, dtype=dtype, rng=rng)
+        _random_biases(ref, rng)
+        twin = torch_impl.DeepConvNet(input_dim, weight_init_std=0.0, dtype=dtype)
+        return ref, load_params(twin, ref.params)
+
+    def inputs(rng, dtype):
+        x = rng.random((N, *input_dim)).astype(dtype)
+        t = rng.integers(0, 10, size=N)
+        if mode == "eval":
+            return {"x": x, "t": t}
+        # kept where uniform > p: the rule of reference.DeepConvNet.dropout_masks
+        return {"x": x, "t": t, "masks": {name: rng.random((N, *shape)) > 0.5 for name, shape in shapes.items()}}
+
+    return NetCase("DeepConvNet", config, build, inputs, reduction, mode=mode, gradcheck=gradcheck,
+                   slow_dtypes=tuple(slow_dtypes))
+
+
+NET_CASES += [deep_convnet_case(gradcheck=2)]
+
 
 #: A network case with more input values per image than this is full-size (ImageNet-shaped):
 #: seconds per run in eager against milliseconds for the rest, minutes to compile. ``report
