@@ -458,7 +458,8 @@ def cmd_parity(args) -> int:
     from .parity.harness import all_parity_records
     from .parity.records import records_to_frame
 
-    records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
+    records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device,
+                                 log=lambda line: print(line, file=sys.stderr, flush=True))
     print(_environment_line(args.device))
     print(format_table(records, show_all=args.all))
     if args.csv:

@@ -379,12 +379,13 @@ def quick_skipped_cases() -> list:
     return [c for c in NET_CASES if _input_values(c) > QUICK_MAX_INPUT]
 
 
-def parity_records(dtypes=("float64", "float32"), seed=0, quick=False) -> list[Record]:
+def parity_records(dtypes=("float64", "float32"), seed=0, quick=False, log=None) -> list[Record]:
     """``reports.parity.harness.all_parity_records``; with ``quick``, without the cases of
-    :func:`quick_skipped_cases` (the page says which were left out)."""
+    :func:`quick_skipped_cases` (the page says which were left out, and which cannot run here)."""
     from .parity import harness
 
-    return harness.all_parity_records(tuple(dtypes), seed=seed, skip=quick_skipped_cases() if quick else ())
+    return harness.all_parity_records(tuple(dtypes), seed=seed, skip=quick_skipped_cases() if quick else (),
+                                      log=log)
 
 
 #: ``--quick`` runs this many OpInfo samples per entry and dtype, drawn (seeded) from each entry's
@@ -431,7 +432,7 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
     log = log or (lambda *a: None)
     bench = resolve_benchmarks(benchmarks)
     t0 = time.perf_counter()
-    records = parity_records(tuple(dtypes), seed=seed, quick=quick)
+    records = parity_records(tuple(dtypes), seed=seed, quick=quick, log=lambda line: log(f"  {line}"))
     log(f"  {len(records)} parity comparisons in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     n = sweeps if sweeps is not None else (SWEEP_EXAMPLES_QUICK if quick else SWEEP_EXAMPLES)
@@ -460,6 +461,10 @@ def collect_report(*, seed=0, dtypes=("float64", "float32"), quick=False, epochs
                 "sweep examples per sweep": str(n)}
     if quick:
         settings["left out by --quick"] = "; ".join(c.id for c in quick_skipped_cases()) or "nothing"
+    from .parity.harness import unavailable_cases
+
+    if cannot := unavailable_cases(quick_skipped_cases() if quick else ()):
+        settings["left out, cannot run here"] = "; ".join(f"{c.id}: {c.unavailable()}" for c in cannot)
     if trained and training is None:
         from .mnist.data import describe_source
 
@@ -661,10 +666,10 @@ def cmd_report(args) -> int:
 
 
 def _check_training_data(data_dir) -> None:
-    """The MNIST files training will read, checked (and prepared) before any work."""
-    from .mnist.data import MnistDataError, prepare_mnist_root
+    """The MNIST files training will read, checked before any work."""
+    from .mnist.data import MnistDataError, read_mnist
 
     try:
-        prepare_mnist_root(data_dir)
+        read_mnist(data_dir)
     except MnistDataError as exc:
         raise RunError(str(exc)) from None

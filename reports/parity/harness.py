@@ -8,6 +8,8 @@
 ``torchvision_forward_records`` torchvision's own AlexNet forward against the reference.
 ``first_divergence`` names the first layer where reference and torch disagree.
 ``known_answer_records`` the book's worked examples, checked in both frameworks.
+``all_parity_records`` every case in every dtype, less the cases that cannot run here
+                    (``unavailable_cases``: the torchvision AlexNet without torchvision).
 """
 from __future__ import annotations
 
@@ -616,11 +618,17 @@ def option_answer_records(dtype="float64") -> list[Record]:
     return records
 
 
-def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu") -> list[Record]:
+def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu", log=None) -> list[Record]:
     """Every registered case in every dtype, plus the known answers: what the report shows.
     ``skip``: network cases to leave out (the report's --quick drops the full-size AlexNets).
-    ``device``: where the torch twins run (the known answers always run on the CPU)."""
+    ``device``: where the torch twins run (the known answers always run on the CPU).
+    A case that cannot run here (``NetCase.unavailable``: torchvision missing) is left out too,
+    and ``log`` (a callable taking one line) hears why, once per case."""
     skipped = {id(c) for c in skip}
+    for case in unavailable_cases(skip):
+        skipped.add(id(case))
+        if log:
+            log(f"skipped {case.id}: {case.unavailable()}")
     records = []
     for dtype in dtypes:
         records += known_answer_records(dtype)
@@ -630,3 +638,9 @@ def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu") -> list[Rec
             if id(case) not in skipped:
                 records += run_net_case(case, dtype, seed, device=device)
     return records
+
+
+def unavailable_cases(skip=()) -> list[NetCase]:
+    """The registered network cases that cannot run here (and are not in ``skip``)."""
+    skipped = {id(c) for c in skip}
+    return [c for c in NET_CASES if id(c) not in skipped and c.unavailable()]
