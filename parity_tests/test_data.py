@@ -364,7 +364,7 @@ def test_error_damaged_sample(synthetic, monkeypatch):
 
 @needs_originals
 def test_full_mnist_from_data_dir():
-    """Full MNIST via data_dir: about 0.5 s here (validate 55 MB, place, read), so not `slow`."""
+    """Full MNIST via data_dir: about a second here (decompress and check 55 MB, convert), so not `slow`."""
     src = originals_dir()
     (x, t), (x_test, t_test) = load_mnist(src, dtype=np.float32)
     assert x.shape == (60_000, 1, 28, 28) and x_test.shape == (10_000, 1, 28, 28)
