@@ -85,6 +85,27 @@ def one_line(stderr: str, command: str) -> str:
     return lines[0]
 
 
+def torchvision_missing() -> str | None:
+    """Why torchvision cannot be used here (not installed, or built for another torch), in one
+    line, or None (``reports.parity.net_cases.torchvision_unavailable``)."""
+    from reports.parity.net_cases import torchvision_unavailable
+
+    return torchvision_unavailable()
+
+
+def skip_without_torchvision() -> None:
+    """Skip the running test, with the one-line reason, where torchvision cannot be used. Tests
+    (and parametrized cases) marked ``@pytest.mark.torchvision`` get it before they start."""
+    why = torchvision_missing()
+    if why:
+        pytest.skip(why)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("torchvision"):
+        skip_without_torchvision()
+
+
 @pytest.fixture(scope="session")
 def mnist_sample():
     """The embedded MNIST sample as ``load_mnist()`` returns it (float64), loaded once per session

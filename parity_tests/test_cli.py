@@ -66,8 +66,8 @@ def garbage_mnist_folder(folder: Path) -> Path:
 def test_bad_input_through_the_console_script(tmp_path):
     """Three of the issue's four through the real console script: a negative learning rate, a zero
     batch, a missing data folder (usage errors, exit status 2, reported before torch is imported:
-    under a second each). The fourth, a garbage .gz, needs torch and torchvision in the
-    subprocess: the slow tier runs it (test_garbage_data_through_the_console_script), the default
+    under a second each). The fourth, a garbage .gz, needs torch in the subprocess: the slow
+    tier runs it (test_garbage_data_through_the_console_script), the default
     tier in-process (test_errors_found_in_the_data_or_the_device)."""
     script, env = console_script(), cli_env()
     runs = run_together([

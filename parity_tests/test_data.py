@@ -2,7 +2,9 @@
 
 Offline throughout. Tests that need the four original MNIST files use
 ``$CNN_PARITY_MNIST_DIR`` or ``../shared/datasets/mnist`` next to the repository, and skip
-with a reason where neither holds them. Error cases use small synthetic IDX files.
+with a reason where neither holds them. Error cases use small synthetic IDX files. The loader
+reads the files itself; the tests that compare it with torchvision's reader skip (one line)
+where torchvision does not import (test_no_torchvision.py runs the rest as if it were missing).
 """
 from __future__ import annotations
 
@@ -14,12 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import calculate_md5
 
 from reports.mnist import data
-from reports.mnist.data import MnistDataError, load_mnist
-
+from reports.mnist.data import MnistDataError, file_md5, load_mnist
 REPO = Path(__file__).resolve().parents[1]
 
 # Known answers from ../shared/datasets/mnist/SOURCE.md.
@@ -77,10 +76,6 @@ def make_synthetic(folder: Path, n_train=3, n_test=2, seed=0):
     return arrays
 
 
-def nothing_written(cache: Path) -> bool:
-    return not cache.exists() or not any(cache.iterdir())
-
-
 @pytest.fixture
 def synthetic(tmp_path):
     folder = tmp_path / "mnist"
@@ -89,15 +84,22 @@ def synthetic(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sample_cache(tmp_path_factory):
-    """A temporary cache for the embedded sample, shared by the module (placed once)."""
-    return tmp_path_factory.mktemp("cache")
+def sample():
+    """The embedded sample, float64 (loaded once for the module)."""
+    return load_mnist()
 
 
-@pytest.fixture(scope="module")
-def sample(sample_cache):
-    """The embedded sample, float64 (loaded once for the module, into a temporary cache)."""
-    return load_mnist(cache_dir=sample_cache)
+def torchvision_reads(gz_folder: Path, root: Path):
+    """What torchvision's ``MNIST(root)`` (the loader's reader until torch 2.13 support) gives
+    for the four ``.gz`` files of ``gz_folder``: [(data, targets)] for train and test, as
+    NumPy arrays. The files are decompressed into ``root/MNIST/raw``, where torchvision reads them."""
+    from torchvision.datasets import MNIST
+
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.MNIST_FILES:
+        (raw / name[:-3]).write_bytes(gzip.decompress((gz_folder / name).read_bytes()))
+    return [(ds.data.numpy(), ds.targets.numpy()) for ds in (MNIST(root, train=True), MNIST(root, train=False))]
 
 
 # --- the embedded sample ----------------------------------------------------------------------
@@ -117,10 +119,10 @@ def test_sample_loads_offline(sample):
     assert t_test[:10].tolist() == FIRST_TEST_LABELS
 
 
-def test_sample_float32_and_raw_pixels(sample, sample_cache):
+def test_sample_float32_and_raw_pixels(sample):
     (x64, _), _ = sample
-    (x32, t32), _ = load_mnist(dtype=np.float32, cache_dir=sample_cache)
-    (raw, _), _ = load_mnist(normalize=False, dtype=np.uint8, cache_dir=sample_cache)
+    (x32, t32), _ = load_mnist(dtype=np.float32)
+    (raw, _), _ = load_mnist(normalize=False, dtype=np.uint8)
     assert x32.dtype == np.float32 and t32.dtype == np.int64
     assert raw.dtype == np.uint8 and raw.max() == 255
     # (np.array_equal, not np.testing's asserts: on 7.8 M values they take seconds)
@@ -136,9 +138,8 @@ def test_normalize_needs_float_dtype():
 
 
 @needs_originals
-def test_sample_is_the_start_of_mnist(tmp_path):
-    (raw_train, t_train), (raw_test, t_test) = load_mnist(normalize=False, dtype=np.uint8,
-                                                         cache_dir=tmp_path)
+def test_sample_is_the_start_of_mnist():
+    (raw_train, t_train), (raw_test, t_test) = load_mnist(normalize=False, dtype=np.uint8)
     src = originals_dir()
     expect = {
         "train-images-idx3-ubyte.gz": (raw_train, 784, 16),
@@ -151,21 +152,21 @@ def test_sample_is_the_start_of_mnist(tmp_path):
         np.testing.assert_array_equal(array.reshape(-1), original, err_msg=name)
 
 
-def test_flatten_and_one_hot(sample, sample_cache):
-    (x, t), (x_test, t_test) = load_mnist(flatten=True, one_hot_label=True, cache_dir=sample_cache)
+def test_flatten_and_one_hot(sample):
+    (x, t), (x_test, t_test) = load_mnist(flatten=True, one_hot_label=True)
     (x_ref, t_ref), _ = sample
     assert x.shape == (10_000, 784) and x_test.shape == (2_000, 784)
     assert np.array_equal(x, x_ref.reshape(10_000, 784))     # (np.testing's assert: seconds on 7.8 M values)
     assert t.shape == (10_000, 10) and t_test.shape == (2_000, 10) and t.dtype == np.float64
     assert (t.sum(axis=1) == 1.0).all() and np.array_equal(t.argmax(axis=1), t_ref)
-    (_, t32), _ = load_mnist(one_hot_label=True, dtype=np.float32, cache_dir=sample_cache)
+    (_, t32), _ = load_mnist(one_hot_label=True, dtype=np.float32)
     assert t32.dtype == np.float32
 
 
 def test_sample_md5_constants_match_files():
     readme = (data.SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
     for name in data.MNIST_FILES:
-        actual = calculate_md5(data.SAMPLE_DIR / name)
+        actual = file_md5(data.SAMPLE_DIR / name)
         assert actual == data.SAMPLE_MD5[name], f"update SAMPLE_MD5[{name!r}] to {actual}"
         assert actual in readme, f"README.md does not list the md5 of {name}"
     assert "CC BY-SA 3.0" in readme and "Yann LeCun and Corinna Cortes" in readme
@@ -178,50 +179,60 @@ def test_describe_source(tmp_path):
     assert "downloaded" in data.describe_source(download=True)
 
 
-# --- the cache --------------------------------------------------------------------------------
+# --- the reader ------------------------------------------------------------------------------
 
-def test_placed_files_read_by_torchvision(synthetic, tmp_path):
-    arrays = make_synthetic(synthetic)  # same seed: the same arrays as the fixture wrote
-    root = data.prepare_mnist_root(synthetic, cache_dir=tmp_path / "cache", verify_md5=False)
-    assert root.parent == tmp_path / "cache"
-    for train, split in ((True, "train"), (False, "test")):
-        dataset = MNIST(root, train=train)
-        np.testing.assert_array_equal(dataset.data.numpy(), arrays[split][0])
-        np.testing.assert_array_equal(dataset.targets.numpy(), arrays[split][1])
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [root.name]  # no temp folder left
-
-
-def test_cache_is_reused_and_keyed_by_content(synthetic, tmp_path):
-    cache = tmp_path / "cache"
-    root = data.prepare_mnist_root(synthetic, cache_dir=cache, verify_md5=False)
-    raw = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
-    before = raw.stat()
-    assert data.prepare_mnist_root(synthetic, cache_dir=cache, verify_md5=False) == root
-    after = raw.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not redone
-
-    other = tmp_path / "other"
-    make_synthetic(other, seed=1)
-    assert data.prepare_mnist_root(other, cache_dir=cache, verify_md5=False) != root
-    assert data.prepare_mnist_root(cache_dir=cache) != root  # the sample: its own key
+def test_reader_gives_the_arrays_written(synthetic, tmp_path, monkeypatch):
+    """read_mnist returns exactly the arrays in the files (uint8, read-only) and writes nothing:
+    not in the cache (which only a download uses), not beside the files."""
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    before = sorted(p.name for p in synthetic.iterdir())
+    arrays = make_synthetic(tmp_path / "same")                     # the same seed: the same arrays
+    for (images, labels), split in zip(data.read_mnist(synthetic, verify_md5=False), ("train", "test")):
+        assert images.dtype == labels.dtype == np.uint8 and not images.flags.writeable
+        assert np.array_equal(images, arrays[split][0]) and np.array_equal(labels, arrays[split][1])
+    assert sorted(p.name for p in synthetic.iterdir()) == before
+    assert not (tmp_path / "cache").exists()
 
 
-def test_half_written_cache_is_not_trusted(synthetic, tmp_path):
-    cache = tmp_path / "cache"
-    root = data.prepare_mnist_root(synthetic, cache_dir=cache, verify_md5=False)
-    expected = {p.name: p.read_bytes() for p in (root / "MNIST" / "raw").iterdir()}
-    # Simulate an interrupted run: a leftover temp folder and an incomplete final folder.
-    (cache / f"{root.name}.partial-x" / "MNIST" / "raw").mkdir(parents=True)
-    (root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
-    (root / "MNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"half")
-    assert data.prepare_mnist_root(synthetic, cache_dir=cache, verify_md5=False) == root
-    assert {p.name: p.read_bytes() for p in (root / "MNIST" / "raw").iterdir()} == expected
+def test_read_idx_reads_any_shape():
+    """An IDX file of unsigned bytes with 1, 2 or 3 dims: the dims from the header, C order."""
+    values = np.arange(24, dtype=np.uint8)
+    for dims in ((24,), (4, 6), (2, 3, 4)):
+        array = data.read_idx(idx_bytes(0x0800 + len(dims), dims, values.tobytes()))
+        assert array.shape == dims and np.array_equal(array.ravel(), values)
+
+
+@pytest.mark.torchvision
+def test_sample_is_what_torchvision_reads(sample, tmp_path):
+    """The loader's own reader gives the sample bit for bit as torchvision's MNIST does: the
+    uint8 images, the int64 labels, and (the same conversion after it) the float64 pixels."""
+    mine = [load_mnist(normalize=False, dtype=np.uint8), sample]
+    for i, (tv_images, tv_labels) in enumerate(torchvision_reads(data.SAMPLE_DIR, tmp_path)):
+        raw, t = mine[0][i]
+        assert raw.dtype == tv_images.dtype == np.uint8 and t.dtype == tv_labels.dtype == np.int64
+        assert np.array_equal(raw[:, 0], tv_images) and np.array_equal(t, tv_labels)
+        x64 = mine[1][i][0]
+        assert x64.tobytes() == (tv_images.astype(np.float64) / 255.0)[:, None].tobytes()
+
+
+@pytest.mark.torchvision
+def test_synthetic_files_are_what_torchvision_reads(synthetic, tmp_path):
+    for (images, labels), (tv_images, tv_labels) in zip(data.read_mnist(synthetic, verify_md5=False),
+                                                        torchvision_reads(synthetic, tmp_path)):
+        assert images.tobytes() == tv_images.tobytes() and images.shape == tv_images.shape
+        assert np.array_equal(labels.astype(np.int64), tv_labels)
+
+
+@pytest.mark.torchvision
+def test_published_md5s_and_mirrors_are_torchvisions():
+    from torchvision.datasets import MNIST
+
+    assert data.ORIGINAL_MD5 == dict(MNIST.resources) and list(data.MIRRORS) == list(MNIST.mirrors)
 
 
 def test_cache_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "envcache"))
     assert data.default_cache_dir() == tmp_path / "envcache"
-    assert data.prepare_mnist_root().parent == tmp_path / "envcache"
     monkeypatch.delenv(data.CACHE_ENV)
     assert data.default_cache_dir() == Path.home() / ".cache" / "cnn-parity"
 
@@ -235,6 +246,7 @@ def test_full_mnist_dir(monkeypatch, synthetic):
     assert data.full_mnist_dir() is None
 
 
+@pytest.mark.torchvision
 def test_download_reads_files_already_in_place(tmp_path):
     """download=True hands the cache to torchvision, which downloads nothing when files exist."""
     arrays = make_synthetic(tmp_path / "gz")
@@ -249,135 +261,118 @@ def test_download_reads_files_already_in_place(tmp_path):
         load_mnist(tmp_path / "gz", download=True)
 
 
-# --- errors: one clear message each, nothing written -------------------------------------------
+# --- errors: one clear message each -------------------------------------------------------------
 
 def test_error_missing_folder(tmp_path):
-    cache = tmp_path / "cache"
     with pytest.raises(MnistDataError, match=r"nowhere does not exist\. It must contain the four "
                                              r"original MNIST files: train-images-idx3-ubyte\.gz"):
-        load_mnist(tmp_path / "nowhere", cache_dir=cache)
-    assert nothing_written(cache)
+        load_mnist(tmp_path / "nowhere")
 
 
-def test_error_missing_files(synthetic, tmp_path):
-    cache = tmp_path / "cache"
+def test_error_missing_files(synthetic):
     (synthetic / "train-labels-idx1-ubyte.gz").unlink()
     (synthetic / "t10k-images-idx3-ubyte.gz").unlink()
     with pytest.raises(MnistDataError, match=r"lacks 2 of the 4 files: train-labels-idx1-ubyte"
                                              r"\.gz, t10k-images-idx3-ubyte\.gz\. It must contain"):
-        load_mnist(synthetic, cache_dir=cache)
-    assert nothing_written(cache)
+        load_mnist(synthetic)
 
 
-def test_error_missing_files_found_uncompressed(synthetic, tmp_path):
+def test_error_missing_files_found_uncompressed(synthetic):
     gz = synthetic / "train-images-idx3-ubyte.gz"
     (synthetic / "train-images-idx3-ubyte").write_bytes(gzip.decompress(gz.read_bytes()))
     gz.unlink()
     with pytest.raises(MnistDataError, match=r"Found uncompressed train-images-idx3-ubyte: this "
                                              r"loader needs the original \.gz files"):
-        load_mnist(synthetic, cache_dir=tmp_path / "cache")
+        load_mnist(synthetic)
 
 
-def test_error_truncated_gzip(synthetic, tmp_path):
-    cache = tmp_path / "cache"
+def test_error_truncated_gzip(synthetic):
     path = synthetic / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(MnistDataError, match=rf"{re.escape(str(path))} is truncated or corrupt.*"
                                              r"Copy the file again"):
-        load_mnist(synthetic, cache_dir=cache)
-    assert nothing_written(cache)
+        load_mnist(synthetic)
 
 
-def test_error_corrupt_gzip(synthetic, tmp_path):
+def test_error_corrupt_gzip(synthetic):
     path = synthetic / "t10k-labels-idx1-ubyte.gz"
     raw = bytearray(path.read_bytes())
     raw[-6] ^= 0xFF  # inside the CRC32 trailer
     path.write_bytes(bytes(raw))
     with pytest.raises(MnistDataError, match=r"t10k-labels-idx1-ubyte\.gz is truncated or corrupt"):
-        load_mnist(synthetic, cache_dir=tmp_path / "cache")
-    assert nothing_written(tmp_path / "cache")
+        load_mnist(synthetic)
 
 
-def test_error_not_gzip(synthetic, tmp_path):
+def test_error_not_gzip(synthetic):
     path = synthetic / "train-labels-idx1-ubyte.gz"
     path.write_bytes(idx_bytes(2049, (3,), bytes(3)))
     with pytest.raises(MnistDataError, match=r"train-labels-idx1-ubyte\.gz is not gzip-compressed "
                                              r"\(it starts with bytes 00 00 08 01"):
-        load_mnist(synthetic, cache_dir=tmp_path / "cache")
-    assert nothing_written(tmp_path / "cache")
+        load_mnist(synthetic)
 
 
 @pytest.mark.parametrize("name, magic, expected", [
     ("train-images-idx3-ubyte.gz", 2049, 2051),
     ("t10k-labels-idx1-ubyte.gz", 2051, 2049),
 ])
-def test_error_wrong_magic(synthetic, tmp_path, name, magic, expected):
+def test_error_wrong_magic(synthetic, name, magic, expected):
     # A swapped file: the header of the other kind (dims made to match it).
     dims, payload = ((3,), bytes(3)) if magic == 2049 else ((2, 28, 28), bytes(2 * 784))
     write_gz(synthetic / name, idx_bytes(magic, dims, payload))
-    cache = tmp_path / "cache"
     with pytest.raises(MnistDataError, match=rf"{re.escape(name)} has IDX magic number {magic}, "
                                              rf"expected {expected} .*renamed or swapped"):
-        load_mnist(synthetic, cache_dir=cache)
-    assert nothing_written(cache)
+        load_mnist(synthetic)
 
 
-def test_error_idx_data_shorter_than_header_says(synthetic, tmp_path):
+def test_error_idx_data_shorter_than_header_says(synthetic):
     write_gz(synthetic / "t10k-images-idx3-ubyte.gz", idx_bytes(2051, (2, 28, 28), bytes(784)))
     with pytest.raises(MnistDataError, match=r"holds 784 bytes of image data, but its IDX "
                                              r"header announces 2 x 28 x 28 = 1568: the file is "
                                              r"truncated"):
-        load_mnist(synthetic, cache_dir=tmp_path / "cache")
-    assert nothing_written(tmp_path / "cache")
+        load_mnist(synthetic)
 
 
-def test_error_count_mismatch(synthetic, tmp_path):
+def test_error_count_mismatch(synthetic):
     write_gz(synthetic / "train-labels-idx1-ubyte.gz", idx_bytes(2049, (2,), bytes([1, 2])))
-    cache = tmp_path / "cache"
     with pytest.raises(MnistDataError, match=r"train files disagree: .*train-images-idx3-ubyte\.gz "
                                              r"holds 3 images but .*train-labels-idx1-ubyte\.gz "
                                              r"holds 2 labels"):
-        load_mnist(synthetic, cache_dir=cache)
-    assert nothing_written(cache)
+        load_mnist(synthetic)
 
 
-def test_error_md5_mismatch(synthetic, tmp_path):
+def test_error_md5_mismatch(synthetic):
     """Well-formed files that are not the originals: all four listed, with both md5s."""
-    cache = tmp_path / "cache"
-    actual = calculate_md5(synthetic / "train-images-idx3-ubyte.gz")
+    actual = file_md5(synthetic / "train-images-idx3-ubyte.gz")
     with pytest.raises(MnistDataError) as info:
-        load_mnist(synthetic, cache_dir=cache)
+        load_mnist(synthetic)
     message = str(info.value)
     assert message.startswith(f"4 file(s) in {synthetic} fail the md5 check for an MNIST original")
     expected = data.ORIGINAL_MD5["train-images-idx3-ubyte.gz"]  # f68b3c2d...
     assert f"train-images-idx3-ubyte.gz: md5 {actual}, expected {expected}" in message
     assert "not the original distribution files" in message
     assert "https://ossci-datasets.s3.amazonaws.com/mnist/" in message
-    assert nothing_written(cache)
 
 
-def test_error_damaged_sample(synthetic, tmp_path, monkeypatch):
+def test_error_damaged_sample(synthetic, monkeypatch):
     monkeypatch.setattr(data, "SAMPLE_DIR", synthetic)
     with pytest.raises(MnistDataError, match=r"fail the md5 check for the embedded MNIST sample.*"
                                              r"rerun scripts/make_mnist_sample\.py"):
-        load_mnist(cache_dir=tmp_path / "cache")
-    assert nothing_written(tmp_path / "cache")
+        load_mnist()
 
 
 # --- full MNIST ---------------------------------------------------------------------------------
 
 @needs_originals
-def test_full_mnist_from_data_dir(tmp_path):
-    """Full MNIST via data_dir: about 0.5 s here (validate 55 MB, place, read), so not `slow`."""
+def test_full_mnist_from_data_dir():
+    """Full MNIST via data_dir: about a second here (decompress and check 55 MB, convert), so not `slow`."""
     src = originals_dir()
-    (x, t), (x_test, t_test) = load_mnist(src, dtype=np.float32, cache_dir=tmp_path)
+    (x, t), (x_test, t_test) = load_mnist(src, dtype=np.float32)
     assert x.shape == (60_000, 1, 28, 28) and x_test.shape == (10_000, 1, 28, 28)
     assert x.dtype == np.float32
     assert np.bincount(t, minlength=10).tolist() == FULL_TRAIN_PER_DIGIT
     assert np.bincount(t_test, minlength=10).tolist() == FULL_TEST_PER_DIGIT
     assert t[:10].tolist() == FIRST_TRAIN_LABELS and t_test[:10].tolist() == FIRST_TEST_LABELS
     assert abs(float(x.mean(dtype=np.float64)) - 0.130660) < 1e-6  # SOURCE.md
-    assert data.prepare_mnist_root(src, cache_dir=tmp_path).parent == tmp_path
 
 
 # --- scripts/make_mnist_sample.py ---------------------------------------------------------------
@@ -402,7 +397,7 @@ def test_script_is_byte_reproducible(tmp_path):
     for name in data.MNIST_FILES:  # the same content as the shipped sample, whatever the zlib
         made = gzip.decompress((tmp_path / "a" / name).read_bytes())
         assert made == gzip.decompress((data.SAMPLE_DIR / name).read_bytes()), name
-    if {n: calculate_md5(tmp_path / "a" / n) for n in data.MNIST_FILES} != data.SAMPLE_MD5:
+    if {n: file_md5(tmp_path / "a" / n) for n in data.MNIST_FILES} != data.SAMPLE_MD5:
         pytest.skip("this zlib compresses differently from the one that made the shipped sample")
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (data.SAMPLE_DIR / name).read_bytes(), name

@@ -27,7 +27,7 @@ from torch_impl import deep_convnet as TD
 from torch_impl import lenet as TL
 from torch_impl.transfer import export_grads, export_params, load_params
 
-from .conftest import check
+from .conftest import check, skip_without_torchvision
 
 # ---------------------------------------------------------------------------------------------
 # LeNet-5
@@ -161,7 +161,8 @@ def test_full_size_alexnet_case_is_registered_with_a_spot_check():
     assert {c.config["mode"] for c in mnist} == {"train", "eval"} and max(c.gradcheck for c in mnist) >= 2
     assert not any(c.slow_dtypes for c in mnist)
     tv = [c for c in NET_CASES if c.net == "AlexNet-torchvision"]
-    assert len(tv) == 1 and tv[0].extra is not None
+    assert len(tv) == 1 and tv[0].extra is not None and tv[0].needs == ("torchvision",)
+    assert all(c.needs == () for c in NET_CASES if c is not tv[0])   # the rest run without torchvision
     assert {(c.net, c.config.get("c3_table")) for c in NET_CASES if c.net == "LeNet5"} == {
         ("LeNet5", False), ("LeNet5", True)}
 
@@ -222,7 +223,7 @@ def test_mnist_alexnet_shapes_in_both_frameworks():
 
 @pytest.fixture(scope="module")
 def torchvision_alexnet():
-    pytest.importorskip("torchvision")
+    skip_without_torchvision()
     return torchvision_alexnet_model(seed=0)                      # float32, never downloaded
 
 

@@ -14,7 +14,8 @@ from .conftest import assert_dtype_preserved, check
 def _net_params():
     """Every registered net case in every dtype; a case's ``slow_dtypes`` go to the slow tier."""
     return [pytest.param(case, dtype, id=f"{case.id}-{dtype}",
-                         marks=[pytest.mark.slow] if dtype in case.slow_dtypes else [])
+                         marks=([pytest.mark.slow] if dtype in case.slow_dtypes else [])
+                         + ([pytest.mark.torchvision] if "torchvision" in case.needs else []))
             for dtype in DTYPES for case in NET_CASES]
 
 

@@ -86,6 +86,8 @@ def _version(module: str) -> str:
         return str(getattr(mod, "__version__", "unknown"))
     except ImportError:
         return "not installed"
+    except Exception as exc:  # noqa: BLE001 - e.g. a torchvision built for another torch
+        return f"installed, does not import ({type(exc).__name__})"
 
 
 def collect_environment(seed=None, *, settings: dict | None = None, now: _dt.datetime | None = None) -> list[tuple[str, str]]:

@@ -73,7 +73,7 @@ from .mnist.data import describe_source, load_mnist
 from .mnist.training import epoch_line, train_lockstep
 from .parity.cases import full_size_cases
 from .parity.catalog import CATALOG
-from .parity.harness import all_parity_records
+from .parity.harness import all_parity_records, unavailable_cases
 from .parity.opinfo import SUBSET_SCAN, CorpusUnavailable, corpus_from_records, opinfo_frame, run_corpus
 from .parity.records import DTYPES, Record, dedupe
 from .parity.sweeps import SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK, sweep_records
@@ -312,10 +312,11 @@ def run_training(*, seed=0, dtypes=DTYPES, epochs=2, quick=False, data_dir=None,
 # Collecting a report
 # ------------------------------------------------------------------------------------------
 
-def parity_records(dtypes=DTYPES, seed=0, quick=False) -> list[Record]:
+def parity_records(dtypes=DTYPES, seed=0, quick=False, log=None) -> list[Record]:
     """``reports.parity.harness.all_parity_records``; with ``quick``, without the full-size AlexNets
-    (``reports.parity.cases.full_size_cases``; the page says which were left out)."""
-    return all_parity_records(tuple(dtypes), seed=seed, skip=full_size_cases() if quick else ())
+    (``reports.parity.cases.full_size_cases``; the page says which were left out, and which cannot
+    run here)."""
+    return all_parity_records(tuple(dtypes), seed=seed, skip=full_size_cases() if quick else (), log=log)
 
 
 #: ``--quick`` runs this many OpInfo samples per entry and dtype, drawn (seeded) from each entry's
@@ -360,7 +361,7 @@ def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=Non
     log = log or (lambda *a: None)
     bench = resolve_benchmarks(benchmarks)
     t0 = time.perf_counter()
-    records = parity_records(tuple(dtypes), seed=seed, quick=quick)
+    records = parity_records(tuple(dtypes), seed=seed, quick=quick, log=lambda line: log(f"  {line}"))
     log(f"  {len(records)} parity comparisons in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     n = sweeps if sweeps is not None else (SWEEP_EXAMPLES_QUICK if quick else SWEEP_EXAMPLES)
@@ -386,6 +387,8 @@ def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=Non
                 "sweep examples per sweep": str(n)}
     if quick:
         settings["left out by --quick"] = "; ".join(c.id for c in full_size_cases()) or "nothing"
+    if cannot := unavailable_cases(full_size_cases() if quick else ()):
+        settings["left out, cannot run here"] = "; ".join(f"{c.id}: {c.unavailable()}" for c in cannot)
     if trained and training is None:
         settings["MNIST"] = describe_source(data_dir)
     if bench is not None:

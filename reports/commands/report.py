@@ -54,7 +54,7 @@ def run(args) -> int:
     # Here, not at the top: --help answers before torch (and everything the report runs) is imported.
     from ..benchmark_results import BenchmarkError, benchmark_setting, load_benchmarks
     from ..configurations import matrix_line, report_configs
-    from ..mnist.data import MnistDataError, prepare_mnist_root
+    from ..mnist.data import MnistDataError, read_mnist
     from ..report import collect_report, write_report_files
 
     try:
@@ -65,7 +65,7 @@ def run(args) -> int:
     report_configs(args.configs)                 # an unknown name: one line, before any work
     if not args.no_training:
         try:
-            prepare_mnist_root(args.data_dir)    # the MNIST files training will read, before any work
+            read_mnist(args.data_dir)            # the MNIST files training will read, before any work
         except MnistDataError as exc:
             raise RunError(str(exc)) from None
 

@@ -1,7 +1,8 @@
 """MNIST and lockstep training of the two frameworks.
 
-``data``      :func:`load_mnist` (the book's interface) over torchvision: the embedded sample in
-              ``sample/`` (10,000 + 2,000 images, offline), ``--data-dir`` folders, downloads
+``data``      :func:`load_mnist` (the book's interface): the embedded sample in ``sample/``
+              (10,000 + 2,000 images, offline) and ``--data-dir`` folders, read by its own IDX
+              reader (no torchvision needed); downloads through torchvision
 ``training``  :func:`train_lockstep` -> ``TrainingResult`` (the twin under a configuration, through
               ``reports.parity.configs.configured``), ``training_records``, the CSV writers
 

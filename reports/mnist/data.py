@@ -1,4 +1,4 @@
-"""MNIST for the parity experiments, read with torchvision.
+"""MNIST for the parity experiments: the IDX ``.gz`` files read and checked by this module.
 
 Three sources, one loader (:func:`load_mnist`, the book's interface):
 
@@ -8,65 +8,62 @@ Three sources, one loader (:func:`load_mnist`, the book's interface):
 * **a folder with the four original files** (``data_dir=DIR``, the CLI's ``--data-dir``):
   ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
   ``t10k-labels-idx1-ubyte.gz``, byte-identical to the published ones.
-* **a torchvision download** (``download=True``, needs a network).
+* **a torchvision download** (``download=True``, needs a network and torchvision, the optional
+  ``[vision]`` extra; the only source that needs torchvision).
 
-How files reach torchvision
----------------------------
-``torchvision.datasets.MNIST(root)`` reads the *uncompressed* files
-``<root>/MNIST/raw/train-images-idx3-ubyte`` etc. Offline, it checks only that they exist:
-the md5s in ``MNIST.resources`` belong to the ``.gz`` files and are checked only while
-downloading. Its reader also reports bad files poorly (a bare ``AssertionError`` for a wrong
-magic number, "shape '[60000, 28, 28]' is invalid" for a truncated file, and nothing at all
-when the image and label counts differ). So for the sample and for ``data_dir`` this module
-does the checking itself, then hands torchvision a clean root:
+Reading the files
+-----------------
+The sample and a data folder are read here, with numpy and the standard library only, so that
+MNIST loads under any torch, with or without torchvision (docs/torch-versions.md). Each of the
+four ``.gz`` files is read once and checked completely before any array is returned:
 
 1. all four ``.gz`` files present (one error listing the missing ones);
 2. each one a complete gzip stream holding an IDX file with the right magic number
    (2051 images, 2049 labels), 28x28 images, exactly the bytes its header announces and
    labels in 0..9;
 3. images and labels of each split equally many;
-4. the ``.gz`` md5s equal the expected ones (torchvision's ``MNIST.resources`` for a data
-   folder, :data:`SAMPLE_MD5` for the sample). This comes *last* on purpose: a truncated or
-   swapped file gets the specific message from steps 2-3 (which says what to do), and the md5
-   message is kept for well-formed files that are simply not the originals (re-compressed,
-   Fashion-MNIST under the MNIST names, ...).
+4. the ``.gz`` md5s (``hashlib``) equal the published ones (:data:`ORIGINAL_MD5`, the list
+   torchvision's ``MNIST.resources`` holds, for a data folder; :data:`SAMPLE_MD5` for the
+   sample). This comes *last* on purpose: a truncated or swapped file gets the specific message
+   from steps 2-3 (which says what to do), and the md5 message is kept for well-formed files
+   that are simply not the originals (re-compressed, Fashion-MNIST under the MNIST names, ...).
 
-Only then is anything written: the decompressed files go to a temporary folder inside the
-cache, which is renamed into place in one step (``os.rename``), so an interrupted run never
-leaves a folder that looks complete. The cache folder is keyed by the four ``.gz`` md5s
-(``<cache>/mnist-<key>/MNIST/raw/``), so two different data folders never mix, and a later run
-with the same files finds it and does no work beyond hashing ~11 MB.
+Then :func:`read_idx` turns each IDX file into its uint8 array: the same arrays, byte for byte,
+as torchvision's ``MNIST(root).data`` and ``.targets`` (a test compares them where torchvision
+imports). Nothing is written to disk.
 
-Cache location: ``cache_dir`` argument, else ``$CNN_PARITY_CACHE``, else ``~/.cache/cnn-parity``.
+A download goes through ``torchvision.datasets.MNIST(root, download=True)`` into
+``<cache>/torchvision`` (``cache_dir`` argument, else ``$CNN_PARITY_CACHE``, else
+``~/.cache/cnn-parity``); torchvision checks the md5s of what it downloads and, offline, reads
+files already in place there.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
 import os
-import shutil
 import struct
-import tempfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import calculate_md5
 
 __all__ = [
     "MnistDataError",
     "load_mnist",
+    "read_mnist",
+    "read_idx",
     "describe_source",
     "full_mnist_dir",
     "default_cache_dir",
-    "prepare_mnist_root",
     "validate_mnist_folder",
     "verify_checksums",
+    "file_md5",
     "MNIST_FILES",
     "SPLITS",
     "ORIGINAL_MD5",
+    "MIRRORS",
     "SAMPLE_MD5",
     "SAMPLE_DIR",
     "SAMPLE_TRAIN",
@@ -83,10 +80,19 @@ __all__ = [
 # Constants
 # ---------------------------------------------------------------------------------------------
 
-#: The four original file names and their published md5s, taken from torchvision itself
-#: (one source of truth). Order: train images, train labels, test images, test labels.
-ORIGINAL_MD5: dict[str, str] = dict(MNIST.resources)
+#: The four original file names and their published md5s (the list torchvision's
+#: ``MNIST.resources`` holds; a test checks they agree where torchvision imports).
+#: Order: train images, train labels, test images, test labels.
+ORIGINAL_MD5: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
 MNIST_FILES: tuple[str, ...] = tuple(ORIGINAL_MD5)
+
+#: Where the originals are published (torchvision's ``MNIST.mirrors``, which ``--download`` uses).
+MIRRORS: tuple[str, ...] = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 
 #: (images file, labels file) of each split, in the order load_mnist returns them.
 SPLITS: dict[str, tuple[str, str]] = {
@@ -112,13 +118,13 @@ SAMPLE_MD5: dict[str, str] = {
 }
 
 #: Environment variables: a folder with the four original files (the slow test tier uses
-#: it), and the cache location.
+#: it), and where a download goes.
 MNIST_DIR_ENV = "CNN_PARITY_MNIST_DIR"
 CACHE_ENV = "CNN_PARITY_CACHE"
 
 _WHERE_ORIGINALS = (
-    "The original files are published at " + " and ".join(MNIST.mirrors)
-    + " (torchvision's mirrors; load_mnist(download=True) / --download fetches them)."
+    "The original files are published at " + " and ".join(MIRRORS)
+    + " (load_mnist(download=True) / --download fetches them, with torchvision)."
 )
 
 
@@ -140,8 +146,8 @@ def load_mnist(data_dir=None, *, download=False, normalize=True, flatten=False,
         A folder holding the four original ``.gz`` files (full MNIST). ``None`` (and
         ``download=False``) uses the embedded sample: 10,000 train / 2,000 test images.
     download : bool
-        Let torchvision download full MNIST into the cache (needs a network). Not combinable
-        with ``data_dir``.
+        Let torchvision download full MNIST into the cache (needs a network and torchvision).
+        Not combinable with ``data_dir``.
     normalize : bool
         Scale pixels from 0..255 to [0, 1] (``x / 255``). ``False`` keeps 0..255, cast to
         ``dtype`` (pass ``dtype=np.uint8`` for the raw bytes).
@@ -152,7 +158,8 @@ def load_mnist(data_dir=None, *, download=False, normalize=True, flatten=False,
     dtype : numpy dtype
         dtype of the images (and of one-hot labels); float64 (default) or float32.
     cache_dir : str or Path, optional
-        Where prepared files live; default ``$CNN_PARITY_CACHE`` or ``~/.cache/cnn-parity``.
+        Where a download goes (``<cache_dir>/torchvision``); default ``$CNN_PARITY_CACHE`` or
+        ``~/.cache/cnn-parity``. The sample and a data folder are read in place.
 
     Returns
     -------
@@ -161,7 +168,8 @@ def load_mnist(data_dir=None, *, download=False, normalize=True, flatten=False,
     Raises
     ------
     MnistDataError
-        The data folder (or the embedded sample) is missing files or holds unusable ones.
+        The data folder (or the embedded sample) is missing files or holds unusable ones, or a
+        download was asked for where torchvision does not import.
     """
     dtype = np.dtype(dtype)
     if normalize and dtype.kind != "f":
@@ -171,13 +179,41 @@ def load_mnist(data_dir=None, *, download=False, normalize=True, flatten=False,
         raise ValueError("give either data_dir (a folder with the four MNIST files) or "
                          "download=True, not both")
     if download:
-        root = _cache_root(cache_dir) / "torchvision"
+        splits = _read_with_torchvision(_cache_root(cache_dir) / "torchvision")
     else:
-        root = prepare_mnist_root(data_dir, cache_dir=cache_dir)
-    splits = _read_with_torchvision(root, download=download)
+        splits = read_mnist(data_dir)
     return tuple(_to_arrays(images, labels, normalize=normalize, flatten=flatten,
                             one_hot_label=one_hot_label, dtype=dtype)
                  for images, labels in splits)
+
+
+def read_mnist(data_dir=None, *, verify_md5=True):
+    """The raw arrays of ``data_dir`` (``None``: the embedded sample), every check passed.
+
+    Returns ``[(images, labels), (images, labels)]`` for train and test: images uint8
+    ``(N, 28, 28)``, labels uint8 ``(N,)``, read-only. Raises :class:`MnistDataError` (see
+    :func:`validate_mnist_folder`) before returning anything. ``verify_md5=False`` skips only the
+    final comparison with the expected md5s (synthetic IDX files in tests, or a deliberately
+    re-compressed copy); every structural check stays.
+    """
+    if data_dir is None:
+        folder, expected, what = SAMPLE_DIR, SAMPLE_MD5, "the embedded MNIST sample"
+        _check_present(folder, sample=True)
+    else:
+        folder, expected, what = Path(data_dir).expanduser(), ORIGINAL_MD5, "an MNIST original"
+    contents = validate_mnist_folder(folder, expected if verify_md5 else None, what=what)
+    return [(read_idx(contents[images]), read_idx(contents[labels])) for images, labels in SPLITS.values()]
+
+
+def read_idx(data: bytes) -> np.ndarray:
+    """The array of an IDX file of unsigned bytes (``data``: its decompressed bytes).
+
+    IDX: a big-endian uint32 magic (0x0000, type 0x08 = unsigned byte, number of dims), one
+    big-endian uint32 per dim, then the values in C order. Returns a read-only uint8 view of
+    ``data`` shaped by the dims (no copy). Give it checked files (:func:`validate_mnist_folder`).
+    """
+    dims, header = _idx_dims(data)
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
 
 
 def describe_source(data_dir=None, *, download=False) -> str:
@@ -214,37 +250,6 @@ def default_cache_dir() -> Path:
     return Path(value).expanduser() if value else Path.home() / ".cache" / "cnn-parity"
 
 
-def prepare_mnist_root(data_dir=None, *, cache_dir=None, verify_md5=True) -> Path:
-    """Place the four files of ``data_dir`` (``None``: the embedded sample) in torchvision's layout.
-
-    Returns a ``root`` for ``torchvision.datasets.MNIST(root)``: ``<cache>/mnist-<key>`` with
-    the decompressed files in ``<root>/MNIST/raw/``, ``<key>`` derived from the four ``.gz``
-    md5s. A complete folder from an earlier run is reused; otherwise the files are validated
-    fully (see the module docstring) and only then written, atomically.
-
-    ``verify_md5=False`` skips only the final comparison with the expected md5s (synthetic
-    IDX files in tests, or a deliberately re-compressed copy); every structural check stays.
-    """
-    if data_dir is None:
-        folder, expected, what = SAMPLE_DIR, SAMPLE_MD5, "the embedded MNIST sample"
-    else:
-        folder, expected, what = Path(data_dir).expanduser(), ORIGINAL_MD5, "an MNIST original"
-    if not verify_md5:
-        expected = None
-
-    _check_present(folder, sample=data_dir is None)
-    actual = {name: calculate_md5(folder / name) for name in MNIST_FILES}
-    root = _cache_root(cache_dir) / f"mnist-{_cache_key(actual)}"
-
-    # Fast path: these exact bytes were validated and placed before.
-    if (expected is None or actual == dict(expected)) and _is_complete(root):
-        return root
-
-    contents = validate_mnist_folder(folder, expected, what=what)
-    _place(root, contents, actual)
-    return root
-
-
 def validate_mnist_folder(folder, expected_md5: Mapping[str, str] | None = ORIGINAL_MD5, *,
                           what: str = "an MNIST original") -> dict[str, bytes]:
     """Check a folder of four MNIST ``.gz`` files completely; return their decompressed bytes.
@@ -253,11 +258,12 @@ def validate_mnist_folder(folder, expected_md5: Mapping[str, str] | None = ORIGI
     files present; each file a complete gzip stream with a valid IDX header of the right kind
     and exactly the announced size; equal image and label counts per split; and, unless
     ``expected_md5`` is ``None``, the ``.gz`` md5s. ``what`` names what the files claim to be,
-    for the md5 message. Returns ``{".gz name": IDX bytes}``.
+    for the md5 message. Each file is read once. Returns ``{".gz name": IDX bytes}``.
     """
     folder = Path(folder)
     _check_present(folder, sample=False)
-    contents = {name: _decompress(folder / name) for name in MNIST_FILES}
+    raw = {name: (folder / name).read_bytes() for name in MNIST_FILES}
+    contents = {name: _decompress(folder / name, raw[name]) for name in MNIST_FILES}
     dims = {name: _check_idx(folder / name, contents[name]) for name in MNIST_FILES}
     for split, (images, labels) in SPLITS.items():
         if dims[images][0] != dims[labels][0]:
@@ -266,7 +272,7 @@ def validate_mnist_folder(folder, expected_md5: Mapping[str, str] | None = ORIGI
                 f"but {folder / labels} holds {dims[labels][0]} labels. The two files must come "
                 f"from the same release; copy both again. {_WHERE_ORIGINALS}")
     if expected_md5 is not None:
-        verify_checksums(folder, expected_md5, what=what)
+        _check_md5(folder, {name: _md5(raw[name]) for name in MNIST_FILES}, expected_md5, what)
     return contents
 
 
@@ -278,8 +284,17 @@ def verify_checksums(folder, expected_md5: Mapping[str, str] = ORIGINAL_MD5, *,
     """
     folder = Path(folder)
     _check_present(folder, sample=False)
-    actual = {name: calculate_md5(folder / name) for name in MNIST_FILES}
+    actual = {name: file_md5(folder / name) for name in MNIST_FILES}
     _check_md5(folder, actual, expected_md5, what)
+
+
+def file_md5(path) -> str:
+    """The md5 of a file's bytes, as hex (what ``md5sum`` prints)."""
+    return _md5(Path(path).read_bytes())
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,9 +323,9 @@ def _check_present(folder: Path, *, sample: bool) -> None:
             f"{', '.join(missing)}.{hint} {fix}")
 
 
-def _decompress(path: Path) -> bytes:
-    """The decompressed bytes of a ``.gz`` file, or an error that names it."""
-    raw = path.read_bytes()
+def _decompress(path: Path, raw: bytes) -> bytes:
+    """The decompressed bytes of the ``.gz`` file at ``path`` (``raw``: its bytes), or an error
+    that names it."""
     fix = "Copy the file again from the original source. " + _WHERE_ORIGINALS
     if not raw:
         raise MnistDataError(f"MNIST file {path} is empty (0 bytes). {fix}")
@@ -322,6 +337,13 @@ def _decompress(path: Path) -> bytes:
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise MnistDataError(f"MNIST file {path} is truncated or corrupt: its gzip stream does "
                              f"not decompress ({exc}). {fix}") from None
+
+
+def _idx_dims(data: bytes) -> tuple[tuple[int, ...], int]:
+    """The dims an IDX header announces and the header's length in bytes (see :func:`read_idx`)."""
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    return struct.unpack(f">{ndim}I", data[4:header]), header
 
 
 def _check_idx(path: Path, data: bytes) -> tuple[int, ...]:
@@ -343,11 +365,9 @@ def _check_idx(path: Path, data: bytes) -> tuple[int, ...]:
                    f"swapped?)" if magic == other[1] else "")
         raise MnistDataError(f"MNIST file {path} has IDX magic number {magic}, expected "
                              f"{expected_magic} for an {kind} file{swapped}. {fix}")
-    ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    if len(data) < 4 + 4 * (magic & 0xFF):
         raise MnistDataError(f"MNIST file {path} is truncated inside its IDX header. {fix}")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
+    dims, header = _idx_dims(data)
     if is_images and dims[1:] != IMAGE_SHAPE:
         raise MnistDataError(f"MNIST file {path} holds images of {dims[1]}x{dims[2]} pixels, "
                              f"expected 28x28: this is not MNIST. {fix}")
@@ -382,95 +402,47 @@ def _check_md5(folder: Path, actual: Mapping[str, str], expected: Mapping[str, s
 
 
 # ---------------------------------------------------------------------------------------------
-# Cache
+# A torchvision download
 # ---------------------------------------------------------------------------------------------
 
 def _cache_root(cache_dir) -> Path:
     return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
 
 
-def _cache_key(md5s: Mapping[str, str]) -> str:
-    """A short name for a set of four files: the md5 of their names and md5s."""
-    text = "\n".join(f"{name} {md5s[name]}" for name in MNIST_FILES)
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:16]
+def _read_with_torchvision(root: Path):
+    """``[(images uint8 (N, 28, 28), labels int64 (N,))]`` for train and test, downloaded by
+    torchvision into ``root`` (files already there are read, not downloaded again)."""
+    from ..parity.net_cases import torchvision_unavailable
 
+    why = torchvision_unavailable()
+    if why:
+        raise MnistDataError(f"downloading MNIST (download=True, --download) needs torchvision, and {why}; "
+                             f"pass data_dir (--data-dir) a folder with the four original .gz files instead, "
+                             f"or use the embedded sample (data_dir=None)")
+    from torchvision.datasets import MNIST
 
-def _raw_names() -> list[str]:
-    """The names torchvision reads: the ``.gz`` names without ``.gz`` (its ``_check_exists``)."""
-    return [os.path.splitext(name)[0] for name in MNIST_FILES]
-
-
-def _is_complete(root: Path) -> bool:
-    """Whether ``root`` holds what torchvision's MNIST needs.
-
-    A folder named ``root`` only ever appears by an atomic rename of a fully written temporary
-    folder, so this existence check (the one torchvision's ``_check_exists`` makes) suffices.
-    """
-    raw = root / "MNIST" / "raw"
-    return all((raw / name).is_file() for name in _raw_names())
-
-
-def _place(root: Path, contents: Mapping[str, bytes], md5s: Mapping[str, str]) -> None:
-    """Write the decompressed files to ``root/MNIST/raw`` via a temporary folder and a rename.
-
-    The bytes written are the ones just validated (no second decompression, so nothing can
-    change between check and write).
-    """
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{root.name}.partial-", dir=root.parent))
-    try:
-        raw = tmp / "MNIST" / "raw"
-        raw.mkdir(parents=True)
-        for name, raw_name in zip(MNIST_FILES, _raw_names()):
-            (raw / raw_name).write_bytes(contents[name])
-        # md5sum format, so a person can check a folder of .gz files against this cache entry.
-        (tmp / "source.md5").write_text("".join(f"{md5s[n]}  {n}\n" for n in MNIST_FILES))
-        if _is_complete(root):
-            return  # another process placed the same files meanwhile
-        if root.exists():
-            # Incomplete, so not made by the atomic rename below: don't trust it.
-            shutil.rmtree(root)
-        try:
-            os.rename(tmp, root)
-        except OSError:
-            # Another process placed the same files meanwhile; its copy is as good as ours.
-            if not _is_complete(root):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading and conversion
-# ---------------------------------------------------------------------------------------------
-
-def _read_with_torchvision(root: Path, *, download: bool):
-    """``[(images uint8 (N, 28, 28), labels int64 (N,))]`` for train and test, via torchvision."""
     splits = []
     for train in (True, False):
         try:
-            dataset = MNIST(root=str(root), train=train, download=download)
+            dataset = MNIST(root=str(root), train=train, download=True)
         except RuntimeError as exc:
-            if download:
-                raise MnistDataError(
-                    f"torchvision could not download MNIST into {root}: {exc}. Without a network, "
-                    f"pass data_dir (--data-dir) a folder with the four original files, or use the "
-                    f"embedded sample (data_dir=None).") from exc
-            raise _damaged_cache(root, exc) from exc
+            raise MnistDataError(
+                f"torchvision could not download MNIST into {root}: {exc}. Without a network, "
+                f"pass data_dir (--data-dir) a folder with the four original files, or use the "
+                f"embedded sample (data_dir=None).") from exc
         except (AssertionError, ValueError, TypeError) as exc:
-            # torchvision's IDX reader asserts; only a cache changed after placing gets here.
-            raise _damaged_cache(root, exc) from exc
+            # torchvision's IDX reader asserts: files in its folder changed after the download.
+            raise _damaged_download(root, exc) from exc
         images, labels = dataset.data.numpy(), dataset.targets.numpy()
         if len(images) != len(labels):  # torchvision does not check this
-            raise _damaged_cache(root, f"{len(images)} images but {len(labels)} labels")
+            raise _damaged_download(root, f"{len(images)} images but {len(labels)} labels")
         splits.append((images, labels))
     return splits
 
 
-def _damaged_cache(root: Path, why) -> MnistDataError:
+def _damaged_download(root: Path, why) -> MnistDataError:
     return MnistDataError(f"torchvision could not read the MNIST files in {root / 'MNIST' / 'raw'} "
-                          f"({why or 'no message'}). That cache folder is damaged: delete {root} "
-                          f"and run again.")
+                          f"({why or 'no message'}). That folder is damaged: delete {root} and run again.")
 
 
 def _to_arrays(images, labels, *, normalize, flatten, one_hot_label, dtype):

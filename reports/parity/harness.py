@@ -8,6 +8,8 @@
 ``torchvision_forward_records`` torchvision's own AlexNet forward against the reference.
 ``first_divergence`` names the first layer where reference and torch disagree.
 ``known_answer_records`` the book's worked examples, checked in both frameworks.
+``all_parity_records`` every case in every dtype, less the cases that cannot run here
+                    (``unavailable_cases``: the torchvision AlexNet without torchvision).
 """
 from __future__ import annotations
 
@@ -630,7 +632,7 @@ def _unguarded(label, dtype, run, config="{}") -> list[Record]:
 
 
 def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu", *, select=None,
-                       guard=None) -> list[Record]:
+                       guard=None, log=None) -> list[Record]:
     """Every registered case in every dtype, plus the known answers: what the report shows.
 
     ``skip``: network cases to leave out (``report --quick`` and the bug zoo drop the full-size
@@ -639,9 +641,15 @@ def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu", *, select=N
     then no known answers. ``guard(label, dtype, run, config)`` runs each case's ``run()`` (its
     label is the layer or net name, "book example" for the known answers; ``config`` the case's
     configuration as a record has it) and returns its records — the bug zoo turns an exception
-    under a planted bug into a failing record there; by default it calls ``run()``."""
+    under a planted bug into a failing record there; by default it calls ``run()``. A case that
+    cannot run here (``NetCase.unavailable``: torchvision missing) is left out too, and ``log`` (a
+    callable taking one line) hears why, once per case."""
     guard = guard or _unguarded
     skipped = {id(c) for c in skip}
+    for case in unavailable_cases(skip):
+        skipped.add(id(case))
+        if log:
+            log(f"skipped {case.id}: {case.unavailable()}")
     records = []
     for dtype in dtypes:
         if select is None:
@@ -655,3 +663,9 @@ def all_parity_records(dtypes=DTYPES, seed=0, skip=(), device="cpu", *, select=N
                 records += guard(case.net, dtype, lambda: run_net_case(case, dtype, seed, device=device),
                                  config_str(case.config))
     return records
+
+
+def unavailable_cases(skip=()) -> list[NetCase]:
+    """The registered network cases that cannot run here (and are not in ``skip``)."""
+    skipped = {id(c) for c in skip}
+    return [c for c in NET_CASES if id(c) not in skipped and c.unavailable()]

@@ -6,8 +6,11 @@ Re-exported by ``reports.parity.cases`` (the registry's one entry point: ``LAYER
 """
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Callable
 
 import torch
@@ -21,7 +24,8 @@ from .records import DTYPES, compare
 
 __all__ = ["NetCase", "NET_CASES", "simple_convnet_case", "lenet5_case", "alexnet_case", "alexnet_plan",
            "torchvision_alexnet_case", "torchvision_alexnet", "reference_from_torchvision", "reference_views_of",
-           "FULL_SIZE_INPUT", "full_size", "full_size_cases", "deep_convnet_case", "deep_convnet_plan"]
+           "FULL_SIZE_INPUT", "full_size", "full_size_cases", "deep_convnet_case", "deep_convnet_plan",
+           "torchvision_unavailable", "REQUIREMENTS"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -41,6 +45,8 @@ class NetCase:
     extra(ref, net, inputs, dtype, tol) -> more records (e.g. torchvision's own forward).
     slow_dtypes: dtypes in which the case belongs to the slow test tier (``pytest -m slow``);
         ``cnn-parity parity`` runs every case in every dtype.
+    needs: what must be importable here besides torch (names of :data:`REQUIREMENTS`); where
+        one is missing, :meth:`unavailable` says why, and the case is skipped with that line.
     """
 
     net: str
@@ -53,10 +59,48 @@ class NetCase:
     gradcheck: int = 0
     extra: Callable | None = None
     slow_dtypes: tuple = ()
+    needs: tuple = ()
 
     @property
     def id(self) -> str:
         return f"{self.net}[{' '.join(f'{k}={v}' for k, v in self.config.items())}]"
+
+    def unavailable(self) -> str | None:
+        """Why this case cannot run here (one line), or None."""
+        return next(filter(None, (REQUIREMENTS[need]() for need in self.needs)), None)
+
+
+@functools.cache
+def torchvision_unavailable() -> str | None:
+    """Why torchvision cannot be used here, in one line, or None: not installed, or installed but
+    not importable (a torchvision build belongs to one torch release; under another its import
+    fails, e.g. ``RuntimeError: operator torchvision::nms does not exist``). Tried once."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # its "Failed to load image Python extension"
+            import torchvision.models  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name in ("torchvision", "torchvision.models"):
+            return ("torchvision is not installed (the optional extra: pip install -e '.[vision]', "
+                    "where a torchvision build matches this torch; see docs/torch-versions.md)")
+        return _not_importable(exc)
+    except Exception as exc:                          # noqa: BLE001 - any failure of its import
+        return _not_importable(exc)
+    return None
+
+
+def _not_importable(exc: Exception) -> str:
+    try:
+        version = f"torchvision {metadata.version('torchvision')}"
+    except metadata.PackageNotFoundError:
+        version = "torchvision"
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
+    return (f"{version} does not import under torch {torch.__version__} ({type(exc).__name__}: {message}); "
+            f"install the torchvision built for this torch, or none")
+
+
+#: What a case may need (``NetCase.needs``): name -> a function saying why it is missing, or None.
+REQUIREMENTS: dict[str, Callable[[], str | None]] = {"torchvision": torchvision_unavailable}
 
 
 def simple_convnet_case(N=4, input_dim=(1, 28, 28), filter_num=30, filter_size=5, pad=0, stride=1,
@@ -205,7 +249,10 @@ def alexnet_case(variant="mnist", N=4, mode="train", gradcheck=0, slow_dtypes=()
 def torchvision_alexnet(seed: int, dtype="float32"):
     """``torchvision.models.alexnet(weights=None)`` — its own init, drawn under ``seed`` without
     touching torch's global RNG; never downloaded — converted to ``dtype``."""
-    import torchvision              # only the torchvision case needs it: a second of start-up saved everywhere else
+    why = torchvision_unavailable()
+    if why:
+        raise RuntimeError(f"the torchvision AlexNet cannot be built here: {why}")
+    import torchvision              # only the torchvision comparison needs it
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -273,7 +320,7 @@ def torchvision_alexnet_case(N=1, mode="train", slow_dtypes=()):
 
     reduction, _ = alexnet_plan(N, cfg)
     return NetCase("AlexNet-torchvision", config, build, _alexnet_inputs(N, cfg, mode), reduction,
-                   mode=mode, extra=extra, slow_dtypes=tuple(slow_dtypes))
+                   mode=mode, extra=extra, slow_dtypes=tuple(slow_dtypes), needs=("torchvision",))
 
 
 # The full-size nets (61-62 M parameters) cost 3-25 s per dtype on 2 cores, mostly
