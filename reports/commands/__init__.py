@@ -6,6 +6,8 @@
 ``explain``  the im2col walkthrough
 ``opinfo``   PyTorch's OpInfo samples through the reference
 ``bugs``     the bug zoo
+``fuzz``     generated networks judged like the matrix; findings shrunk and written as repros
+``findings`` the known findings' scripts rerun against the installed torch
 ``common``   what they share: the parser's shape (:class:`~reports.commands.common.CommandParser`,
              :class:`~reports.commands.common.HelpFormatter`, ``examples``), the argument types
              (``count``, ``seed``, ``positive_number``, ``existing_folder``, ``existing_file``,
@@ -38,13 +40,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import bugs, explain, opinfo, parity, report, train
+from . import bugs, explain, findings, fuzz, opinfo, parity, report, train
 from .common import PROG, CommandParser, HelpFormatter, examples
 
-__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs"]
+__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs", "fuzz",
+           "findings"]
 
 #: Every subcommand, in the order ``cnn-parity --help`` lists them.
-COMMANDS = [parity, train, report, explain, opinfo, bugs]
+COMMANDS = [parity, train, report, explain, opinfo, bugs, fuzz, findings]
 
 DEBUG_HELP = "show the Python traceback of an error (also: CNN_PARITY_DEBUG=1)"
 
