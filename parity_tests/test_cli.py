@@ -116,6 +116,17 @@ LIGHT_ERRORS = [
     (["opinfo", "--csv", "NOWHERE/x.csv"], "opinfo", "does not exist; create it first"),
     (["opinfo", "--subset", "0"], "opinfo", "--subset: '0' is not a whole number ≥ 1"),
     (["bugs", "--csv", "NOWHERE/bugs.csv"], "bugs", "does not exist; create it first"),
+    (["fuzz", "--budget", "0"], "fuzz", "--budget: '0' is not a budget: give at least 1 network"),
+    (["fuzz", "--budget", "10x"], "fuzz", "'10x' is not a budget: give a number of networks (200) or a time"),
+    (["fuzz", "--seed", "-1"], "fuzz", "--seed: '-1' is not a whole number ≥ 0 (a seed)"),
+    (["fuzz", "--compile-every", "0"], "fuzz", "--compile-every: '0' is not a whole number ≥ 1"),
+    (["fuzz", "--json", "NOWHERE/fuzz.json"], "fuzz", "does not exist; create it first"),
+    (["fuzz", "--dtype", "float16"], "fuzz", "invalid choice: 'float16'"),
+    (["fuzz", "--out", "BLOCKER/repros"], "fuzz", "BLOCKER is a file, not a folder"),
+    (["findings", "--timeout", "0"], "findings", "--timeout: '0' is not a finite number > 0"),
+    (["findings", "--kind", "gpu"], "findings", "invalid choice: 'gpu'"),
+    (["findings", "--json", "NOWHERE/findings.json"], "findings", "does not exist; create it first"),
+    (["findings", "--id", "nope"], "findings", "no finding 'nope'; known: compile-conv-empty-batch-backward"),
 ]
 
 
@@ -207,7 +218,7 @@ def _subparsers():
 
 def test_every_option_has_help_and_its_default():
     parser, commands = _subparsers()
-    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs"}
+    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs", "fuzz", "findings"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert sub.epilog and sub.epilog.startswith("examples:") and f"cnn-parity {name}" in sub.epilog

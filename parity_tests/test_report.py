@@ -32,7 +32,7 @@ from reports.parity.sweeps import SWEEP_EXAMPLES_QUICK, draw_sweep_configs
 from .conftest import one_line
 
 SECTIONS = ["verdict", "layers", "nets", "opinfo", "training", "accuracy", "filters", "speed", "catalog",
-            "bugzoo", "im2col", "environment"]
+            "bugzoo", "findings", "im2col", "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
 
 

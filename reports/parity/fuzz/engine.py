@@ -26,6 +26,7 @@ every phase is kept (``seconds``), and per configuration the time of its own run
 from __future__ import annotations
 
 import math
+import os
 import platform
 import time
 import warnings
@@ -42,10 +43,11 @@ from ..configs import by_name, unavailable
 from ..harness import quiet_torch_notes
 from ..matrix import first_line, oracle_net, run_matrix
 from .judge import Observation, observe, refusal_observation
+from .results import evidence_text as results_evidence_text
 from .netspec import Invalid, NetSpec, build, describe, draw_spec, empty_pool_windows, inputs, net_case
 from .shrink import shrink
 
-__all__ = ["cpu_name", "format_run", "evidence_text", "progress_line", "KNOWN", "COMPILE_EVERY", "Finding", "Expected", "FuzzRun", "examine", "fuzz", "known_id"]
+__all__ = ["cpu_name", "format_run", "measured_text", "evidence_text", "progress_line", "KNOWN", "COMPILE_EVERY", "Finding", "Expected", "FuzzRun", "examine", "fuzz", "known_id"]
 
 #: A compiling configuration runs on every this many networks (a compile takes seconds).
 COMPILE_EVERY = 10
@@ -89,7 +91,9 @@ class Finding:
                 "seed": self.seed,
                 "original": describe(self.original), "original_layers": len(self.original.layers),
                 "shrunk": describe(self.spec), "shrunk_layers": len(self.spec.layers),
-                "shrunk_shape": list(self.spec.shape), "shrink": self.shrink, "repro": self.repro}
+                "shrunk_shape": list(self.spec.shape), "shrink": self.shrink, "repro": self.repro,
+                "measured": measured_text(self.observation.kind, self.observation.max_rel, self.observation.tol,
+                                          self.observation.ratio).lstrip(", ")}
 
 
 @dataclass
@@ -103,7 +107,7 @@ class Expected:
 
     def as_dict(self) -> dict:
         return {**self.observation.as_dict(), "count": self.count, "network": self.network,
-                "example": describe(self.spec)}
+                "example": describe(self.spec), "evidence_text": evidence_text(self.observation)}
 
 
 @dataclass
@@ -124,6 +128,7 @@ class FuzzRun:
     config_seconds: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)       # phase -> seconds
     wall: float = 0.0
+    load: list = field(default_factory=list)                # 1-minute load average at the start and the end
 
     def per_minute(self, name: str) -> float:
         s = self.config_seconds[name]
@@ -132,6 +137,7 @@ class FuzzRun:
     def as_dict(self) -> dict:
         return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "torch": torch.__version__,
                 "python": platform.python_version(), "machine": f"{platform.machine()}, {cpu_name()}",
+                "load": [round(x, 2) for x in self.load],
                 "seed": self.seed, "budget": self.budget, "dtypes": list(self.dtypes),
                 "compile_every": self.compile_every, "drawn": self.drawn, "networks": self.networks,
                 "rejected": self.rejected, "rejections": dict(self.rejections.most_common(10)), "refused": self.refused,
@@ -233,8 +239,8 @@ def _shrink_finding(finding: Finding, configs, dtypes, deadline, max_evaluations
     dtype = obs.dtype if obs.kind != "reference refuses" else dtypes[0]
     target = [c for c in configs if c.name in ("eager", obs.configuration)] or [by_name("eager")]
 
-    def still_shows(cand):
-        status, found = examine(cand, target, (dtype,), run.seconds, clock=clock)
+    def still_shows(cand):                  # its phases count as "shrinking" (kept out of the others)
+        status, found = examine(cand, target, (dtype,), Counter(), clock=clock)
         if obs.kind == "reference refuses":
             return found[0] if status == "refused" and found[0].signature == sig else None
         return next((o for o in found if status == "ran" and o.signature == sig and not o.expected), None)
@@ -267,7 +273,7 @@ def fuzz(configs, *, seed=0, networks=None, seconds=None, dtypes=("float32",), c
 def _fuzz(configs, seed, networks, seconds, dtypes, compile_every, shrink_findings, max_evaluations,
           compile_evaluations, write, log, progress_every, budget_text, clock) -> FuzzRun:
     configs = [c for c in configs if unavailable(c) is None]
-    run = FuzzRun(seed, configs, tuple(dtypes), budget_text, compile_every)
+    run = FuzzRun(seed, configs, tuple(dtypes), budget_text, compile_every, load=[_load()])
     log = log or (lambda line: None)
     t0 = clock()
     deadline = None if seconds is None else t0 + seconds
@@ -294,8 +300,17 @@ def _fuzz(configs, seed, networks, seconds, dtypes, compile_every, shrink_findin
             last_line = clock()
             log(progress_line(run, clock() - t0, seconds))
     run.wall = clock() - t0
+    run.load.append(_load())
     log(progress_line(run, run.wall, seconds))
     return run
+
+
+def _load() -> float:
+    """The 1-minute load average (NaN where the system does not say): the machine may be shared."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return math.nan
 
 
 def _record(run, obs, spec, index, configs, dtypes, deadline, shrink_findings, max_evaluations,
@@ -343,23 +358,26 @@ def _seconds(s: float) -> str:
 
 
 def evidence_text(obs: Observation) -> str:
-    """An expected observation's evidence in words: the two values and the rounding unit, or the
-    oracle's magnitude and the format's limit."""
-    ev = obs.evidence
-    if obs.expected == "near-tie":
-        parts = [f"{d['layer']} {d['decision']} ({d['routed']} routed): oracle {d['oracle'][0]:.9g} vs "
-                 f"{d['oracle'][1]:.9g}, torch {d['torch'][0]:.9g} vs {d['torch'][1]:.9g}, rounding unit "
-                 f"{d['unit']:.3g}" for d in ev.get("decisions", [])]
-        return "; ".join(parts) + f" (tolerance {ev.get('tolerance', math.nan):.3g})"
-    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in ev.items())
+    """An expected observation's evidence in words (``results.evidence_text``)."""
+    return results_evidence_text(obs.expected, obs.evidence)
+
+
+def measured_text(kind: str, max_rel: float, tol: float, ratio: float) -> str:
+    """", max rel 2e-4 > tol 2e-6" (", max rel 3e-6, 40 × eager's" for worse than eager; "" for a crash)."""
+    if kind in ("crash", "reference refuses"):
+        return ""
+    if kind == "worse than eager":
+        return f", max rel {max_rel:.3g} (tol {tol:.3g}), {ratio:.3g} × eager's"
+    return f", max rel {max_rel:.3g} > tol {tol:.3g}"
 
 
 def format_run(run: FuzzRun) -> str:
     """The run for a terminal: throughput per configuration, where the time went, the findings
     (new and known), the cases expected at this precision with their evidence."""
+    load = " → ".join(f"{x:.1f}" for x in run.load)
     lines = [f"cnn-parity fuzz: {run.networks} networks ({run.rejected} drawn ones rejected by torch, "
              f"{run.refused} refused by the reference) × {len(run.configs)} configurations, seed {run.seed}, "
-             f"{', '.join(run.dtypes)}, {_seconds(run.wall)}",
+             f"{', '.join(run.dtypes)}, {_seconds(run.wall)} (load average {load} on {os.cpu_count()} cores)",
              f"{'configuration':<20} {'networks':>8} {'seconds':>9} {'networks/min':>13}"]
     for c in run.configs:
         lines.append(f"{c.name:<20} {run.config_networks[c.name]:>8} {run.config_seconds[c.name]:>9.1f} "
@@ -376,7 +394,7 @@ def format_run(run: FuzzRun) -> str:
         if f.known:
             lines.append(f"{head}: the known finding {f.known}")
             continue
-        lines.append(f"{head}; {o.where}" + (f", max rel {o.max_rel:.3g} > tol {o.tol:.3g}" if o.kind != "crash" else ""))
+        lines.append(f"{head}; {o.where}" + measured_text(o.kind, o.max_rel, o.tol, o.ratio))
         if f.shrink:
             lines.append(f"        shrunk {len(f.original.layers)} → {len(f.spec.layers)} layers "
                          f"({f.shrink['evaluations']} tries, {f.shrink['stopped']}): {describe(f.spec)}")

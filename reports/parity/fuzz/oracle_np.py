@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view as windows
 
 __all__ = ["pair", "taps", "conv", "max_pool", "avg_pool", "adaptive_avg_pool", "lrn", "relu", "sigmoid",
-           "linear", "affine", "dropout", "cross_entropy", "grad", "FUNCTIONS", "NEEDS"]
+           "linear", "affine", "dropout", "cross_entropy", "cross_entropy_mean", "grad", "FUNCTIONS", "NEEDS"]
 
 
 def pair(v):
@@ -115,14 +115,16 @@ def cross_entropy(s, t, weight=None, ignore_index=-100, reduction="mean"):
     return {"none": loss, "sum": loss.sum()}.get(reduction, loss.sum() / count)
 
 
+def cross_entropy_mean(s, t, **_):
+    """F.cross_entropy with its defaults: class indices, the mean over a non-empty batch."""
+    logp = s - (m := s.real.max(axis=1, keepdims=True)) - np.log(np.exp(s - m).sum(1, keepdims=True))
+    return -np.take_along_axis(logp, t[:, None], 1).mean()
+
+
 def grad(f, a, h=1e-30):
     """d Σ f(a) / da by complex steps (see the module docstring)."""
-    g = np.zeros(a.shape)
-    for i in np.ndindex(a.shape):
-        z = a.astype(complex)
-        z[i] += h * 1j
-        g[i] = np.sum(f(z)).imag / h
-    return g
+    steps = (h * 1j * np.eye(1, a.size, k).reshape(a.shape) for k in range(a.size))
+    return np.array([np.sum(f(a + d)).imag / h for d in steps]).reshape(a.shape)
 
 
 #: The function of each layer kind in a repro, and what else it needs.

@@ -230,14 +230,17 @@ TOL, TOL_EAGER = {tol!r}, {tol_eager!r}  # 16*sqrt(k)*eps of {precision} and {dt
 '''
 
 #: The network's forward pass and loss, as the matrix runs a network (every layer, zero probes).
-_RUN_NET = '''
+#: The float64 network and loss, for a gradient or the loss.
+_ORACLE = '''
 def oracle(P=P, x=X, at=None, z=0):
     """The float64 answer (NumPy; gradients by complex steps): the loss and each layer's output."""
     h, outs = x, {{}}
     for name, _, f in LAYERS:
         h = outs[name] = f(h, P) + (z if name == at else 0)
-    return cross_entropy(h, T, **LOSS), outs
+    return {loss_fn}(h, T, **LOSS), outs
+'''
 
+_RUN_NET = '''
 def run(config, backend="inductor"):
     """torch's {quantity} under ``config``, run as the fuzzer ran it (raises what torch raises)."""
     net = torch.nn.Sequential(OrderedDict((n, m()) for n, m, _ in LAYERS)).to(torch.{dtype}).train({train})
@@ -326,37 +329,45 @@ _VERDICT = {
 }
 
 #: PyTorch's guide for compile bugs: the same program under each backend, the first that fails.
-_ABLATION = '''    if CONFIG == "compile":
-        first = None
-        for backend in ("eager", "aot_eager", "aot_eager_decomp_partition", "inductor"):
-            try:
-                e = error(run(CONFIG, backend), want)
-                text, bad = f"max rel error {{e:.3g}}", e > {limit}
-            except Exception as exc:
-                text, bad = f"raises {{type(exc).__name__}}: {{' '.join(str(exc).split())[:200]}}", True
-            first = first or (backend if bad else None)
-            print(f"  {{backend:28s}} {{text}}")
-        print(f"  first backend that fails: {{first}}")
+#: A compile finding's verdict: PyTorch's ablation (the same program under each backend, from the
+#: least compiler to the most); the first backend that fails is named, inductor's result decides.
+_ABLATION = '''    first = None
+    for backend in ("eager", "aot_eager", "aot_eager_decomp_partition", "inductor"):
+        try:
+            err = error(run(CONFIG, backend), want)
+            text, bad = f"max rel error {{err:.3g}} (limit {{{limit}:.2g}})", err > {limit}
+        except Exception as exc:
+            text, bad = f"raises {{type(exc).__name__}}: {{' '.join(str(exc).split())[:200]}}", True
+        first = first or (backend if bad else None)
+        print(f"  {{CONFIG}}, backend {{backend:27s}} {{text}}")
+    if bad:
+        print(f"PRESENT: {{CONFIG}} {what} in {quantity}; first backend that fails: {{first}}")
+        return 1
+    print(f"FIXED: {{CONFIG}} {fixed} in {quantity} under every backend" + (f" but {{first}}" if first else ""))
+    return 0
 '''
 
 
-def _functions(layers, loss: bool, gradient: bool, with_values: bool, doc: bool = True) -> str:
+def _functions(layers, loss, gradient: bool, with_values: bool, doc: bool = True) -> str:
     """The NumPy oracle's functions that ``layers`` (kinds) need, their source copied from
-    ``oracle_np`` (and ``netspec.values`` when a tensor is made by it rather than written out)."""
+    ``oracle_np`` (and ``netspec.values`` when a tensor is made by it rather than written out);
+    ``loss``: the loss function needed, or None. Without ``doc``, no docstrings and no blank
+    lines between them (the line budget)."""
     needed = [O.FUNCTIONS[kind] for kind in layers]
-    wanted = set(needed) | ({O.cross_entropy} if loss else set()) | ({O.grad} if gradient else set())
+    wanted = set(needed) | ({loss} if loss else set()) | ({O.grad} if gradient else set())
     for f in needed:
         wanted |= set(O.NEEDS.get(f, ()))
-    order = [O.pair, O.taps, *O.FUNCTIONS.values(), O.cross_entropy, O.grad]
+    order = [O.pair, O.taps, *O.FUNCTIONS.values(), O.cross_entropy, O.cross_entropy_mean, O.grad]
     sources = [_short_source(values, doc)] * with_values + [_short_source(f, doc) for f in order if f in wanted]
-    return "\n\n".join(sources) + "\n"
+    return ("\n\n" if doc else "\n").join(sources) + "\n"
 
 
 def _want(quantity: str, names: list) -> str:
     """main()'s lines that compute the oracle's value of ``quantity`` into ``want``."""
     name = quantity.rsplit(".", 1)[0]
     if quantity.endswith(".out"):
-        return "want = X\n    for _, _, f in LAYERS:                      # the float64 answer\n        want = f(want, P)"
+        return (f"want = X\n    for _, _, f in LAYERS[:{names.index(name) + 1}]:    # the float64 answer\n"
+                f"        want = f(want, P)")
     if quantity == "loss":
         return "want = oracle()[0]"
     if quantity == "x.grad":
@@ -402,14 +413,17 @@ def _title(o, dtype) -> str:
 def _verdict(o, cfg, prec, prec_eager, quantity) -> str:
     worse = o.kind == "worse than eager"
     limit = f"3 * {prec.eps / prec_eager.eps!r} * eager + {16 * prec.eps!r}" if worse else "TOL"
+    what = {"worse than eager": "is worse than eager against the float64 oracle",
+            "nan/inf": "has NaN/inf where the float64 oracle has none (or the reverse)"}.get(
+        o.kind, "disagrees with the float64 oracle")
+    fixed = "is no worse than eager" if worse else "agrees with the float64 oracle"
     verdict = _VERDICT.get(o.kind, _VERDICT["value"]).format(
-        limit=limit, quantity=quantity,
-        limit_words="3 × eager's error, scaled to the precision, + 16·eps" if worse else f"16·sqrt(k)·eps of {prec.name}",
-        what={"worse than eager": "is worse than eager against the float64 oracle",
-              "nan/inf": "has NaN/inf where the float64 oracle has none (or the reverse)"}.get(
-            o.kind, "disagrees with the float64 oracle"),
-        fixed="is no worse than eager" if worse else "agrees with the float64 oracle")
-    return (_ABLATION.format(limit=limit) if cfg.compile else "") + verdict
+        limit=limit, quantity=quantity, what=what, fixed=fixed,
+        limit_words="3 × eager's error, scaled to the precision, + 16·eps" if worse else f"16·sqrt(k)·eps of {prec.name}")
+    if cfg.compile and o.kind != "non-deterministic":
+        return _ABLATION.format(limit=limit, quantity=quantity, what=what if o.kind != "crash" else "raises",
+                                fixed=fixed if o.kind != "crash" else "runs it")
+    return verdict
 
 
 def _constants(spec, data, dtype, upto: int, whole: bool) -> str:
@@ -424,10 +438,12 @@ def _constants(spec, data, dtype, upto: int, whole: bool) -> str:
     params = [f'"{name}": {_array(a, call)}' for name, a, call in _params(spec) if name.split(".")[0] in keep]
     masks = [f'"{n}": np.random.default_rng([SEED, {layer.key}, 2]).random({(spec.shape[0], *s)}) > {layer.o["p"]!r}'
              for n, layer, s in zip(keep, spec.layers, sizes) if layer.kind == "Dropout" and "masks" in data]
-    layers = ",\n          ".join(
-        f'("{n}", lambda: {torch_module(layer.kind, layer.o, s)},\n           lambda h, P: {layer_call(layer.kind, layer.o, n, "masks" in data)})'
-        if i <= upto else f'("{n}", lambda: {torch_module(layer.kind, layer.o, s)}, None)'
-        for i, (n, layer, s) in enumerate(zip(keep, spec.layers, sizes)))
+    entries = []
+    for i, (n, layer, s) in enumerate(zip(keep, spec.layers, sizes)):
+        call = f"lambda h, P: {layer_call(layer.kind, layer.o, n, 'masks' in data)}" if i <= upto else "None"
+        entry = f'("{n}", lambda: {torch_module(layer.kind, layer.o, s)}, {call})'
+        entries.append(entry if len(entry) <= 108 else entry.replace(", lambda h, P", ",\n           lambda h, P"))
+    layers = ",\n          ".join(entries)
     lines = [f'CONFIG = sys.argv[1] if len(sys.argv) > 1 else "{{config}}"', f"X = {x}"]
     if whole:
         lo = spec.loss_opts
@@ -468,8 +484,11 @@ def _script(finding: Finding, upstream: str, date: str | None, doc: bool, cfg) -
              f"else child({h}))" if "MASKS = " in constants else f"child({h})")
     fields = dict(quantity=quantity, dtype=dtype.name, train="True" if "MASKS = " in constants else "False",
                   setup=_setup(cfg), child_call=child)
+    lo = spec.loss_opts
+    simple_loss = spec.shape[0] > 0 and all(lo[k] == v for k, v in dict(reduction="mean", ignore_index=None,
+                                                                        weight=False, labels="indices").items())
+    loss_fn = (O.cross_entropy_mean if simple_loss else O.cross_entropy) if whole and not forward else None
     if whole:
-        lo = spec.loss_opts
         run = _RUN_NET.format(t_torch="torch.from_numpy(T)" if data["t"].ndim == 1 else
                               f"torch.from_numpy(T).to(torch.{dtype.name})",
                               torch_loss=f'{{**LOSS, "weight": torch.from_numpy(LOSS["weight"]).to(torch.{dtype.name})}}'
@@ -480,6 +499,7 @@ def _script(finding: Finding, upstream: str, date: str | None, doc: bool, cfg) -
     saw = o.where if o.kind == "crash" else \
         f"{o.where}, max rel error {o.max_rel:.3g} against the float64 oracle, tolerance {o.tol:.3g}" + (
             f", {o.ratio:.3g} × eager's" if math.isfinite(o.ratio) else "")
+    oracle = _ORACLE.format(loss_fn=loss_fn.__name__) if loss_fn else ""
     head = _HEAD.format(
         title=title, finding=_wrap(f"{describe(spec)}; the fuzzer saw {saw}.", 10, 112),
         torch=torch.__version__, python=platform.python_version(), cpu=cpu_name(),
@@ -488,13 +508,14 @@ def _script(finding: Finding, upstream: str, date: str | None, doc: bool, cfg) -
         upstream=upstream or "not searched yet (a generated repro: search pytorch/pytorch's issues before filing)",
         file=file_name(finding), config=cfg.name, quantity=quantity,
         present={"crash": "raises", "non-deterministic": "differs between runs"}.get(o.kind, "exceeds its limit"),
-        functions=_functions([layer.kind for layer in spec.layers[:upto + 1]], whole, whole and not forward
+        functions=_functions([layer.kind for layer in spec.layers[:upto + 1]], loss_fn, whole and not forward
                              and quantity != "loss", "values(" in constants, doc),
         constants=constants, tol=config_tolerance(prec, k).rtol, tol_eager=config_tolerance(prec_eager, k).rtol,
         precision=prec.name, dtype=dtype.name, k=k)
     tail = _TAIL.format(dtype=dtype.name, net=describe(spec), want=_want(quantity, names), quantity=quantity,
                         verdict=_verdict(o, cfg, prec, prec_eager, quantity))
-    return head + run + tail
+    text = head + oracle + run + tail
+    return text if doc else text.replace("\n\n\n", "\n\n")
 
 
 def _wrap(text: str, indent: int, width: int = 104) -> str:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from ...files import replace_files
 
-__all__ = ["VERSION", "DEFAULT_RESULTS", "ResultsError", "write_results", "load_results", "counts_by_kind"]
+__all__ = ["VERSION", "DEFAULT_RESULTS", "ResultsError", "write_results", "load_results", "counts_by_kind",
+           "evidence_text"]
 
 VERSION = 1
 #: The results file the report reads by default (committed, like the bug zoo's).
@@ -72,3 +73,16 @@ def counts_by_kind(data: dict) -> dict:
     for f in data["findings"]:
         out[f["kind"]] += int(f["count"])
     return dict(out)
+
+
+def evidence_text(expected: str, evidence: dict) -> str:
+    """Why an observation is expected at this precision, in words: for a near-tie each decision
+    routed as torch took it (the layer, the two values in the oracle's and in torch's input, the
+    rounding unit) and the tolerance; for a value outside float16 the oracle's magnitude and the
+    format's limit."""
+    if expected == "near-tie":
+        parts = [f"{d['layer']} {d['decision']} ({d['routed']} routed): oracle {d['oracle'][0]:.9g} vs "
+                 f"{d['oracle'][1]:.9g}, torch {d['torch'][0]:.9g} vs {d['torch'][1]:.9g}, rounding unit "
+                 f"{d['unit']:.3g}" for d in evidence.get("decisions", [])]
+        return "; ".join(parts) + f" (tolerance {evidence.get('tolerance', float('nan')):.3g})"
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in evidence.items())
