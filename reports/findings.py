@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunError, UsageError
+from .parity.fuzz.results import ResultsError, load_results, read_json
 
 __all__ = ["FINDINGS_DIR", "INDEX_NAME", "PRESENT", "FIXED", "COULD_NOT_RUN", "VERDICTS", "KINDS", "Finding",
            "Rerun", "known_findings", "find", "rerun", "status_of", "DEFAULT_STATUSES", "save_statuses",
@@ -256,12 +257,7 @@ def load_statuses(path=None) -> dict:
     """``{"findings": {id: {status, reason, seconds, last_line, date, torch}}}`` from ``path`` (default
     :data:`DEFAULT_STATUSES`); :class:`RunError` when it is missing or malformed."""
     path = Path(path or DEFAULT_STATUSES)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path}: no statuses yet; run cnn-parity findings --json {path}") from None
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path} cannot be read ({exc})") from None
+    data = read_json(path, RunError, f"no statuses yet; run cnn-parity findings --json {path}")
     if not isinstance(data, dict) or not isinstance(data.get("findings"), dict):
         raise RunError(f"{path} is not a statuses file (no object 'findings')")
     return data
@@ -272,8 +268,6 @@ def section_data(rerun_kinds=("eager",), statuses_path=None, fuzz_path=None, tim
     under the installed torch — rerun now when its kind is in ``rerun_kinds``, else the last rerun
     recorded in the statuses file (with its date and torch), else "not run" — and the last fuzz run's
     results (``reports.parity.fuzz.results``; None with the reason when there are none)."""
-    from .parity.fuzz.results import ResultsError, load_results       # standard library only
-
     try:
         statuses = load_statuses(statuses_path)["findings"]
         statuses_problem = ""

@@ -50,9 +50,9 @@ def conv(x, W, b=None, stride=1, pad=0, dilation=1, groups=1):
     return y if b is None else y + b[:, None, None]
 
 
-def max_pool(x, k, s, p=0, d=1, ceil=False):
+def max_pool(x, k, s, p=0, d=1, ceil_mode=False):
     """nn.MaxPool2d: the first maximum (of the real parts) of each window; padding never wins."""
-    w = taps(x, k, s, p, d, ceil, -np.inf, -np.inf)
+    w = taps(x, k, s, p, d, ceil_mode, -np.inf, -np.inf)
     w = w.reshape(*w.shape[:4], w.shape[4] * w.shape[5])
     return np.take_along_axis(w, np.argmax(w.real, axis=-1)[..., None], -1)[..., 0]
 

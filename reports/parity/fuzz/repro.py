@@ -87,54 +87,50 @@ def _lit(v) -> str:
     return repr(v)
 
 
+#: The layers whose NumPy function and torch module take the same options, in the same order:
+#: kind -> (function, module, options passed by position, options passed by keyword).
+_SAME_OPTIONS = {
+    "Pooling": ("max_pool", "MaxPool2d", ("kernel", "stride", "pad", "dilation"), ("ceil_mode",)),
+    "AvgPooling": ("avg_pool", "AvgPool2d", ("kernel", "stride", "pad", "ceil_mode", "count_include_pad",
+                                             "divisor_override"), ()),
+    "AdaptiveAvgPooling": ("adaptive_avg_pool", "AdaptiveAvgPool2d", ("output_size",), ()),
+    "LRN": ("lrn", "LocalResponseNorm", ("size", "alpha", "beta", "k"), ()),
+    "Relu": ("relu", "ReLU", (), ()), "Sigmoid": ("sigmoid", "Sigmoid", (), ()),
+}
+
+
+def _options_text(o: dict, positional, keywords) -> str:
+    return ", ".join([_lit(o[k]) for k in positional] + [f"{k}={_lit(o[k])}" for k in keywords])
+
+
 def layer_call(kind: str, o: dict, name: str, train: bool = True) -> str:
     """The NumPy oracle's call for one layer, on ``h`` with the parameters ``P`` (torch's names)."""
-    w, b = (f'P["{name}.linear.weight"]', f'P["{name}.linear.bias"]') if kind == "Affine" else \
-        (f'P["{name}.weight"]', f'P.get("{name}.bias")')
+    if kind in _SAME_OPTIONS:
+        function, _, positional, keywords = _SAME_OPTIONS[kind]
+        return f"{function}({', '.join(['h'] + [_options_text(o, positional, keywords)] * bool(positional))})"
+    prefix = f"{name}.linear" if kind == "Affine" else name
+    w, b = f'P["{prefix}.weight"]', f'P.get("{prefix}.bias")'
     if kind == "Convolution":
-        return (f"conv(h, {w}, {b}, {_lit(o['stride'])}, {_lit(o['pad'])}, {_lit(o['dilation'])}, "
-                f"{o['groups']})")
-    if kind == "Pooling":
-        return (f"max_pool(h, {_lit(o['kernel'])}, {_lit(o['stride'])}, {_lit(o['pad'])}, {_lit(o['dilation'])}, "
-                f"{o['ceil_mode']})")
-    if kind == "AvgPooling":
-        return (f"avg_pool(h, {_lit(o['kernel'])}, {_lit(o['stride'])}, {_lit(o['pad'])}, {o['ceil_mode']}, "
-                f"{o['count_include_pad']}, {o['divisor_override']})")
-    if kind == "AdaptiveAvgPooling":
-        return f"adaptive_avg_pool(h, {_lit(o['output_size'])})"
-    if kind == "LRN":
-        return f"lrn(h, {o['size']}, {o['alpha']!r}, {o['beta']!r}, {o['k']!r})"
+        return f"conv(h, {w}, {b}, {_options_text(o, ('stride', 'pad', 'dilation', 'groups'), ())})"
     if kind in ("Linear", "Affine"):
         return f"{kind.lower()}(h, {w}, {b})"
-    if kind == "Dropout":
-        return f'dropout(h, MASKS["{name}"], {o["p"]!r})' if train else "h"
-    return f"{kind.lower()}(h)"
+    return f'dropout(h, MASKS["{name}"], {o["p"]!r})' if train else "h"          # Dropout
 
 
 def torch_module(kind: str, o: dict, s: tuple) -> str:
     """The stock torch module of one layer on input shape ``s`` (without N)."""
-    nn = "torch.nn."
+    if kind in _SAME_OPTIONS:
+        _, module, positional, keywords = _SAME_OPTIONS[kind]
+        return f"torch.nn.{module}({_options_text(o, positional, keywords)})"
     if kind == "Convolution":
-        fh, fw = pair(o["kernel"])
-        return (f"{nn}Conv2d({s[0]}, {o['FN']}, {_lit((fh, fw))}, {_lit(o['stride'])}, {_lit(o['pad'])}, "
-                f"{_lit(o['dilation'])}, {o['groups']}, bias={o['bias']})")
-    if kind == "Pooling":
-        return (f"{nn}MaxPool2d({_lit(o['kernel'])}, {_lit(o['stride'])}, {_lit(o['pad'])}, {_lit(o['dilation'])}, "
-                f"ceil_mode={o['ceil_mode']})")
-    if kind == "AvgPooling":
-        return (f"{nn}AvgPool2d({_lit(o['kernel'])}, {_lit(o['stride'])}, {_lit(o['pad'])}, {o['ceil_mode']}, "
-                f"{o['count_include_pad']}, {o['divisor_override']})")
-    if kind == "AdaptiveAvgPooling":
-        return f"{nn}AdaptiveAvgPool2d({_lit(o['output_size'])})"
-    if kind == "LRN":
-        return f"{nn}LocalResponseNorm({o['size']}, {o['alpha']!r}, {o['beta']!r}, {o['k']!r})"
+        return (f"torch.nn.Conv2d({s[0]}, {o['FN']}, {_lit(pair(o['kernel']))}, "
+                f"{_options_text(o, ('stride', 'pad', 'dilation', 'groups'), ('bias',))})")
     if kind == "Linear":
-        return f"{nn}Linear({s[-1]}, {o['M']}, bias={o['bias']})"
+        return f"torch.nn.Linear({s[-1]}, {o['M']}, bias={o['bias']})"
     if kind == "Affine":
-        return f"{nn}Sequential(OrderedDict(flatten={nn}Flatten(), linear={nn}Linear({math.prod(s)}, {o['M']})))"
-    if kind == "Dropout":
-        return f"{nn}Dropout({o['p']!r})"
-    return f"{nn}{'ReLU' if kind == 'Relu' else kind}()"
+        return (f"torch.nn.Sequential(OrderedDict(flatten=torch.nn.Flatten(), "
+                f"linear=torch.nn.Linear({math.prod(s)}, {o['M']})))")
+    return f"torch.nn.Dropout({o['p']!r})"
 
 
 def _params(spec) -> list:
@@ -422,7 +418,7 @@ def _verdict(o, cfg, prec, prec_eager, quantity) -> str:
         limit_words="3 × eager's error, scaled to the precision, + 16·eps" if worse else f"16·sqrt(k)·eps of {prec.name}")
     if cfg.compile and o.kind != "non-deterministic":
         return _ABLATION.format(limit=limit, quantity=quantity, what=what if o.kind != "crash" else "raises",
-                                fixed=fixed if o.kind != "crash" else "runs it")
+                                fixed=fixed if o.kind != "crash" else "runs it and agrees with the float64 oracle")
     return verdict
 
 

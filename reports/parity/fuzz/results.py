@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ...files import replace_files
 
-__all__ = ["VERSION", "DEFAULT_RESULTS", "ResultsError", "write_results", "load_results", "counts_by_kind",
-           "evidence_text"]
+__all__ = ["VERSION", "DEFAULT_RESULTS", "ResultsError", "write_results", "load_results", "read_json",
+           "counts_by_kind", "evidence_text"]
 
 VERSION = 1
 #: The results file the report reads by default (committed, like the bug zoo's).
@@ -49,15 +49,21 @@ def write_results(path, data: dict) -> None:
     replace_files([(str(path), write)])
 
 
+def read_json(path, error, missing: str):
+    """The JSON in ``path``; ``error`` (an exception class) raised with one line naming the file when
+    it is missing (``missing`` says how to make it) or cannot be read."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except (OSError, ValueError) as exc:
+        raise error(f"{path} cannot be read ({exc})") from None
+
+
 def load_results(path=None) -> dict:
     """The results in ``path`` (default :data:`DEFAULT_RESULTS`); :class:`ResultsError` if missing or malformed."""
     path = Path(path or DEFAULT_RESULTS)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no fuzz results; run cnn-parity fuzz --json {path}") from None
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path}: not a fuzz results file ({exc})") from None
+    data = read_json(path, ResultsError, f"no fuzz results; run cnn-parity fuzz --json {path}")
     missing = [k for k in _REQUIRED if not isinstance(data, dict) or k not in data]
     if missing:
         raise ResultsError(f"{path}: not a fuzz results file (no {', '.join(missing)})")
