@@ -320,6 +320,17 @@ def test_float16_beyond_its_range_is_expected_and_within_it_is_not(one_thread):
     assert examine(replace(spec, scale=1.0), [EAGER, fp16], ["float32"]) == ("ran", [])
 
 
+def test_a_float32_gradient_below_float32s_range_is_expected(one_thread):
+    """A saturated sigmoid (inputs of ±1000): its gradient, about 1e-58 in float64, is 0 in float32 —
+    expected, with the magnitude against float32's smallest normal number; at scale 1, nothing."""
+    spec = _net(("Sigmoid", {}), shape=(1, 1, 1, 3), scale=1000.0).but(seed=0)
+    _, found = examine(spec, [EAGER], ["float32"])
+    assert [(o.signature, o.expected) for o in found] == [
+        (("eager", "float32", "Sigmoid", "dx", "disagrees"), "outside the format's range")], found
+    assert found[0].evidence["oracle max |value|"] < found[0].evidence["float32 smallest normal"] == 2.0 ** -126
+    assert examine(replace(spec, scale=1.0), [EAGER], ["float32"]) == ("ran", [])
+
+
 # ----------------------------------------------------------------------------- shrinking
 
 def test_shrinking_descends_and_keeps_what_shows_the_finding():

@@ -70,7 +70,8 @@ def add_parser(sub):
                    help="the dtypes the networks run in (float32: where the precision configurations differ)")
     p.add_argument("--compile-every", type=count, default=None, metavar="K",
                    help="run the compiling configurations on every K-th network (a compile takes seconds; "
-                        "default: 10)")
+                        "default: 10) and, with a time budget, only while they took at most a quarter of the "
+                        "time so far")
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help="folder for the repros of new findings (findings/ holds the committed ones)")
     p.add_argument("--json", metavar="FILE", type=new_file,

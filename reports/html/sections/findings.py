@@ -73,7 +73,8 @@ def _fuzz(fuzz: dict) -> dict:
                for c in fuzz["configurations"]]
     return {"cards": cards, "configs": configs, "phases": phases, "findings": [_finding_row(f) for f in findings],
             "expected": [_expected_row(e) for e in fuzz["expected"]], "machine": fuzz.get("machine", ""),
-            "dtypes": ", ".join(fuzz.get("dtypes", [])), "compile_every": fuzz.get("compile_every", "")}
+            "dtypes": ", ".join(fuzz.get("dtypes", [])), "compile_every": fuzz.get("compile_every", ""),
+            "compile_share": f"{fuzz['compile_share']:.0%}" if fuzz.get("compile_share") else ""}
 
 
 def findings_context(inputs) -> dict | None:

@@ -13,7 +13,8 @@ For network ``i`` (drawn by ``netspec.draw_spec(seed, i)``):
    its backward writes outside the gradient buffer (a known finding), which could take the run down.
 2. **The matrix.** ``run_matrix(configurations, [case], dtypes)`` — each configuration once,
    those that claim determinism twice, the baselines as the matrix adds them. A compiling
-   configuration runs on every ``compile_every``-th network only (a compile costs seconds).
+   configuration runs on every ``compile_every``-th network only (a compile costs seconds) and,
+   with a time budget, only while its runs have taken at most ``compile_share`` of the time.
 3. **The verdicts** are read by ``judge.observe``; an observation whose signature was seen before
    only counts; a new one is checked against the known findings (``KNOWN``) and, if it is none
    of them, shrunk (``shrink.shrink``, the same check on each smaller network) and written as a
@@ -49,8 +50,10 @@ from .shrink import shrink
 
 __all__ = ["cpu_name", "format_run", "measured_text", "evidence_text", "progress_line", "KNOWN", "COMPILE_EVERY", "Finding", "Expected", "FuzzRun", "examine", "fuzz", "known_id"]
 
-#: A compiling configuration runs on every this many networks (a compile takes seconds).
+#: A compiling configuration runs on every this many networks (a compile takes seconds) ...
 COMPILE_EVERY = 10
+#: ... and, with a time budget, only while its runs have taken at most this share of the time so far.
+COMPILE_SHARE = 0.25
 
 
 def _compile_empty_batch(obs: Observation, spec: NetSpec) -> bool:
@@ -129,6 +132,7 @@ class FuzzRun:
     seconds: Counter = field(default_factory=Counter)       # phase -> seconds
     wall: float = 0.0
     load: list = field(default_factory=list)                # 1-minute load average at the start and the end
+    compile_share: float | None = None                      # the compile budget's share (time budgets only)
 
     def per_minute(self, name: str) -> float:
         s = self.config_seconds[name]
@@ -139,7 +143,8 @@ class FuzzRun:
                 "python": platform.python_version(), "machine": f"{platform.machine()}, {cpu_name()}",
                 "load": [round(x, 2) for x in self.load],
                 "seed": self.seed, "budget": self.budget, "dtypes": list(self.dtypes),
-                "compile_every": self.compile_every, "drawn": self.drawn, "networks": self.networks,
+                "compile_every": self.compile_every, "compile_share": self.compile_share,
+                "drawn": self.drawn, "networks": self.networks,
                 "rejected": self.rejected, "rejections": dict(self.rejections.most_common(10)), "refused": self.refused,
                 "configurations": [{"name": c.name, "networks": self.config_networks[c.name],
                                     "seconds": round(self.config_seconds[c.name], 3),
@@ -255,25 +260,28 @@ def _shrink_finding(finding: Finding, configs, dtypes, deadline, max_evaluations
 
 
 def fuzz(configs, *, seed=0, networks=None, seconds=None, dtypes=("float32",), compile_every=COMPILE_EVERY,
-         shrink_findings=True, max_evaluations=150, compile_evaluations=12, write=None, log=None,
-         progress_every=5.0, budget_text="", clock=time.perf_counter) -> FuzzRun:
+         compile_share=COMPILE_SHARE, shrink_findings=True, max_evaluations=150, compile_evaluations=12, write=None,
+         log=None, progress_every=5.0, budget_text="", clock=time.perf_counter) -> FuzzRun:
     """Fuzz until ``networks`` networks are judged or ``seconds`` have passed (either or both).
 
-    ``configs``: the configurations (those unavailable here are left out); ``write(finding)``:
+    ``configs``: the configurations (those unavailable here are left out); a compiling one runs on
+    every ``compile_every``-th network and, with a time budget, while its runs took at most
+    ``compile_share`` of the time so far (the compile budget); ``write(finding)``:
     called for each new finding that is not a known one, after shrinking (writes its repro and
     returns the path); ``log(line)``: progress lines."""
     if networks is None and seconds is None:
         raise ValueError("give a budget: networks, seconds or both")
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)     # NumPy on an empty batch, inf inputs: expected
-        return _fuzz(configs, seed, networks, seconds, dtypes, compile_every, shrink_findings, max_evaluations,
-                     compile_evaluations, write, log, progress_every, budget_text, clock)
+        return _fuzz(configs, seed, networks, seconds, dtypes, compile_every, compile_share, shrink_findings,
+                     max_evaluations, compile_evaluations, write, log, progress_every, budget_text, clock)
 
 
-def _fuzz(configs, seed, networks, seconds, dtypes, compile_every, shrink_findings, max_evaluations,
+def _fuzz(configs, seed, networks, seconds, dtypes, compile_every, compile_share, shrink_findings, max_evaluations,
           compile_evaluations, write, log, progress_every, budget_text, clock) -> FuzzRun:
     configs = [c for c in configs if unavailable(c) is None]
-    run = FuzzRun(seed, configs, tuple(dtypes), budget_text, compile_every, load=[_load()])
+    run = FuzzRun(seed, configs, tuple(dtypes), budget_text, compile_every, load=[_load()],
+                  compile_share=compile_share if seconds is not None else None)
     log = log or (lambda line: None)
     t0 = clock()
     deadline = None if seconds is None else t0 + seconds
@@ -284,7 +292,9 @@ def _fuzz(configs, seed, networks, seconds, dtypes, compile_every, shrink_findin
         index = run.drawn
         run.drawn += 1
         run.seconds["drawing"] += clock() - t
-        compiling = run.networks % compile_every == 0
+        compile_time = sum(run.config_seconds[c.name] for c in configs if c.compile)
+        compiling = run.networks % compile_every == 0 and (deadline is None or
+                                                           compile_time <= compile_share * (clock() - t0))
         chosen = [c for c in configs if not c.compile or compiling]
         status, found = examine(spec, chosen, dtypes, run.seconds, run, clock)
         if status in ("invalid", "rejected"):

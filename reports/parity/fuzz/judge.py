@@ -30,10 +30,11 @@ Expected at this precision (kept apart, never dropped): a disagreement that a de
 other way at a near-tie explains — a max-pool winner, or a ReLU input against 0, within the
 configuration's rounding (``harness.align_near_ties`` / ``align_near_zeros`` with the
 configuration's tolerance) — when, the reference's backward routed as torch's was, the matrix's
-own judging (``matrix.judge_runs``) finds every oracle record agreeing; and a float16 result
-whose oracle lies outside float16's range (larger than its largest finite value, or wholly below
-its smallest normal number). Each carries its evidence: the two values and the rounding unit, or
-the oracle's magnitude and the format's limit.
+own judging (``matrix.judge_runs``) finds every oracle record agreeing; and a result whose oracle
+lies outside the range of the format the run computes in (float16 under autocast; float32,
+bfloat16, TF32): larger than its largest finite number, or wholly below its smallest normal one,
+for the quantity or for the values entering its layer (autocast casts them). Each carries its evidence: the two values and the rounding unit, or the oracle's magnitude and the
+format's limit.
 """
 from __future__ import annotations
 
@@ -207,13 +208,18 @@ def _near_tie(case, cfg, dtype, runs, seed):
     return None
 
 
+#: The torch dtype whose range a precision has (TF32 keeps float32's exponent).
+_RANGE_OF = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "tf32": torch.float32}
+
+
 def _range(cfg, dtype, run, quantity, layer_input=None):
     """Evidence that the oracle of ``quantity``, or of the values entering its layer
-    (``layer_input``: autocast casts them), lies outside the computing format's range, or None."""
+    (``layer_input``: autocast casts them), lies outside the range of the format the run computes
+    in — above its largest finite number, or wholly below its smallest normal one — or None."""
     prec = precision_of(cfg, dtype)
-    if prec.name != "float16" or run is None or isinstance(run, Exception):
+    if prec.name not in _RANGE_OF or run is None or isinstance(run, Exception):
         return None
-    info = torch.finfo(torch.float16)
+    info = torch.finfo(_RANGE_OF[prec.name])
     for what, values in ((quantity, run.oracle.get(quantity)), ("its layer's input", layer_input)):
         values = np.abs(np.asarray(values if values is not None else np.zeros(0), dtype=np.float64))
         finite = values[np.isfinite(values)]
@@ -221,9 +227,9 @@ def _range(cfg, dtype, run, quantity, layer_input=None):
             continue
         top = float(finite.max())
         if top > info.max:
-            return {"values": what, "oracle max |value|": top, "float16 largest finite": float(info.max)}
+            return {"values": what, "oracle max |value|": top, f"{prec.name} largest finite": float(info.max)}
         if 0 < top < info.smallest_normal:
-            return {"values": what, "oracle max |value|": top, "float16 smallest normal": float(info.smallest_normal)}
+            return {"values": what, "oracle max |value|": top, f"{prec.name} smallest normal": float(info.smallest_normal)}
     return None
 
 
