@@ -29,11 +29,12 @@ from reports.cli import main
 from reports.findings import known_findings
 from reports.parity import configs as C
 from reports.parity.fuzz import oracle_np as O
-from reports.parity.fuzz.engine import KNOWN, Finding, FuzzRun, evidence_text, examine, format_run, fuzz, known_id
+from reports.parity.fuzz.engine import (KNOWN, Finding, FuzzRun, evidence_text, examine, format_run, fuzz, known_id,
+                                        progress_line)
 from reports.parity.fuzz.judge import Observation, locate, message_key
 from reports.parity.fuzz.netspec import (Invalid, Layer, NetSpec, build, describe, draw_spec, inputs, layer_names,
                                          net_case, param_layers, shapes)
-from reports.parity.fuzz.repro import SETUPS, layer_call, script, write_repro
+from reports.parity.fuzz.repro import SETUPS, layer_call, write_repro
 from reports.parity.fuzz.results import ResultsError, counts_by_kind, load_results, write_results
 from reports.parity.fuzz.shrink import candidates, shrink, size
 from reports.parity.records import Record
@@ -421,6 +422,16 @@ def test_counts_rates_and_results_file(tmp_path):
     run.findings[obs.signature] = Finding(obs, spec, spec, 2, count=3)
     crash = Observation("crash", "compile", "float32", "", "k", "boom")
     run.findings[crash.signature] = Finding(crash, spec, spec, 3, known="compile-conv-empty-batch-backward")
+    run.seconds.update({"configurations' runs": 3.0, "shrinking": 1.0})
+    text = format_run(run).splitlines()
+    assert text[0].startswith("cnn-parity fuzz: 4 networks (1 drawn ones rejected by torch, 0 refused by the reference) "
+                              "× 2 configurations, seed 0, float32")
+    assert text[2].split() == ["eager", "4", "2.0", "120"] and text[3].split() == ["spoiled-conv-tf32", "4", "0.5", "480"]
+    assert text[4] == "where the time went: configurations' runs 3.0 s (75 %), shrinking 1.0 s (25 %)"
+    assert "NEW   spoiled-conv-tf32 float32 Convolution output disagrees — 3 networks; Conv1.out" in text[7]
+    assert text[-1] == "  known compile float32 - k crash — 1 network: the known finding compile-conv-empty-batch-backward"
+    assert progress_line(run, 30.0, 600) == ("fuzz: 4 networks (1 rejected by torch) × 2 configurations, 1 new finding, "
+                                             "1 known, 0 expected at precision; 8 networks/min; 30 s of 600 s")
     data = run.as_dict()
     assert data["configurations"][0] == {"name": "eager", "networks": 4, "seconds": 2.0, "per_minute": 120.0}
     assert counts_by_kind(data) == {"disagrees": 3, "crash": 1}
