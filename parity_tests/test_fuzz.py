@@ -263,6 +263,48 @@ def test_a_network_torch_rejects_is_not_a_finding(one_thread, monkeypatch):
     assert examine(spec, [EAGER], ["float32"]) == ("ran", [])
 
 
+def _conv_spoiler(name: str, change, claims_deterministic=False):
+    """A test-only configuration whose conv2d output goes through ``change(y)``."""
+    @contextmanager
+    def patch():
+        real = F.conv2d
+        F.conv2d = lambda *a, **k: change(real(*a, **k))
+        try:
+            yield
+        finally:
+            F.conv2d = real
+    return C.Configuration(name, "test-only", patch=patch, dtypes=("float32",), test_only=True,
+                           claims_deterministic=claims_deterministic)
+
+
+def _raise(y):
+    raise RuntimeError("planted at size 3x3")
+
+
+def _nan_at_first(y):
+    bump = torch.zeros_like(y)
+    bump.view(-1)[0] = float("nan")
+    return y + bump
+
+
+_KINDS = [
+    (_conv_spoiler("worse", lambda y: y * (1 + 5e-6)), ("Convolution", "output", "worse than eager")),
+    (_conv_spoiler("nan", _nan_at_first), ("Convolution", "output", "nan/inf")),
+    (_conv_spoiler("raises", _raise), ("Convolution", "RuntimeError: planted at size #x#", "crash")),
+    (_conv_spoiler("noisy", lambda y: y + y.detach() * torch.rand_like(y) * 2 ** -23, claims_deterministic=True),
+     ("Convolution", "output", "non-deterministic")),
+]
+
+
+@pytest.mark.parametrize("cfg, answer", _KINDS, ids=[c.name for c, _ in _KINDS])
+def test_each_kind_of_finding_is_read_from_the_matrix_verdicts(cfg, answer, one_thread):
+    """A spoiler per kind in a convolution: its observation has the kind, the layer and the quantity
+    expected, under the spoiled configuration only (eager has none)."""
+    spec = _net(("Convolution", dict(CONV, FN=4)), shape=(1, 3, 5, 5))
+    status, found = examine(spec, [EAGER, cfg], ["float32"])
+    assert status == "ran" and [(o.signature, o.expected) for o in found] == [((cfg.name, "float32") + answer, "")], found
+
+
 # ----------------------------------------------------------------------------- expected at this precision
 
 @contextmanager
