@@ -133,6 +133,17 @@ LIGHT_ERRORS = [
     (["check", "--names", "Conv", "NOWHERE/x.py"], "check", "--names: 'Conv': Conv is not one of the book's names"),
     (["exercise", "BLOCKER"], "exercise", "BLOCKER exists and is not a folder; choose another folder"),
     (["exercise", "DIR", "--names", "relu"], "exercise", "--names: 'relu': relu is not one of the book's names"),
+    (["fuzz", "--budget", "0"], "fuzz", "--budget: '0' is not a budget: give at least 1 network"),
+    (["fuzz", "--budget", "10x"], "fuzz", "'10x' is not a budget: give a number of networks (200) or a time"),
+    (["fuzz", "--seed", "-1"], "fuzz", "--seed: '-1' is not a whole number ≥ 0 (a seed)"),
+    (["fuzz", "--compile-every", "0"], "fuzz", "--compile-every: '0' is not a whole number ≥ 1"),
+    (["fuzz", "--json", "NOWHERE/fuzz.json"], "fuzz", "does not exist; create it first"),
+    (["fuzz", "--dtype", "float16"], "fuzz", "invalid choice: 'float16'"),
+    (["fuzz", "--out", "BLOCKER/repros"], "fuzz", "BLOCKER is a file, not a folder"),
+    (["findings", "--timeout", "0"], "findings", "--timeout: '0' is not a finite number > 0"),
+    (["findings", "--kind", "gpu"], "findings", "invalid choice: 'gpu'"),
+    (["findings", "--json", "NOWHERE/findings.json"], "findings", "does not exist; create it first"),
+    (["findings", "--id", "nope"], "findings", "no finding 'nope'; known: compile-conv-empty-batch-backward"),
 ]
 
 
@@ -223,7 +234,8 @@ def _subparsers():
 
 def test_every_option_has_help_and_its_default():
     parser, commands = _subparsers()
-    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs", "check", "exercise"}
+    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs", "fuzz", "findings", "check",
+                             "exercise"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert sub.epilog and sub.epilog.startswith("examples:") and f"cnn-parity {name}" in sub.epilog

@@ -296,3 +296,60 @@ def test_the_index_is_checked(tmp_path):
         FD.known_findings(tmp_path)
     with pytest.raises(UsageError, match="no finding 'nope'; known: compile-conv-empty-batch-backward, maxpool"):
         FD.find("nope")
+
+
+# ----------------------------------------------------------------------------- cnn-parity findings, the statuses, the report's data
+
+def _fake_folder(tmp_path, monkeypatch, scripts: dict, kinds: dict | None = None):
+    """Fake findings (see ``_fake_findings``) that ``known_findings()`` reads by default."""
+    found = _fake_findings(tmp_path, scripts)
+    if kinds:
+        rows = json.loads((tmp_path / "index.json").read_text())["findings"]
+        for row in rows:
+            row["kind"] = kinds.get(row["id"], row["kind"])
+        (tmp_path / "index.json").write_text(json.dumps({"findings": rows}))
+    monkeypatch.setattr(FD, "FINDINGS_DIR", tmp_path)
+    return found
+
+
+def test_findings_command_reruns_each_script_and_says_what_it_saw(tmp_path, monkeypatch, capsys):
+    """One line per finding; exit 0 when every script gave a verdict (present or fixed), 1 when one
+    could not run; --list runs nothing; --json records the statuses, keeping those not rerun."""
+    from reports.cli import main
+
+    _fake_folder(tmp_path, monkeypatch, {"a_present.py": "import sys\nprint('PRESENT: still'); sys.exit(1)\n",
+                                         "b_fixed.py": "print('FIXED: fine')\n"}, kinds={"b_fixed": "compile"})
+    assert main(["findings"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("a_present: present (exit 1, ") and out[0].endswith("— PRESENT: still")
+    assert out[1].startswith("b_fixed: fixed (exit 0, ") and out[2] == "2 findings: 1 present, 1 fixed, 0 could not run"
+    assert main(["findings", "--list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["a_present (eager): a_present.py", "b_fixed (compile): b_fixed.py"]
+    statuses = tmp_path / "statuses.json"
+    assert main(["findings", "--json", str(statuses)]) == 0
+    (tmp_path / "a_present.py").write_text("raise SystemExit('crashed')\n")
+    assert main(["findings", "--kind", "eager", "--json", str(statuses)]) == 1     # exit 1 without PRESENT:
+    saved = FD.load_statuses(statuses)["findings"]
+    assert saved["a_present"]["status"] == FD.COULD_NOT_RUN and saved["b_fixed"]["status"] == FD.FIXED
+    assert saved["b_fixed"]["torch"] == FD.torch_version() and saved["b_fixed"]["last_line"] == "FIXED: fine"
+    capsys.readouterr()
+    assert main(["findings", "--kind", "compile", "--id", "a_present"]) == 2
+    assert "no finding of kind compile" in capsys.readouterr().err
+
+
+def test_section_data_reruns_the_cheap_findings_and_reads_the_others(tmp_path, monkeypatch):
+    _fake_folder(tmp_path, monkeypatch, {"a.py": "import sys\nprint('PRESENT: x'); sys.exit(1)\n",
+                                         "b.py": "print('FIXED: y')\n"}, kinds={"b": "compile"})
+    statuses = tmp_path / "statuses.json"
+    data = FD.section_data(rerun_kinds=("eager",), statuses_path=statuses, fuzz_path=tmp_path / "none.json")
+    rows = {r["id"]: r for r in data["known"]}
+    assert rows["a"]["status"] == FD.PRESENT and rows["a"]["source"].startswith("rerun now, torch")
+    assert rows["b"]["status"] == "not run" and "no statuses yet" in rows["b"]["reason"]
+    assert data["fuzz"] is None and "no fuzz results" in data["fuzz_problem"]
+    FD.save_statuses(statuses, [FD.rerun(FD.find("b"))], date="2026-12-06 05:00 UTC")
+    rows = {r["id"]: r for r in FD.section_data(rerun_kinds=(), statuses_path=statuses)["known"]}
+    assert rows["b"]["status"] == FD.FIXED and rows["b"]["source"] == f"last rerun 2026-12-06 05:00 UTC, torch {FD.torch_version()}"
+    assert rows["a"]["status"] == "not run" and rows["a"]["reason"] == "no recorded rerun"
+    statuses.write_text("[]")
+    with pytest.raises(RunError, match="not a statuses file"):
+        FD.load_statuses(statuses)

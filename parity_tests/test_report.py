@@ -38,7 +38,7 @@ from . import conftest
 from .report_helpers import PageStructure, small_inputs, synthetic_training
 
 SECTIONS = ["verdict", "layers", "nets", "opinfo", "training", "accuracy", "filters", "speed", "catalog",
-            "bugzoo", "im2col", "environment"]
+            "bugzoo", "findings", "im2col", "environment"]
 CSV_FILES = ["layers.csv", "sweeps.csv", "training_curves.csv", "training_epochs.csv"]
 
 

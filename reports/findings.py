@@ -20,10 +20,14 @@ reruns a script under the current interpreter in a subprocess, with a time limit
         print(result.line())
 
 so that ``cnn-parity findings`` is a thin layer over :func:`known_findings`, :func:`find` and
-:func:`rerun`. Standard library only, plus :mod:`reports.errors`.
+:func:`rerun`; :func:`save_statuses` / :func:`load_statuses` keep the last rerun of each finding
+(``benchmarks/results/findings.json``), and :func:`section_data` gathers what the report's Findings
+section shows (those statuses, and the last fuzz run's ``fuzz.json``). Standard library only, plus
+:mod:`reports.errors` and the fuzzer's torch-free results reader.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import signal
@@ -34,9 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunError, UsageError
+from .parity.fuzz.results import ResultsError, load_results, read_json
 
 __all__ = ["FINDINGS_DIR", "INDEX_NAME", "PRESENT", "FIXED", "COULD_NOT_RUN", "VERDICTS", "KINDS", "Finding",
-           "Rerun", "known_findings", "find", "rerun", "status_of"]
+           "Rerun", "known_findings", "find", "rerun", "status_of", "DEFAULT_STATUSES", "save_statuses",
+           "load_statuses", "section_data", "torch_version"]
 
 #: ``findings/`` of the checkout this module belongs to (the scripts are not installed with the package).
 FINDINGS_DIR = Path(__file__).resolve().parents[1] / "findings"
@@ -206,3 +212,85 @@ def rerun(finding: Finding, timeout: float | None = None, *, python: str | None 
     if code is None:
         reason = f"timed out after {limit:g} s"
     return Rerun(finding, status, code, output, seconds, reason)
+
+
+# ------------------------------------------------------------------------------------------
+# The statuses of the last reruns, and what the report's Findings section shows
+# ------------------------------------------------------------------------------------------
+
+#: Where ``cnn-parity findings --json`` keeps the last rerun of each finding (the report reads it for
+#: the findings it does not rerun itself: the compile ones take 15-60 s each).
+DEFAULT_STATUSES = FINDINGS_DIR.parent / "benchmarks" / "results" / "findings.json"
+
+
+def torch_version() -> str:
+    """The installed torch's version, without importing torch ("" when it is not installed)."""
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _last_line(output: str) -> str:
+    return next((s.strip() for s in reversed(output.splitlines()) if s.strip()), "")
+
+
+def save_statuses(path, reruns: list[Rerun], date: str | None = None) -> None:
+    """Write the reruns' statuses to ``path`` (JSON), keeping the entries of findings not rerun now."""
+    path = Path(path)
+    try:
+        old = load_statuses(path)["findings"]
+    except RunError:
+        old = {}
+    date = date or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    new = {r.finding.id: {"status": r.status, "reason": r.reason, "seconds": round(r.seconds, 1),
+                          "last_line": _last_line(r.output), "date": date, "torch": torch_version()}
+           for r in reruns}
+    text = json.dumps({"about": "the last rerun of each finding's script (cnn-parity findings --json)",
+                       "findings": {**old, **new}}, indent=1, ensure_ascii=False) + "\n"
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_statuses(path=None) -> dict:
+    """``{"findings": {id: {status, reason, seconds, last_line, date, torch}}}`` from ``path`` (default
+    :data:`DEFAULT_STATUSES`); :class:`RunError` when it is missing or malformed."""
+    path = Path(path or DEFAULT_STATUSES)
+    data = read_json(path, RunError, f"no statuses yet; run cnn-parity findings --json {path}")
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), dict):
+        raise RunError(f"{path} is not a statuses file (no object 'findings')")
+    return data
+
+
+def section_data(rerun_kinds=("eager",), statuses_path=None, fuzz_path=None, timeout=None) -> dict:
+    """What the report's Findings section shows, as plain data: each known finding with its status
+    under the installed torch — rerun now when its kind is in ``rerun_kinds``, else the last rerun
+    recorded in the statuses file (with its date and torch), else "not run" — and the last fuzz run's
+    results (``reports.parity.fuzz.results``; None with the reason when there are none)."""
+    try:
+        statuses = load_statuses(statuses_path)["findings"]
+        statuses_problem = ""
+    except RunError as exc:
+        statuses, statuses_problem = {}, str(exc)
+    rows = []
+    for finding in known_findings():
+        row = {"id": finding.id, "title": finding.title, "kind": finding.kind, "layer": finding.layer,
+               "configuration": finding.configuration, "script": finding.script.name,
+               "upstream": list(finding.upstream), "found_on": dict(finding.found_on)}
+        if finding.kind in rerun_kinds:
+            result = rerun(finding, timeout)
+            row.update(status=result.status, reason=result.reason, last_line=_last_line(result.output),
+                       source=f"rerun now, torch {torch_version()}")
+        elif finding.id in statuses:
+            last = statuses[finding.id]
+            row.update(status=last.get("status", ""), reason=last.get("reason", ""), last_line=last.get("last_line", ""),
+                       source=f"last rerun {last.get('date', '?')}, torch {last.get('torch', '?')}")
+        else:
+            row.update(status="not run", reason=statuses_problem or "no recorded rerun", last_line="", source="")
+        rows.append(row)
+    try:
+        fuzz, fuzz_problem = load_results(fuzz_path), ""
+    except ResultsError as exc:
+        fuzz, fuzz_problem = None, str(exc)
+    return {"known": rows, "fuzz": fuzz, "fuzz_problem": fuzz_problem, "torch": torch_version()}

@@ -68,6 +68,8 @@ from .configurations import configurations_frame, report_matrix, split_matrix_re
 from .environment import collect_environment
 from .explain import im2col_steps
 from .files import MARKER, ReportOutputError, absolute, atomic_output, check_output_dir
+from .errors import RunError
+from .findings import section_data
 from .html.page import render_html
 from .mnist.data import describe_source, load_mnist
 from .mnist.training import epoch_line, train_lockstep
@@ -126,6 +128,7 @@ class ReportInputs:
     opinfo: object | None = None                    # a reports.parity.opinfo.CorpusRun (None: not run)
     opinfo_note: str = ""                           # how the corpus was run, or why it was not
     matrix: object | None = None                    # reports.parity.matrix.MatrixResult (configurations)
+    findings: dict | None = None                    # reports.findings.section_data() (None: no Findings section)
 
 
 # ------------------------------------------------------------------------------------------
@@ -342,7 +345,7 @@ def run_opinfo(*, seed=0, dtypes=DTYPES, quick=False, log=None):
 
 def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=None,
                    training=None, sweeps=None, log=None, benchmarks=None, opinfo=None,
-                   configs=None, bugzoo=None) -> ReportInputs:
+                   configs=None, bugzoo=None, findings=None) -> ReportInputs:
     """Compute everything the CLI report shows.
 
     opinfo: ``None`` runs the OpInfo corpus (a seeded subset with ``quick``, see
@@ -357,6 +360,9 @@ def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=Non
     names (see ``reports.configurations.report_matrix``).
     bugzoo: the bug zoo section's results — ``None``: the default file, a ``BugZooResults``, or
     ``False`` (no section).
+    findings: the Findings section — ``None``: the known findings (the eager ones rerun, seconds
+    each; with ``quick`` none: their last recorded rerun) and the last fuzz run's results file;
+    a dict as ``reports.findings.section_data`` makes it; ``False`` (no section).
     """
     log = log or (lambda *a: None)
     bench = resolve_benchmarks(benchmarks)
@@ -399,7 +405,8 @@ def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=Non
     inputs = ReportInputs(records=[r for r in records if r.group != "sweep"], sweeps=sweeps_recs,
                           environment=[], catalog=catalog, source="cnn-parity report", settings=settings,
                           training_note=note, speed=bench, opinfo=corpus, opinfo_note=corpus_note,
-                          bugzoo=_bug_results(bugzoo, settings))
+                          bugzoo=_bug_results(bugzoo, settings),
+                          findings=_findings(findings, ("eager",) if not quick else (), settings, log))
     if configs is not None:
         inputs.matrix = report_matrix(configs, quick=quick, dtypes=dtypes, seed=seed, log=log, settings=settings)
     return _add_training_and_environment(inputs, trained, seed, settings)
@@ -415,6 +422,26 @@ def _bug_results(bugzoo, settings):
                                    is not None else f"none ({results.display_path()} does not exist)"
                                    if results.problem == "missing" else f"none ({results.problem})")
     return results
+
+
+def _findings(findings, rerun_kinds, settings, log=None):
+    """The Findings section's data: ``None`` :func:`reports.findings.section_data` (rerunning the
+    findings of ``rerun_kinds``), ``False`` none, or a dict as it is."""
+    if findings is False:
+        return None
+    if isinstance(findings, dict):
+        return findings
+    t0 = time.perf_counter()
+    try:
+        data = section_data(rerun_kinds=rerun_kinds)
+    except RunError as exc:                      # no findings/ beside the package (an installed copy)
+        settings["findings"] = f"none ({exc})"
+        return None
+    if rerun_kinds and log:
+        log(f"  the known findings ({', '.join(rerun_kinds)}) rerun in {time.perf_counter() - t0:.1f} s")
+    settings["findings"] = (f"{', '.join(rerun_kinds)} ones rerun now, the others' last recorded rerun" if rerun_kinds
+                            else "the last recorded rerun of each (none rerun by this report)")
+    return data
 
 
 def _add_training_and_environment(inputs, training, seed, settings):
@@ -437,7 +464,7 @@ def _environment(seed, settings, timing):
 
 
 def report_from_records(records, *, seed=None, source="pytest parity_tests", settings=None,
-                        training: dict | None = None, benchmarks=None, bugzoo=None) -> ReportInputs:
+                        training: dict | None = None, benchmarks=None, bugzoo=None, findings=None) -> ReportInputs:
     """The report of a pytest session: exactly the records its tests asserted (``RECORD_LOG``),
     with the speed section of the default benchmark results (``benchmarks`` as in
     :func:`collect_report`; a problem with the default file is shown on the page, never raised)."""
@@ -454,7 +481,8 @@ def report_from_records(records, *, seed=None, source="pytest parity_tests", set
                                         "training curves are made by cnn-parity report.", speed=bench,
                           opinfo=corpus, opinfo_note="The OpInfo samples the test session ran (the default tier: "
                                                      "a seeded subset; pytest -m opinfo: every sample)." if corpus else "",
-                          matrix=matrix, bugzoo=_bug_results(bugzoo, settings))
+                          matrix=matrix, bugzoo=_bug_results(bugzoo, settings),
+                          findings=_findings(findings, (), settings))
     return _add_training_and_environment(inputs, training, seed, settings)
 
 

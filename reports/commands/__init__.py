@@ -8,6 +8,8 @@
 ``bugs``     the bug zoo
 ``check``    grade a student's own layers (``reports.classroom``)
 ``exercise`` write the starter file that ``check`` grades
+``fuzz``     generated networks judged like the matrix; findings shrunk and written as repros
+``findings`` the known findings' scripts rerun against the installed torch
 ``common``   what they share: the parser's shape (:class:`~reports.commands.common.CommandParser`,
              :class:`~reports.commands.common.HelpFormatter`, ``examples``), the argument types
              (``count``, ``seed``, ``positive_number``, ``existing_folder``, ``existing_file``,
@@ -43,14 +45,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import bugs, check, exercise, explain, opinfo, parity, report, train
+from . import bugs, check, exercise, explain, findings, fuzz, opinfo, parity, report, train
 from .common import PROG, CommandParser, HelpFormatter, examples
 
-__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs", "check",
-           "exercise"]
+__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs", "fuzz",
+           "findings", "check", "exercise"]
 
 #: Every subcommand, in the order ``cnn-parity --help`` lists them.
-COMMANDS = [parity, train, report, explain, opinfo, bugs, check, exercise]
+COMMANDS = [parity, train, report, explain, opinfo, bugs, fuzz, findings, check, exercise]
 
 DEBUG_HELP = "show the Python traceback of an error (also: CNN_PARITY_DEBUG=1)"
 

@@ -29,7 +29,7 @@ import jinja2
 from markupsafe import Markup
 
 from .format import fmt_headroom, sci
-from .sections import about, bugzoo, comparisons, configurations, corpus, speed, training
+from .sections import about, bugzoo, comparisons, configurations, corpus, findings, speed, training
 
 __all__ = ["Section", "SECTIONS", "section", "render_html", "render_section", "render_standalone", "environment", "sci",
            "fmt_headroom"]
@@ -69,6 +69,8 @@ SECTIONS = [
     Section("speed", "Speed", "Speed: the NumPy reference against PyTorch", speed.speed_context),
     Section("catalog", "Book vs PyTorch", "The book and PyTorch: differences in convention", about.catalog_context),
     Section("bugzoo", "Bug zoo", "The bug zoo: planted bugs and the comparison that catches each", bugzoo.bugzoo_context),
+    Section("findings", "Findings", "Findings: real disagreements with PyTorch, and the fuzzer's last run",
+            findings.findings_context),
     Section("im2col", "im2col", "How im2col turns a convolution into one matrix product", about.im2col_context),
     Section("environment", "Environment", "Environment", about.environment_context),
 ]

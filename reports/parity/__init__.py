@@ -16,9 +16,10 @@
 ``optim``    the optimizers against torch.optim: trajectories as records (tests and bug zoo share it)
 ``selfcheck`` the harness's own known answers: inputs ``compare()`` must fail or pass
 ``bugs``     the bug zoo: realistic bugs declared as data, each plantable in-process
+``fuzz``     the fuzzer: generated networks judged by the matrix, shrunk, written as standalone repros
 
 Uses ``reference``, ``torch_impl`` and ``reports.errors``; nothing else of ``reports``.
 """
 
 __all__ = ["records", "cases", "net_cases", "harness", "sweeps", "catalog", "opinfo", "configs", "cells", "matrix", "optim",
-           "selfcheck", "bugs"]
+           "selfcheck", "bugs", "fuzz"]

@@ -204,13 +204,16 @@ def _ref_forward(name, layer, h, train, masks):
     return layer.forward(h)
 
 
-def _ref_forward_trace(net, x, t, train=True, masks=None):
-    """The reference's forward, layer by layer: (loss, {layer: output})."""
+def _ref_forward_trace(net, x, t, train=True, masks=None, after_layer=None):
+    """The reference's forward, layer by layer: (loss, {layer: output}). ``after_layer(name,
+    layer, input)`` is called after each layer's forward (before the backward)."""
     outputs = {}
     h = x
     for name, layer in net.layers.items():
-        h = _ref_forward(name, layer, h, train, masks)
+        h_in, h = h, _ref_forward(name, layer, h, train, masks)
         outputs[name] = h
+        if after_layer is not None:
+            after_layer(name, layer, h_in)
     return net.last_layer.forward(h, t), outputs
 
 
@@ -226,9 +229,11 @@ def _ref_backward_trace(net, grads, dx):
     dx["dx"] = dout
 
 
-def ref_trace(net, x, t, train=True, masks=None):
-    """Run the reference net layer by layer, keeping each output and the gradient arriving at it."""
-    loss, outputs = _ref_forward_trace(net, x, t, train, masks)
+def ref_trace(net, x, t, train=True, masks=None, after_layer=None):
+    """Run the reference net layer by layer, keeping each output and the gradient arriving at it.
+    ``after_layer(name, layer, input)``: called after each layer's forward, before the backward
+    (the fuzzer routes near-tie decisions there, as :func:`run_net_case` does)."""
+    loss, outputs = _ref_forward_trace(net, x, t, train, masks, after_layer)
     grads, dx = {}, {}
     for _ in _ref_backward_trace(net, grads, dx):
         pass

@@ -56,7 +56,8 @@ from .harness import check_masks, quiet_torch_notes, ref_trace
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
 from .records import DTYPES, Record, Tolerance, compare, config_str, config_tolerance
 
-__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "determinism",
+__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "judge_runs",
+           "oracle_net", "determinism",
            "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
@@ -154,8 +155,9 @@ def _layer_run(case: LayerCase, cfg: Configuration, dtype, seed) -> Run:
                {q: "layer" for q in values}, notes)
 
 
-def _oracle_net(case: NetCase, ref, inputs, dtype, seed):
-    """The float64 reference net on the run's weights and inputs (upcast exactly) -> values."""
+def oracle_net(case: NetCase, ref, inputs, dtype, seed, after_layer=None):
+    """The float64 reference net on the run's weights and inputs (upcast exactly) -> values.
+    ``after_layer``: passed to ``harness.ref_trace`` (called after each layer's forward)."""
     if dtype != np.float64:
         ref64, _ = case.build(np.random.default_rng(seed), np.float64)
         for key, (layer, attr) in ref64.PARAM_LAYERS.items():
@@ -163,7 +165,7 @@ def _oracle_net(case: NetCase, ref, inputs, dtype, seed):
             setattr(ref64.layers[layer], attr, ref64.params[key])
         ref = ref64
     loss, outs, grads, dx = ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
-                                       inputs.get("masks"))
+                                       inputs.get("masks"), after_layer)
     values = {"loss": np.asarray(loss), "scores": outs[list(ref.layers)[-1]], "dx": dx}
     for key, (layer, attr) in ref.PARAM_LAYERS.items():
         values["d" + key] = getattr(ref.layers[layer], "d" + attr)
@@ -177,20 +179,23 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
 
     Each layer's output gets a zero "probe" added (exact); the probe's gradient is the gradient
     arriving at that layer. Unlike ``retain_grad``, this also works through ``torch.compile``,
-    which compiles the whole net, forward and backward, as one graph."""
+    which compiles the whole net, forward and backward, as one graph. The loss is
+    ``F.cross_entropy``, or the twin's own ``loss_fn(scores, t)`` where it has one (a generated
+    net's SoftmaxWithLoss options); a loss per sample is summed by its backward."""
     rng = np.random.default_rng(seed)
     ref, net = case.build(rng, dtype)
     inputs = case.inputs(rng, dtype)
     train = case.mode == "train"
     check_masks(case, ref, inputs.get("masks"), train)
     if oracle is None:
-        oracle = _oracle_net(case, ref, inputs, dtype, seed)
+        oracle = oracle_net(case, ref, inputs, dtype, seed)
     with configured(cfg, net) as run:
         run.module.train(train)
         x_t = run.leaf(inputs["x"])
         t_t = run.tensor(np.asarray(inputs["t"]))
         masks = {k: run.tensor(v) for k, v in (inputs.get("masks") or {}).items()}
         children = list(run.module.named_children())
+        loss_fn = getattr(run.module, "loss_fn", None) or F.cross_entropy
 
         def forward(x, probes):
             h, outs = x, []
@@ -201,14 +206,14 @@ def _net_run(case: NetCase, cfg: Configuration, dtype, seed, oracle=None) -> Run
                     h = child(h)
                 h = h + probe
                 outs.append(h)
-            return F.cross_entropy(h, t_t), outs
+            return loss_fn(h, t_t), outs
 
         with torch.no_grad(), run.autocast():        # each output's shape, dtype and layout
             _, shapes = forward(x_t, [0.0] * len(children))
         probes = [torch.zeros_like(o).requires_grad_(True) for o in shapes]
         with run.autocast():
             loss, outs = run.compiled(forward)(x_t, probes)
-        loss.backward()
+        loss.backward(torch.ones_like(loss) if loss.dim() else None)
     names = [n for n, _ in children]
     out_of, grad_of = dict(zip(names, outs)), dict(zip(names, (p.grad for p in probes)))
     layers = list(ref.layers)
@@ -279,9 +284,10 @@ def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
     return "no", float(np.nanmax(diff)) if np.isfinite(diff).any() else math.inf
 
 
-def _judge(case, plan: Plan, run1, run2, base_run) -> list[Record]:
-    """The records of a run (``run2``: its repeat, or None) against the oracle and, unless
-    ``base_run`` is None, against the run of the plan's baseline."""
+def judge_runs(case, plan: Plan, run1, run2, base_run) -> list[Record]:
+    """The records of ``run1`` (and its repeat ``run2``, or None) of ``case`` under the plan's
+    configuration: each quantity against ``run1.oracle`` and, unless ``base_run`` is None, against
+    the run of the plan's baseline."""
     name, k, prec = case_label(case), case.reduction, plan.precision
     tol = config_tolerance(prec, k, case.tol_factor)
     if base_run is not None:
@@ -349,13 +355,14 @@ class MatrixResult:
 
 
 def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=None,
-               twice=True) -> MatrixResult:
+               twice=True, keep=None) -> MatrixResult:
     """Every case of ``cases`` (default :func:`matrix_cases`) under every configuration, in
     every dtype. Baselines that are not among ``configs`` run too, unreported. ``baselines``
     (name -> Configuration) replaces registry entries as baselines (the CPU dry run of the CUDA
     entries judges them against ``on_cpu(cuda)``). ``twice=False`` runs each configuration
     once (no determinism check: ``deterministic`` stays empty); a collection of names, only
-    those twice."""
+    those twice. ``keep`` (a dict) receives, for every configuration that ran (baselines included),
+    ``(case id, configuration name, dtype name) -> its first Run`` (or the exception it raised)."""
     cases = matrix_cases() if cases is None else list(cases)
     log = log or (lambda *a: None)
     # What each configuration means in each dtype, asked of the registry once, before any run.
@@ -397,7 +404,7 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     continue
                 base_run = first_run(planned.baseline) if planned.baseline else None
                 judged_alone = isinstance(base_run, Exception)
-                records = _judge(case, planned, run1, run2, None if judged_alone else base_run)
+                records = judge_runs(case, planned, run1, run2, None if judged_alone else base_run)
                 if judged_alone:                  # no ratio and no eager comparison: say why
                     why = f"baseline {planned.baseline.name} failed: {first_line(base_run)}"
                     records = [replace(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
@@ -405,4 +412,6 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                 second = run2.seconds if run2 else math.nan
                 result.seconds[(case.id, cfg.name, dtype.name)] = (run1.seconds, second)
                 log(f"  {case.id} {cfg.name} {dtype.name}: {run1.seconds:.2f} s + {second:.2f} s")
+            if keep is not None:
+                keep.update({(case.id, name, dtype.name): run for name, run in runs.items()})
     return result

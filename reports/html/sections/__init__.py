@@ -8,9 +8,10 @@ template (``reports/html/templates/sections/<id>.html``) lays out, or None to le
 ``training``     training curves, accuracy per epoch, first-layer filters
 ``speed``        the benchmark results (read from a separate run)
 ``bugzoo``       the bug zoo results (read from a separate ``cnn-parity bugs`` run)
+``findings``     the known findings' status under this torch and the last fuzz run (read, or rerun cheaply)
 ``about``        the book-vs-PyTorch catalog, im2col step by step, the environment
 
 The order of the page and the sections' titles are declared once, in ``reports.html.page.SECTIONS``.
 """
 
-__all__ = ["common", "comparisons", "configurations", "corpus", "training", "speed", "bugzoo", "about"]
+__all__ = ["common", "comparisons", "configurations", "corpus", "training", "speed", "bugzoo", "findings", "about"]
