@@ -109,6 +109,24 @@ def test_weighted_mean_divides_by_the_weights_or_by_n():
     assert m["reference_one_hot"] == pytest.approx(m["torch_one_hot"], rel=1e-15)
 
 
+@pytest.mark.parametrize("how", ["ignored", "weight 0"])
+def test_mean_loss_over_no_target_is_nan_and_its_gradient_zero_like_torch(how):
+    """Every target ignored, or weighted 0: the mean is 0/0, NaN in both. The gradient follows
+    PyTorch: 0 when every target is ignored (no sample contributes), NaN when their weights are 0
+    (found by cnn-parity fuzz)."""
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((3, 4)), np.array([1, 1, 1])
+    kw = dict(ignore_index=1) if how == "ignored" else dict(weight=np.array([1.0, 0.0, 1.0, 1.0]))
+    layer = R.SoftmaxWithLoss(**kw)
+    x_t = torch.from_numpy(x).requires_grad_(True)
+    loss_t = F.cross_entropy(x_t, torch.from_numpy(t), **{k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                                                            for k, v in kw.items()})
+    loss_t.backward()
+    assert math.isnan(layer.forward(x, t)) and math.isnan(loss_t.item())
+    np.testing.assert_array_equal(layer.backward(), x_t.grad.numpy())
+    assert (not layer.backward().any()) if how == "ignored" else np.isnan(layer.backward()).all()
+
+
 def test_same_padding_puts_the_odd_pixel_at_the_end():
     m = MEASURED["same_padding"]
     assert m["torch"] == m["reference"] == 0 + 1 + 4 + 5    # x[0:2, 0:2]: no padding before

@@ -235,7 +235,10 @@ def cross_entropy_forward(layer, x, t, log_y):
             layer.loss, layer.scale = x.dtype.type(losses.sum()), x.dtype.type(1)
         else:
             layer.loss = x.dtype.type(losses.sum() / count)
-            layer.scale = x.dtype.type(1 / count)
+            # Every target ignored: no sample contributes, and PyTorch's gradient is 0 while its
+            # loss 0/0 is NaN (found by cnn-parity fuzz). Targets weighted 0 give NaN in both.
+            all_ignored = t.ndim == 1 and not (t != layer.ignore_index).any()
+            layer.scale = x.dtype.type(0) if all_ignored else x.dtype.type(1 / count)
     layer.t, layer.tw, layer._log_y, layer._soft = target, tw, log_y, t.ndim == 2
     return layer.loss
 
