@@ -6,6 +6,7 @@
 ``explain``  the im2col walkthrough
 ``opinfo``   PyTorch's OpInfo samples through the reference
 ``bugs``     the bug zoo
+``diff``     two reports side by side: what moved, and which side moved away from the reference
 ``common``   what they share: the parser's shape (:class:`~reports.commands.common.CommandParser`,
              :class:`~reports.commands.common.HelpFormatter`, ``examples``), the argument types
              (``count``, ``seed``, ``positive_number``, ``existing_folder``, ``existing_file``,
@@ -38,13 +39,13 @@ from __future__ import annotations
 
 import argparse
 
-from . import bugs, explain, opinfo, parity, report, train
+from . import bugs, diff, explain, opinfo, parity, report, train
 from .common import PROG, CommandParser, HelpFormatter, examples
 
-__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs"]
+__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs", "diff"]
 
 #: Every subcommand, in the order ``cnn-parity --help`` lists them.
-COMMANDS = [parity, train, report, explain, opinfo, bugs]
+COMMANDS = [parity, train, report, diff, explain, opinfo, bugs]
 
 DEBUG_HELP = "show the Python traceback of an error (also: CNN_PARITY_DEBUG=1)"
 

@@ -45,6 +45,12 @@ def add_parser(sub):
                         "configuration except compile, on every layer case and the SimpleConvNets (--quick: one "
                         "case per layer kind and the smallest SimpleConvNet); names or all: those, on every "
                         "case but the full-size AlexNets; none: leave it out")
+    p.add_argument("--save-arrays", action="store_true",
+                   help="also save every torch result compared as arrays (outputs.npz); outputs.json, with "
+                        "a hash of each, is always written (`cnn-parity diff` reads both)")
+    p.add_argument("--compare-with", metavar="DIR", type=existing_folder,
+                   help="an earlier report folder: add a 'Compared with' section (what moved since DIR, as "
+                        "`cnn-parity diff DIR OUT` says)")
     return p
 
 
@@ -63,6 +69,9 @@ def run(args) -> int:
         raise UsageError(f"--benchmarks: {exc}; give a file written by `python -m benchmarks`, "
                          f"or leave --benchmarks out") from None
     report_configs(args.configs)                 # an unknown name: one line, before any work
+    if args.compare_with is not None:
+        from ..diff import check_input           # a folder that is not a report: one line, before any work
+        check_input(args.compare_with, "--compare-with")
     if not args.no_training:
         try:
             prepare_mnist_root(args.data_dir)    # the MNIST files training will read, before any work
@@ -81,7 +90,8 @@ def run(args) -> int:
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
                                     training=False if args.no_training else None, log=log,
-                                    benchmarks=bench, configs=args.configs)
+                                    benchmarks=bench, configs=args.configs, save_arrays=args.save_arrays)
+            inputs.compare_with = args.compare_with
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
         raise RunError(f"cannot write the report: {exc}") from None
