@@ -116,6 +116,14 @@ LIGHT_ERRORS = [
     (["opinfo", "--csv", "NOWHERE/x.csv"], "opinfo", "does not exist; create it first"),
     (["opinfo", "--subset", "0"], "opinfo", "--subset: '0' is not a whole number ≥ 1"),
     (["bugs", "--csv", "NOWHERE/bugs.csv"], "bugs", "does not exist; create it first"),
+    (["parity", "--save-arrays"], "parity", "--save-arrays saves the outputs beside the --csv file; add --csv FILE"),
+    (["diff", "NOWHERE", "DIR"], "diff", "A NOWHERE does not exist; give a folder written by `cnn-parity report`"),
+    (["diff", "OTHERS", "DIR"], "diff", "A OTHERS is not a cnn-parity report folder: it has no layers.csv"),
+    (["diff", "BLOCKER", "DIR"], "diff", "A BLOCKER is neither a report folder nor a CSV file"),
+    (["diff", "DIR"], "diff", "the following arguments are required: B"),
+    (["report", "--compare-with", "NOWHERE"], "report", "NOWHERE does not exist; give an existing folder"),
+    (["report", "--compare-with", "OTHERS", "--out", "DIR/new"], "report",
+     "--compare-with OTHERS is not a cnn-parity report folder"),
 ]
 
 
@@ -207,7 +215,7 @@ def _subparsers():
 
 def test_every_option_has_help_and_its_default():
     parser, commands = _subparsers()
-    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs"}
+    assert set(commands) == {"parity", "train", "report", "diff", "explain", "opinfo", "bugs"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert sub.epilog and sub.epilog.startswith("examples:") and f"cnn-parity {name}" in sub.epilog

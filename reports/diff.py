@@ -153,8 +153,9 @@ def read_side(path, label: str) -> Side:
         files = [(path / name, name) for name in REPORT_CSVS if (path / name).is_file()]
         bundle_path = path / bundle_names()[0]
         env_path = path / "environment.csv"
-    else:
-        files = [(path, "parity.csv")]
+    else:                                  # parity --csv: its records, or the matrix's columns with --config
+        header = set(path.open(encoding="utf-8").readline().strip().split(","))
+        files = [(path, "configurations.csv" if {"case_id", "compared_with", "bits"} <= header else "parity.csv")]
         bundle_path = path.with_name(bundle_names(path.stem)[0])
         env_path = None
     for file, name in files:

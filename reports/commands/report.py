@@ -57,6 +57,9 @@ def add_parser(sub):
 def run(args) -> int:
     """Exit status 0 when every comparison passes and every matrix cell agrees, else 1."""
     check_report_folder(args.out)                # before torch is imported
+    if args.compare_with is not None:
+        from ..diff import check_input           # a folder that is not a report: one line, before any work
+        check_input(args.compare_with, "--compare-with")
     # Everything the report runs (torch, pandas, the harness): only once the options are checked.
     from ..benchmark_results import BenchmarkError, benchmark_setting, load_benchmarks
     from ..configurations import matrix_line, report_configs
@@ -69,9 +72,6 @@ def run(args) -> int:
         raise UsageError(f"--benchmarks: {exc}; give a file written by `python -m benchmarks`, "
                          f"or leave --benchmarks out") from None
     report_configs(args.configs)                 # an unknown name: one line, before any work
-    if args.compare_with is not None:
-        from ..diff import check_input           # a folder that is not a report: one line, before any work
-        check_input(args.compare_with, "--compare-with")
     if not args.no_training:
         try:
             prepare_mnist_root(args.data_dir)    # the MNIST files training will read, before any work
