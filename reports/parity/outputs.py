@@ -73,7 +73,7 @@ def write_bundle(folder, records, recorder: OutputRecorder, environment, *, stem
             arrays[saved.sha256] = saved.array
     names = []
     if recorder.arrays:
-        with zipfile.ZipFile(folder / arrays_name, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zipfile.ZipFile(folder / arrays_name, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             for sha, array in arrays.items():        # numpy.savez's layout, written one array at a time
                 with zf.open(f"{sha}.npy", "w", force_zip64=True) as f:
                     np.lib.format.write_array(f, np.asarray(array), allow_pickle=False)
