@@ -267,3 +267,19 @@ def test_every_diff_section_has_its_template_and_every_template_is_registered():
 
     on_disk = sorted(p.stem for p in Path(root).parent.glob("*.html") if p.stem != "page")
     assert on_disk == sorted(s.id for s in DIFF_SECTIONS)
+
+
+def test_diff_html_renders_in_headless_chromium_without_network(tmp_path):
+    from .test_report import _chromium, open_in_chromium
+
+    if _chromium() is None:
+        pytest.skip("Chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_report(a, torch_values())
+    make_report(b, torch_values(dx=np.full((3, 4), 1e-3, np.float32)), drop=("db",))
+    assert main(["diff", str(a), str(b), "--out", str(tmp_path / "d")]) == 1
+    seen = open_in_chromium(tmp_path / "d" / "diff.html", tmp_path / "shot.png")
+    assert seen["errors"] == [] and seen["failed"] == []
+    assert [u for u in seen["requests"] if u != seen["url"] and not u.startswith("data:")] == []
+    assert seen["sections"] == [s.id for s in DIFF_SECTIONS]
+    assert seen["width"] <= 1280, "nothing wider than the window"

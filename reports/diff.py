@@ -480,22 +480,39 @@ def format_diff(result: DiffResult, show_all: bool = False, limit: int = 60) -> 
             lines.append(f"{k:<{width}}  {va[:40]:<40}  {vb[:40]}" + ("   *" if differs else ""))
     lines += [""] + [f"note: {n}" for n in result.notes] + ([""] if result.notes else [])
     lines += summary_lines(result) + [""]
-    shown = [r for r in result.rows if show_all or r.changed]
-    if not shown:
+    moved = sorted((r for r in result.rows if r.present == "both" and (show_all or r.changed)),
+                   key=lambda r: (not r.worse, -abs(r.bits_change) if math.isfinite(r.bits_change) else 0))
+    one_side = [r for r in result.rows if r.present != "both"]
+    if not moved and not one_side:
         lines.append("nothing moved beyond noise, no verdict changed, no comparison only in one side.")
         return "\n".join(lines)
-    head = (f"{'case':<42} {'config':<14} {'dtype':<7} {'quantity':<18} {'bits A':>6} {'bits B':>6} "
-            f"{'change':>6}  {'moved':<12} {'verdict A -> B':<28} same bits")
-    lines += [head, "-" * len(head)]
-    for r in shown[:None if show_all else limit]:
-        config = r.configuration + (f" vs {r.compared_with}" if r.compared_with == "eager" else "")
-        verdicts = r.verdict_a if not r.verdict_change else f"{r.verdict_a or '-'} -> {r.verdict_b or '-'}"
-        if r.present != "both":
-            verdicts = r.present
-        change = "" if math.isnan(r.bits_change) else f"{r.bits_change:+.1f}"
-        lines.append(f"{r.case_id[:42]:<42} {config[:14]:<14} {r.dtype:<7} {r.quantity[:18]:<18} "
-                     f"{_bits(r.bits_a):>6} {_bits(r.bits_b):>6} {change:>6}  {r.movement:<12} "
-                     f"{verdicts[:28]:<28} {r.identical}")
-    if not show_all and len(shown) > limit:
-        lines.append(f"... and {len(shown) - limit:,} more (diff.csv has every row; --all shows them here)")
+    if moved:
+        head = (f"{'case':<44} {'configuration':<22} {'dtype':<7} {'quantity':<16} {'bits A':>6} {'bits B':>6} "
+                f"{'change':>6}  {'moved':<12} {'verdict A -> B':<30} identical")
+        lines += [head, "-" * len(head)]
+        for r in moved[:None if show_all else limit]:
+            config = r.configuration + (" vs eager" if r.compared_with == "eager" else "")
+            verdicts = r.verdict_a if not r.verdict_change else f"{r.verdict_a or '-'} -> {r.verdict_b or '-'}"
+            change = "" if math.isnan(r.bits_change) else f"{r.bits_change:+.1f}"
+            lines.append(f"{r.case_id[:44]:<44} {config[:22]:<22} {r.dtype:<7} {r.quantity[:16]:<16} "
+                         f"{_bits(r.bits_a):>6} {_bits(r.bits_b):>6} {change:>6}  {r.movement:<12} "
+                         f"{verdicts[:30]:<30} {r.identical}")
+        if not show_all and len(moved) > limit:
+            lines.append(f"... and {len(moved) - limit:,} more (diff.csv has every row; --all shows them here)")
+    for side in ("A only", "B only"):
+        rows = [r for r in one_side if r.present == side]
+        if not rows:
+            continue
+        lines += ["", f"{len(rows):,} comparisons {side.replace(' only', '')} has and the other has not:"]
+        if show_all:
+            lines += [f"  {r.group} {r.case_id} {r.configuration} {r.compared_with} {r.dtype} {r.quantity}".replace("  ", " ")
+                      for r in rows]
+        else:
+            groups: dict = {}
+            for r in rows:
+                groups[(r.group, r.case_id, r.configuration)] = groups.get((r.group, r.case_id, r.configuration), 0) + 1
+            for (group, cid, config), n in list(groups.items())[:10]:
+                lines.append(f"  {n:>4} × {group} {cid}" + (f" under {config}" if config else ""))
+            if len(groups) > 10:
+                lines.append(f"  ... and {len(groups) - 10:,} more cases (--all lists every row)")
     return "\n".join(lines)
