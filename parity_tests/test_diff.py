@@ -269,6 +269,7 @@ def test_every_diff_section_has_its_template_and_every_template_is_registered():
     assert on_disk == sorted(s.id for s in DIFF_SECTIONS)
 
 
+@pytest.mark.slow                        # a browser start: seconds (the render itself is checked above)
 def test_diff_html_renders_in_headless_chromium_without_network(tmp_path):
     from .test_report import _chromium, open_in_chromium
 
@@ -283,3 +284,23 @@ def test_diff_html_renders_in_headless_chromium_without_network(tmp_path):
     assert [u for u in seen["requests"] if u != seen["url"] and not u.startswith("data:")] == []
     assert seen["sections"] == [s.id for s in DIFF_SECTIONS]
     assert seen["width"] <= 1280, "nothing wider than the window"
+
+
+def test_report_compare_with_adds_the_compared_section(pair, tmp_path):
+    from reports.report import ReportInputs, write_report_files
+
+    a, _ = pair
+    moved = torch_values(dx=np.full((3, 4), 1e-3, np.float32))
+    with OutputRecorder() as rec:
+        records = [compare("Convolution", q, REF[q], moved[q], TOL, config={"N": 2}) for q in REF]
+    inputs = ReportInputs(records=records, sweeps=[], environment=[("seed", "0")], catalog=[], im2col={})
+    inputs.outputs, inputs.compare_with = rec, str(a)
+    out = tmp_path / "new"
+    out.mkdir()
+    names = write_report_files(out, inputs)
+    assert "outputs.json" in names and "outputs.npz" not in names
+    assert inputs.compared.summary()["worse"] == 1 and inputs.compared.summary()["identical"] == 3
+    html = (out / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="compared">'):html.index('<section id="layers">')]
+    assert "Compared with an earlier report" in section and str(a) in section
+    assert section.count("<tr>") == 2 and ">dx<" in section           # the header and the one moved row
