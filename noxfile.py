@@ -40,8 +40,9 @@ OUT = Path(os.environ.get("CNN_PARITY_MATRIX_OUT", ROOT / "matrix-out"))
 DIFFS = [("torch-2.13.0-cpu", "torch-2.14.1"), ("torch-2.14.1", "torch-2.14.1-avx2")]
 #: Where torch-2.14.1 notes its environment's bin folder, which torch-2.14.1-avx2 runs.
 BIN_NOTE = OUT / ".torch-2.14.1-bin"
-#: What the project needs besides torch (pyproject.toml's dependencies).
-PROJECT_DEPS = ["numpy>=1.24", "pandas>=2.0", "tqdm>=4.60", "jinja2>=3.1", "pillow>=9.1"]
+#: What the project needs besides torch (pyproject.toml's dependencies), and what the report's OpInfo section needs.
+PROJECT_DEPS = ["numpy>=1.24", "pandas>=2.0", "tqdm>=4.60", "jinja2>=3.1", "pillow>=9.1",
+                "expecttest>=0.2"]   # expecttest: torch.testing._internal (the OpInfo corpus) imports it
 
 
 def _install(session: nox.Session, torch_pins: list[str]) -> None:

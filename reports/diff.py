@@ -118,27 +118,40 @@ def _num(v) -> float:
         return math.nan
 
 
+def _column(frame: pd.DataFrame, name: str, default="") -> list:
+    """A column as a list of strings ("" where empty), or ``default`` for each row without it."""
+    if name not in frame.columns:
+        return [default] * len(frame)
+    return frame[name].fillna("").astype(str).tolist()
+
+
 def _rows_of(frame: pd.DataFrame, kind: str) -> list[tuple]:
     """(key, case, max_rel, tol, verdict) of each row of one CSV file."""
-    out = []
-    cols = set(frame.columns)
-    for r in frame.to_dict("records"):
-        case = _text(r.get("case") if "case" in cols else r.get("op"))
-        if kind == "configurations.csv":
-            key = output_key(r["group"], r["case_id"], r["config"], r["compared_with"], r["dtype"], r["quantity"])
-        elif kind == "opinfo.csv":
-            if not _text(r.get("verdict")):               # a sample not run: a reason, no comparison
-                continue
-            cid = case_id(case, config_str({"sample": int(r["sample"]), "args": _text(r["args"])}))
-            key = output_key("opinfo", cid, "", "", r["dtype"], r["quantity"])
-        elif kind == "sweeps.csv":
-            key = output_key("sweep", case_id(case, _text(r["config"])), "", "", r["dtype"], r["quantity"])
-        else:                                             # layers.csv, or a parity --csv file
-            cid = _text(r["case_id"]) if "case_id" in cols else case_id(case, _text(r["config"]))
-            key = output_key(r["group"], cid, r.get("configuration"), r.get("compared_with"), r["dtype"],
-                             r["quantity"])
-        out.append((key, case, _num(r.get("max_rel")), _num(r.get("tol")), _text(r.get("verdict"))))
-    return out
+    n = len(frame)
+    case = _column(frame, "case" if "case" in frame.columns else "op")
+    verdict = _column(frame, "verdict")
+    max_rel = pd.to_numeric(frame["max_rel"], errors="coerce").tolist() if "max_rel" in frame.columns else [math.nan] * n
+    tol = pd.to_numeric(frame["tol"], errors="coerce").tolist() if "tol" in frame.columns else [math.nan] * n
+    dtype, quantity = _column(frame, "dtype"), _column(frame, "quantity")
+    blank = [""] * n
+    if kind == "configurations.csv":
+        group, cid, configuration, compared = (_column(frame, "group"), _column(frame, "case_id"),
+                                               _column(frame, "config"), _column(frame, "compared_with"))
+    elif kind == "opinfo.csv":                 # a sample not run has a reason and no comparison: no verdict
+        group, configuration, compared = ["opinfo"] * n, blank, blank
+        cid = [case_id(c, config_str({"sample": int(float(s)), "args": a})) if v else ""
+               for c, s, a, v in zip(case, _column(frame, "sample", "0"), _column(frame, "args"), verdict)]
+    elif kind == "sweeps.csv":
+        group, configuration, compared = ["sweep"] * n, blank, blank
+        cid = [case_id(c, cfg) for c, cfg in zip(case, _column(frame, "config"))]
+    else:                                      # layers.csv, or a parity --csv file
+        group, configuration, compared = (_column(frame, "group"), _column(frame, "configuration"),
+                                          _column(frame, "compared_with"))
+        cid = (_column(frame, "case_id") if "case_id" in frame.columns
+               else [case_id(c, cfg) for c, cfg in zip(case, _column(frame, "config"))])
+    return [(output_key(*k[:6]), k[6], k[7], k[8], k[9])
+            for k in zip(group, cid, configuration, compared, dtype, quantity, case, max_rel, tol, verdict)
+            if kind != "opinfo.csv" or k[9]]
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -256,26 +269,19 @@ class DiffRow:
     ab_max_abs: float = math.nan
     ab_max_rel: float = math.nan
     ab_tol: float = math.nan
+    bits_a: float = field(init=False)
+    bits_b: float = field(init=False)
+    bits_change: float = field(init=False)    # bits_b − bits_a (0 when both are exact; NaN when one is absent)
+
+    def __post_init__(self):
+        self.bits_a, self.bits_b = bits_of(self.max_rel_a), bits_of(self.max_rel_b)
+        a, b = self.bits_a, self.bits_b
+        self.bits_change = math.nan if math.isnan(a) or math.isnan(b) else 0.0 if a == b else b - a
 
     def __getattr__(self, name):        # the key's fields by name: group, case_id, ..., quantity
         if name in OUTPUT_KEY_FIELDS:
             return self.key[OUTPUT_KEY_FIELDS.index(name)]
         raise AttributeError(name)
-
-    @property
-    def bits_a(self) -> float:
-        return bits_of(self.max_rel_a)
-
-    @property
-    def bits_b(self) -> float:
-        return bits_of(self.max_rel_b)
-
-    @property
-    def bits_change(self) -> float:
-        a, b = self.bits_a, self.bits_b
-        if math.isnan(a) or math.isnan(b):
-            return math.nan
-        return 0.0 if a == b else b - a
 
     @property
     def against_reference(self) -> bool:
@@ -337,12 +343,18 @@ class DiffResult:
     rows: list
     environment: list                   # [(key, value in A, value in B, differs)]
     notes: list
+    _summary: dict | None = field(default=None, repr=False)
 
     def matched(self) -> list:
         return [r for r in self.rows if r.present == "both"]
 
     def summary(self) -> dict:
-        """The counts of the summary, and the largest move (a DiffRow, or None)."""
+        """The counts of the summary, and the largest move (a DiffRow, or None); computed once."""
+        if self._summary is None:
+            self._summary = self._count()
+        return self._summary
+
+    def _count(self) -> dict:
         both = self.matched()
         hashed = [r for r in both if r.identical in ("yes", "no")]
         finite = [r for r in both if math.isfinite(r.bits_change) and r.bits_change != 0]

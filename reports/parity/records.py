@@ -293,9 +293,8 @@ OUTPUT_KEY_FIELDS = ("group", "case_id", "configuration", "compared_with", "dtyp
 def output_key(group, case_id, configuration, compared_with, dtype, quantity) -> tuple:
     """The identity of one comparison (:data:`OUTPUT_KEY_FIELDS`), as the saved outputs' manifest
     and ``cnn-parity diff`` match it: a tuple of strings (an empty or missing value is "")."""
-    def text(v):
-        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-    return tuple(text(v) for v in (group, case_id, configuration, compared_with, dtype, quantity))
+    return tuple(v if type(v) is str else "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                 for v in (group, case_id, configuration, compared_with, dtype, quantity))
 
 
 def record_key(r: Record) -> tuple:
