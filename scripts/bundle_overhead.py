@@ -1,6 +1,8 @@
 """What saving the outputs costs: the comparisons of the quick report, run alternately without and with
 the OutputRecorder (hashes; with --arrays also the arrays), in one process; prints each round's
-seconds and the median ratio, and the size of the quick report's bundle.
+seconds and their ratio, the share of the run with that the recorder (``OutputRecorder.save``, timed
+from inside) and the writing of the bundle took, and the size of the quick report's bundle. On a
+shared machine the ratio of two runs is noisy; the share, measured inside one run, is not.
 
     python scripts/bundle_overhead.py [--rounds 5] [--arrays]
 
@@ -41,23 +43,34 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--arrays", action="store_true", help="also keep the arrays and write outputs.npz")
     args = parser.parse_args()
+    spent = [0.0]
+    save = OutputRecorder.save
+
+    def timed_save(self, record, value):                  # the recorder's own time, inside the timed run
+        t = time.perf_counter()
+        save(self, record, value)
+        spent[0] += time.perf_counter() - t
+    OutputRecorder.save = timed_save
     quick_comparisons()                                    # warm up: imports, first calls
-    plain, saved = [], []
+    plain, saved, own = [], [], []
     for i in range(args.rounds):
         t0 = time.perf_counter()
         quick_comparisons()
         plain.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        t0, spent[0] = time.perf_counter(), 0.0
         with OutputRecorder(arrays=args.arrays) as rec:
             inputs = quick_comparisons()
+        t1 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             names = write_bundle(tmp, compared_records(inputs), rec, [])
             sizes = {n: (Path(tmp) / n).stat().st_size for n in names}
         saved.append(time.perf_counter() - t0)
+        own.append((spent[0] + time.perf_counter() - t1) / saved[-1])
         print(f"round {i + 1}: without {plain[-1]:.2f} s, with {saved[-1]:.2f} s "
-              f"({saved[-1] / plain[-1]:.3f}); " + ", ".join(f"{n} {s / 1e6:.2f} MB" for n, s in sizes.items()),
+              f"({saved[-1] / plain[-1]:.3f}); the recorder and the writing {100 * own[-1]:.1f} % of the run with; " + ", ".join(f"{n} {s / 1e6:.2f} MB" for n, s in sizes.items()),
               flush=True)
     ratios = [s / p for s, p in zip(saved, plain)]
+    print(f"median share of the recorder and the writing in the run with: {100 * statistics.median(own):.1f} %")
     print(f"median ratio with/without: {statistics.median(ratios):.3f} "
           f"(median seconds {statistics.median(plain):.2f} / {statistics.median(saved):.2f})")
 
