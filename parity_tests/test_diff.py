@@ -304,3 +304,28 @@ def test_report_compare_with_adds_the_compared_section(pair, tmp_path):
     section = html[html.index('<section id="compared">'):html.index('<section id="layers">')]
     assert "Compared with an earlier report" in section and str(a) in section
     assert section.count("<tr>") == 2 and ">dx<" in section           # the header and the one moved row
+
+
+def test_every_count_of_the_summary():
+    """Known rows, one of each kind, and the summary's every count."""
+    def row(q, a, b, va="pass", vb="pass", present="both", identical="no", cw=""):
+        r = D.DiffRow(("layer", "C", "", cw, "float32", q), "C", present, a, b, 1e-4, 1e-4, va, vb)
+        if present == "both":
+            r.movement, r.verdict_change = D.judge_move(a, b, "float32"), D.verdict_change(va, vb)
+        r.identical = identical
+        return r
+    rows = [row("same", 1e-7, 1e-7, identical="yes"),                      # bit-identical
+            row("noise", 1e-7, 2e-7),                                     # changed within noise
+            row("away", 1e-5, 1e-4, vb="fail"),                           # away, and a new failure
+            row("closer", 1e-4, 1e-6, va="fail"),                         # closer, and a fixed failure
+            row("eager", 1e-5, 1e-4, cw="eager"),                         # away against eager: not worse
+            row("skip", 1e-7, math.nan, vb="skipped", identical=""),      # a verdict changed, not ranked
+            row("gone", 1e-7, math.nan, present="A only", identical=""),
+            row("new", math.nan, 1e-7, present="B only", identical="")]
+    result = D.DiffResult(None, None, rows, [], [])
+    s = result.summary()
+    assert s.pop("largest") is rows[3]                                   # +6.6 bits, the largest move
+    assert s == {"matched": 6, "only_a": 1, "only_b": 1, "hashed": 5, "identical": 1, "bits_changed": 4,
+                 "closer": 1, "away": 2, "within_noise": 1, "verdict_worse": 1, "verdict_better": 1,
+                 "verdict_changed": 3, "new_failures": 1, "fixed_failures": 1, "worse": 1}
+    assert result.status == 1 and [r.quantity for r in rows if r.worse] == ["away"]
