@@ -144,6 +144,14 @@ LIGHT_ERRORS = [
     (["findings", "--kind", "gpu"], "findings", "invalid choice: 'gpu'"),
     (["findings", "--json", "NOWHERE/findings.json"], "findings", "does not exist; create it first"),
     (["findings", "--id", "nope"], "findings", "no finding 'nope'; known: compile-conv-empty-batch-backward"),
+    (["parity", "--save-arrays"], "parity", "--save-arrays saves the outputs beside the --csv file; add --csv FILE"),
+    (["diff", "NOWHERE", "DIR"], "diff", "A NOWHERE does not exist; give a folder written by `cnn-parity report`"),
+    (["diff", "OTHERS", "DIR"], "diff", "A OTHERS is not a cnn-parity report folder: it has no layers.csv"),
+    (["diff", "BLOCKER", "DIR"], "diff", "A BLOCKER is neither a report folder nor a CSV file"),
+    (["diff", "DIR"], "diff", "the following arguments are required: B"),
+    (["report", "--compare-with", "NOWHERE"], "report", "NOWHERE does not exist; give an existing folder"),
+    (["report", "--compare-with", "OTHERS", "--out", "DIR/new"], "report",
+     "--compare-with OTHERS is not a cnn-parity report folder"),
 ]
 
 
@@ -234,7 +242,7 @@ def _subparsers():
 
 def test_every_option_has_help_and_its_default():
     parser, commands = _subparsers()
-    assert set(commands) == {"parity", "train", "report", "explain", "opinfo", "bugs", "fuzz", "findings", "check",
+    assert set(commands) == {"parity", "train", "report", "diff", "explain", "opinfo", "bugs", "fuzz", "findings", "check",
                              "exercise"}
     for name, sub in commands.items():
         text = sub.format_help()

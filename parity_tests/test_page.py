@@ -71,7 +71,7 @@ def test_every_registered_section_has_its_template_and_every_template_is_registe
     assert on_disk == sorted(ids)
     for s in page.SECTIONS:
         assert page.environment().get_template(s.template).name == f"sections/{s.id}.html"
-    with pytest.raises(KeyError, match="no section 'nope'; the sections are verdict, layers"):
+    with pytest.raises(KeyError, match="no section 'nope'; the sections are verdict, compared, layers"):
         page.section("nope")
 
 

@@ -16,6 +16,7 @@ never those after it, so there is no import loop (``parity_tests/test_layout.py`
 ``reports.seeds``              the false-alarm check: every case and the sweep under many seeds
 ``reports.bugzoo``             plants the bug catalog and runs the checks; reads the results for the page
 ``reports.findings``           the known findings in ``findings/``, their scripts rerun against the installed torch
+``reports.diff``               two reports side by side (``cnn-parity diff``): reads CSV files and saved outputs
 ``reports.report``             runs everything and writes the report folder
 ``reports.classroom``          grades a student's own layers (``check``) and writes the starter (``exercise``)
 ``reports.commands``           the subcommands, one module each (``parity``, ``train``, ``report``, ...)
@@ -23,4 +24,4 @@ never those after it, so there is no import loop (``parity_tests/test_layout.py`
 """
 
 __all__ = ["errors", "files", "parity", "mnist", "html", "environment", "benchmark_results", "explain",
-           "configurations", "seeds", "bugzoo", "findings", "report", "classroom", "commands", "cli"]
+           "configurations", "seeds", "bugzoo", "findings", "diff", "report", "classroom", "commands", "cli"]

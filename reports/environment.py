@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["collect_environment", "numpy_blas", "torch_build_info", "cpu_model", "git_commit"]
+__all__ = ["collect_environment", "numpy_blas", "torch_build_info", "cpu_model", "cpu_flags", "git_commit",
+           "VECTOR_FLAGS"]
+
+#: The CPU flags that decide which kernels torch and the BLAS libraries pick (x86: AVX2, AVX-512
+#: and its extensions, AMX; aarch64: SVE, ASIMD); cpu_flags() lists those the CPU has.
+VECTOR_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512", "amx", "sve", "asimd")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +68,28 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown"
+
+
+def cpu_flags() -> str:
+    """The CPU's vector flags (:data:`VECTOR_FLAGS`, e.g. ``avx2 avx512f avx512_bf16 amx_tile``) from
+    Linux /proc/cpuinfo, "unknown" elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith(("flags", "features")):
+                    flags = line.split(":", 1)[1].split()
+                    return " ".join(sorted(f for f in set(flags) if f.startswith(VECTOR_FLAGS))) or "none"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _detected_capability() -> str:
+    """torch.backends.cpu.get_cpu_capability(): the kernels torch picked (ATEN_CPU_CAPABILITY lowers it)."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):           # torch < 2.1
+        return "unknown"
 
 
 def git_commit(root: Path = REPO_ROOT) -> tuple[str, str]:
@@ -115,7 +142,10 @@ def collect_environment(seed=None, *, settings: dict | None = None, now: _dt.dat
         ("torch BLAS", build["blas_info"]),
         ("torch LAPACK", build["lapack_info"]),
         ("torch CPU capability", build["cpu_capability"]),
+        ("torch.backends.cpu.get_cpu_capability()", _detected_capability()),
+        ("ATEN_CPU_CAPABILITY", os.environ.get("ATEN_CPU_CAPABILITY", "not set")),
         ("CPU", cpu_model()),
+        ("CPU flags", cpu_flags()),
         ("CPU cores (os.cpu_count)", str(os.cpu_count())),
         ("GPU", gpu),
         ("CUDA", cuda),

@@ -16,6 +16,8 @@ Both write the same files into ``DIR`` (default ``reports/out/``):
 ``opinfo.csv``           PyTorch's OpInfo samples through the reference: one row per sample and
                          quantity, a ``reason`` for a sample not run, the torch version (when run)
 ``environment.csv``      versions, BLAS, CPU/GPU, threads, seed, dtype flags, git commit, date
+``outputs.json``         the saved outputs: a hash of every torch result compared (``cnn-parity diff``
+                         reads it; ``reports.parity.outputs``); ``outputs.npz`` the arrays (``--save-arrays``)
 ``index.html``           the page: verdict, per-layer errors, network traces, PyTorch's OpInfo
                          samples, training, filters, speed, the catalog of book-vs-PyTorch
                          differences, im2col step by step, environment
@@ -77,11 +79,12 @@ from .parity.cases import full_size_cases
 from .parity.catalog import CATALOG
 from .parity.harness import all_parity_records, unavailable_cases
 from .parity.opinfo import SUBSET_SCAN, CorpusUnavailable, corpus_from_records, opinfo_frame, run_corpus
-from .parity.records import DTYPES, Record, dedupe
+from .parity.outputs import write_bundle
+from .parity.records import DTYPES, OutputRecorder, Record, case_id, dedupe
 from .parity.sweeps import SWEEP_EXAMPLES, SWEEP_EXAMPLES_QUICK, sweep_records
 
 __all__ = ["ReportInputs", "ReportOutputError", "collect_report", "report_from_records", "write_report",
-           "write_report_files", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
+           "write_report_files", "compared_records", "check_output_dir", "atomic_output", "layers_frame", "sweeps_frame",
            "catalog_entries", "run_training", "normalise_filters", "parity_records", "run_opinfo",
            "DEFAULT_OUT", "MARKER",
            "LAYER_COLUMNS", "SWEEP_CONFIG_COLUMNS", "SWEEP_COLUMNS", "BenchmarkResults", "BenchmarkError",
@@ -129,6 +132,9 @@ class ReportInputs:
     opinfo_note: str = ""                           # how the corpus was run, or why it was not
     matrix: object | None = None                    # reports.parity.matrix.MatrixResult (configurations)
     findings: dict | None = None                    # reports.findings.section_data() (None: no Findings section)
+    outputs: object | None = None                   # the OutputRecorder that saw every comparison (None: no bundle)
+    compare_with: str | None = None                 # an earlier report folder to diff this one with
+    compared: object | None = None                  # reports.diff.DiffResult (the "Compared with" section)
 
 
 # ------------------------------------------------------------------------------------------
@@ -141,12 +147,6 @@ def _config_dict(config: str) -> dict:
         return value if isinstance(value, dict) else {}
     except ValueError:
         return {}
-
-
-def case_id(case: str, config: str) -> str:
-    """``Convolution[N=2 C=3 ...]`` — the same form as ``LayerCase.id`` and test names."""
-    cfg = _config_dict(config)
-    return f"{case}[{' '.join(f'{k}={v}' for k, v in cfg.items())}]" if cfg else case
 
 
 def layers_frame(records) -> pd.DataFrame:
@@ -345,8 +345,11 @@ def run_opinfo(*, seed=0, dtypes=DTYPES, quick=False, log=None):
 
 def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=None,
                    training=None, sweeps=None, log=None, benchmarks=None, opinfo=None,
-                   configs=None, bugzoo=None, findings=None) -> ReportInputs:
+                   configs=None, bugzoo=None, findings=None, save_arrays=False) -> ReportInputs:
     """Compute everything the CLI report shows.
+
+    Every torch result compared is saved (``reports.parity.records.OutputRecorder``): its hash,
+    and with ``save_arrays`` the array (the bundle, ``outputs.json`` and ``outputs.npz``).
 
     opinfo: ``None`` runs the OpInfo corpus (a seeded subset with ``quick``, see
     :func:`run_opinfo`); ``False`` leaves it out; a ``CorpusRun`` is used as it is.
@@ -364,7 +367,16 @@ def collect_report(*, seed=0, dtypes=DTYPES, quick=False, epochs=2, data_dir=Non
     each; with ``quick`` none: their last recorded rerun) and the last fuzz run's results file;
     a dict as ``reports.findings.section_data`` makes it; ``False`` (no section).
     """
-    log = log or (lambda *a: None)
+    with OutputRecorder(arrays=save_arrays) as recorder:
+        inputs = _collect(seed=seed, dtypes=dtypes, quick=quick, epochs=epochs, data_dir=data_dir,
+                          training=training, sweeps=sweeps, log=log or (lambda *a: None),
+                          benchmarks=benchmarks, opinfo=opinfo, configs=configs, bugzoo=bugzoo, findings=findings)
+    inputs.outputs = recorder
+    return inputs
+
+
+def _collect(*, seed, dtypes, quick, epochs, data_dir, training, sweeps, log, benchmarks, opinfo, configs,
+             bugzoo, findings) -> ReportInputs:
     bench = resolve_benchmarks(benchmarks)
     t0 = time.perf_counter()
     records = parity_records(tuple(dtypes), seed=seed, quick=quick, log=lambda line: log(f"  {line}"))
@@ -530,12 +542,27 @@ def write_report_files(folder, inputs: ReportInputs) -> list[str]:
         names.append("bugs.csv")
     _to_csv(pd.DataFrame(inputs.environment, columns=["key", "value"]), folder / "environment.csv")
     names.append("environment.csv")
+    if inputs.outputs is not None:
+        names += write_bundle(folder, compared_records(inputs), inputs.outputs, inputs.environment)
+    if inputs.compare_with is not None:
+        from .diff import diff_reports                    # reads both folders' CSV files and bundles
+        inputs.compared = diff_reports(inputs.compare_with, folder)
     html = render_html(inputs, files=names + ["index.html"])
     (folder / "index.html").write_text(html, encoding="utf-8")
     names.append("index.html")
     (folder / MARKER).write_text("This folder is a cnn-parity report; `cnn-parity report` replaces it whole.\n",
                                  encoding="utf-8")
     return names
+
+
+def compared_records(inputs: ReportInputs) -> list:
+    """Every record the CSV files show, as they show them: layers, sweeps, the matrix, OpInfo."""
+    records = dedupe(r for r in inputs.records if r.group != "sweep") + dedupe(inputs.sweeps)
+    if inputs.matrix is not None:
+        records += [r for r in inputs.matrix.records if r.configuration]
+    if inputs.opinfo is not None:
+        records += [r for res in inputs.opinfo.results for r in res.records]
+    return records
 
 
 def write_report(out, inputs: ReportInputs) -> Path:

@@ -6,6 +6,7 @@
 ``explain``  how a piece of the CNN works, step by step (the topics of ``reports.explain``)
 ``opinfo``   PyTorch's OpInfo samples through the reference
 ``bugs``     the bug zoo
+``diff``     two reports side by side: what moved, and which side moved away from the reference
 ``check``    grade a student's own layers (``reports.classroom``)
 ``exercise`` write the starter file that ``check`` grades
 ``fuzz``     generated networks judged like the matrix; findings shrunk and written as repros
@@ -45,14 +46,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import bugs, check, exercise, explain, findings, fuzz, opinfo, parity, report, train
+from . import bugs, check, diff, exercise, explain, findings, fuzz, opinfo, parity, report, train
 from .common import PROG, CommandParser, HelpFormatter, examples
 
-__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "explain", "opinfo", "bugs", "fuzz",
+__all__ = ["COMMANDS", "build_parser", "common", "parity", "train", "report", "diff", "explain", "opinfo", "bugs", "fuzz",
            "findings", "check", "exercise"]
 
 #: Every subcommand, in the order ``cnn-parity --help`` lists them.
-COMMANDS = [parity, train, report, explain, opinfo, bugs, fuzz, findings, check, exercise]
+COMMANDS = [parity, train, report, diff, explain, opinfo, bugs, fuzz, findings, check, exercise]
 
 DEBUG_HELP = "show the Python traceback of an error (also: CNN_PARITY_DEBUG=1)"
 

@@ -36,6 +36,9 @@ def add_parser(sub):
     p.add_argument("--seeds", metavar="LIST", help="the false-alarm check: every case and the property sweep "
                    "under each seed of LIST (e.g. 0-19 or 0,3,7); worst headroom over all seeds")
     p.add_argument("--csv", metavar="FILE", type=new_file, help="also write every comparison record to FILE")
+    p.add_argument("--save-arrays", action="store_true",
+                   help="with --csv: also save every torch result compared as arrays (FILE's name with "
+                        ".outputs.npz); FILE's name with .outputs.json, a hash of each, is always written")
     p.add_argument("--all", action="store_true", help="also list the per-layer trace rows")
     p.add_argument("--device", default="cpu", metavar="DEV", help="where the torch twins run: cpu, cuda, cuda:1, ...")
     p.add_argument("--config", metavar="NAME[,NAME...]|all", default=None,
@@ -47,6 +50,10 @@ def add_parser(sub):
 
 def run(args) -> int:
     """Exit status 0 when every comparison passes (every cell agrees, with ``--config``), else 1."""
+    if args.save_arrays and not args.csv:
+        raise UsageError("--save-arrays saves the outputs beside the --csv file; add --csv FILE")
+    if args.save_arrays and args.seeds is not None:
+        raise UsageError("--save-arrays cannot be combined with --seeds (one run per seed); leave one out")
     if args.config:
         return _run_matrix(args, DTYPE_CHOICES[args.dtype])
     if args.seeds is not None:
@@ -87,13 +94,38 @@ def _run_cases(args) -> int:
     # here, not at the top: --help answers before torch is imported
     from ..parity.harness import all_parity_records
 
-    records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
+    with _recorder(args) as recorder:
+        records = all_parity_records(DTYPE_CHOICES[args.dtype], seed=args.seed, device=args.device)
     print(_environment_line(args.device))
     print(format_table(records, show_all=args.all))
     if args.csv:
         records_to_frame(records).to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
+        _write_bundle(args, records, recorder)
     return 0 if all(r.passed for r in records) else 1
+
+
+def _recorder(args):
+    """The recorder of the saved outputs (``reports.parity.records.OutputRecorder``) with ``--csv``,
+    else a context that records nothing."""
+    import contextlib
+
+    from ..parity.records import OutputRecorder
+
+    return OutputRecorder(arrays=args.save_arrays) if args.csv else contextlib.nullcontext()
+
+
+def _write_bundle(args, records, recorder) -> None:
+    """The saved outputs beside the --csv file: ``<name>.outputs.json`` (and ``.outputs.npz``)."""
+    from pathlib import Path
+
+    from ..environment import collect_environment
+    from ..parity.outputs import write_bundle
+
+    csv = Path(args.csv)
+    env = collect_environment(args.seed, settings={"dtypes": " ".join(DTYPE_CHOICES[args.dtype])})
+    for name in write_bundle(csv.parent, records, recorder, env, stem=csv.stem):
+        print(f"wrote {csv.parent / name}")
 
 
 def _run_seeds(args, seeds) -> int:
@@ -135,11 +167,13 @@ def _run_matrix(args, dtypes) -> int:
     print(f"cnn-parity parity --config {args.config}: {len(configs)} configurations × {len(cases)} cases × "
           f"{len(dtypes)} dtypes (the full-size AlexNets are left out; `cnn-parity parity` runs them in eager)",
           file=sys.stderr, flush=True)
-    result = run_matrix(configs, cases, dtypes, args.seed, log=lambda m: print(m, file=sys.stderr, flush=True))
+    with _recorder(args) as recorder:
+        result = run_matrix(configs, cases, dtypes, args.seed, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(format_matrix(result))
     if args.csv:
         configurations_frame(result.records).to_csv(args.csv, index=False, lineterminator="\n")
         print(f"wrote {args.csv}")
+        _write_bundle(args, [r for r in result.records if r.configuration], recorder)
     bad = [c for c in cells(result.records).values() if c.verdict not in ("agrees", "skipped")]
     return 1 if bad else 0
 

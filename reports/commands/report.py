@@ -45,13 +45,22 @@ def add_parser(sub):
                         "configuration except compile, on every layer case and the SimpleConvNets (--quick: one "
                         "case per layer kind and the smallest SimpleConvNet); names or all: those, on every "
                         "case but the full-size AlexNets; none: leave it out")
+    p.add_argument("--save-arrays", action="store_true",
+                   help="also save every torch result compared as arrays (outputs.npz); outputs.json, with "
+                        "a hash of each, is always written (`cnn-parity diff` reads both)")
+    p.add_argument("--compare-with", metavar="DIR", type=existing_folder,
+                   help="an earlier report folder: add a 'Compared with' section (what moved since DIR, as "
+                        "`cnn-parity diff DIR OUT` says)")
     return p
 
 
 def run(args) -> int:
     """Exit status 0 when every comparison passes and every matrix cell agrees, else 1."""
     check_report_folder(args.out)                # before torch is imported
-    # Here, not at the top: --help answers before torch (and everything the report runs) is imported.
+    if args.compare_with is not None:
+        from ..diff import check_input           # a folder that is not a report: one line, before any work
+        check_input(args.compare_with, "--compare-with")
+    # Everything the report runs (torch, pandas, the harness): only once the options are checked.
     from ..benchmark_results import BenchmarkError, benchmark_setting, load_benchmarks
     from ..configurations import matrix_line, report_configs
     from ..mnist.data import MnistDataError, read_mnist
@@ -81,7 +90,8 @@ def run(args) -> int:
             inputs = collect_report(seed=args.seed, dtypes=DTYPE_CHOICES[args.dtype], quick=args.quick,
                                     epochs=args.epochs, data_dir=args.data_dir,
                                     training=False if args.no_training else None, log=log,
-                                    benchmarks=bench, configs=args.configs)
+                                    benchmarks=bench, configs=args.configs, save_arrays=args.save_arrays)
+            inputs.compare_with = args.compare_with
             names = write_report_files(tmp, inputs)
     except ReportOutputError as exc:
         raise RunError(f"cannot write the report: {exc}") from None

@@ -29,10 +29,10 @@ import jinja2
 from markupsafe import Markup
 
 from .format import fmt_headroom, sci
-from .sections import about, bugzoo, comparisons, configurations, corpus, findings, speed, training
+from .sections import about, bugzoo, compare, comparisons, configurations, corpus, findings, speed, training
 
-__all__ = ["Section", "SECTIONS", "section", "render_html", "render_section", "render_standalone", "environment", "sci",
-           "fmt_headroom"]
+__all__ = ["Section", "SECTIONS", "DIFF_SECTIONS", "section", "render_html", "render_diff_html", "render_section",
+           "render_standalone", "environment", "sci", "fmt_headroom"]
 
 
 @dataclass
@@ -49,15 +49,17 @@ class Section:
     nav: str
     title: str
     context: Callable[[object], dict | None]
+    folder: str = "sections"        # the templates' folder: "sections" (the report), "diff" (diff.html)
 
     @property
     def template(self) -> str:
-        return f"sections/{self.id}.html"
+        return f"{self.folder}/{self.id}.html"
 
 
 #: The page's sections, in order. Numbers and navigation follow from this list.
 SECTIONS = [
     Section("verdict", "Verdict", "Verdict", comparisons.verdict_context),
+    Section("compared", "Compared", "Compared with an earlier report", compare.compared_context),
     Section("layers", "Layers", "Layers: forward and gradient errors", comparisons.layers_context),
     Section("nets", "Networks", "Networks: where errors grow, layer by layer", comparisons.nets_context),
     Section("configurations", "Configurations", "Configurations: compile, channels_last, autocast, GPU, …",
@@ -73,6 +75,15 @@ SECTIONS = [
             findings.findings_context),
     Section("im2col", "im2col", "How im2col turns a convolution into one matrix product", about.im2col_context),
     Section("environment", "Environment", "Environment", about.environment_context),
+]
+
+
+#: The sections of ``diff.html`` (``cnn-parity diff A B --out DIR``), read from a ``reports.diff.DiffResult``.
+DIFF_SECTIONS = [
+    Section("summary", "Summary", "What moved", compare.diff_summary_context, "diff"),
+    Section("environments", "Environments", "The two environments", compare.diff_environment_context, "diff"),
+    Section("moved", "Moved", "Comparisons that moved or changed their verdict", compare.diff_moved_context, "diff"),
+    Section("only", "One side only", "Comparisons in one report only", compare.diff_only_context, "diff"),
 ]
 
 
@@ -108,13 +119,26 @@ def render_section(s: Section | str, inputs, number: int = 1) -> Markup:
     return Markup(environment().get_template(s.template).render(section=s, number=number, **context).strip())
 
 
-def render_html(inputs, files=()) -> str:
-    """The whole page. Sections without data (e.g. training when none ran) are left out."""
+def _present(registry, inputs) -> list[dict]:
+    """The sections of ``registry`` that have something to show, rendered and numbered."""
     present = []
-    for s in SECTIONS:          # read at each call, so a changed registry (or a patched entry) is used
+    for s in registry:
         html = render_section(s, inputs, len(present) + 1)
         if html:
             present.append({"id": s.id, "nav": s.nav, "html": html})
+    return present
+
+
+def render_diff_html(result) -> str:
+    """``diff.html``: the sections of :data:`DIFF_SECTIONS` for a ``reports.diff.DiffResult``."""
+    return environment().get_template("diff/page.html").render(
+        css=_style(), sections=_present(DIFF_SECTIONS, result), a=str(result.a.path),
+        b=str(result.b.path)) + "\n"
+
+
+def render_html(inputs, files=()) -> str:
+    """The whole page. Sections without data (e.g. training when none ran) are left out."""
+    present = _present(SECTIONS, inputs)    # read at each call, so a changed registry (or a patched entry) is used
     env = dict(inputs.environment)
     commit = env.get("git commit", "unknown")
     return environment().get_template("base.html").render(

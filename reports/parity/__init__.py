@@ -1,7 +1,9 @@
 """The parity harness: every comparison between the reference and its twin becomes a record.
 
 ``records``  :class:`Record`, :class:`Tolerance`, :func:`compare`, :func:`reduction_tolerance`,
-             :func:`dedupe`, :func:`first_divergence` — the one source of truth for tests and reports
+             :func:`dedupe`, :func:`first_divergence` — the one source of truth for tests and reports;
+             the ``OutputRecorder`` that saves the torch result of every comparison
+``outputs``  the saved outputs beside a report's CSV files (``outputs.json``, ``outputs.npz``)
 ``cases``    the registry of parity cases (``LAYER_CASES``, ``NET_CASES``) and their factories
 ``net_cases`` the network cases (re-exported by ``cases``)
 ``harness``  runs a case in a dtype and returns its records (``run_layer_case``, ``run_net_case``,
@@ -22,4 +24,4 @@ Uses ``reference``, ``torch_impl`` and ``reports.errors``; nothing else of ``rep
 """
 
 __all__ = ["records", "cases", "net_cases", "harness", "sweeps", "catalog", "opinfo", "configs", "cells", "matrix", "optim",
-           "selfcheck", "bugs", "fuzz"]
+           "selfcheck", "bugs", "fuzz", "outputs"]

@@ -7,16 +7,18 @@ records the same way. A cell's verdict is the worst of its oracle records (``agr
 """
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass
 
-from .records import Record
+from .records import Record, case_id
 
-__all__ = ["VERDICT_ORDER", "NOT_APPLICABLE", "Cell", "cells", "record_case_id", "divergence_text",
+__all__ = ["MULTIPLE", "VERDICT_ORDER", "NOT_APPLICABLE", "Cell", "cells", "record_case_id", "divergence_text",
            "summaries", "is_not_applicable"]
 
+#: "worse than eager" beyond this multiple of eager's error (dynamo's same() uses 2, and 3 for
+#: some models; 3 here). ``reports.parity.matrix`` judges with it; ``cnn-parity diff`` too.
+MULTIPLE = 3.0
 #: Cell verdicts, best first.
 VERDICT_ORDER = ("agrees", "worse than eager", "disagrees", "failed", "skipped")
 #: The note of a skipped record that is not applicable (rather than unable to run here) starts so.
@@ -55,8 +57,7 @@ def is_not_applicable(cell: Cell) -> bool:
 
 def record_case_id(r: Record) -> str:
     """``Convolution[N=2 C=3 ...]``, the case's id (as ``LayerCase.id`` and the test names)."""
-    cfg = json.loads(r.config) if r.config else {}
-    return f"{r.case}[{' '.join(f'{k}={v}' for k, v in cfg.items())}]" if cfg else r.case
+    return case_id(r.case, r.config)
 
 
 def cells(records) -> dict:

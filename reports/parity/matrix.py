@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -53,17 +53,14 @@ from torch_impl.transfer import export_grads
 from .cases import LAYER_CASES, NET_CASES, LayerCase, NetCase, full_size
 from .configs import Configuration, Plan, configured, describe, plan
 from .harness import check_masks, quiet_torch_notes, ref_trace
-from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
-from .records import DTYPES, Record, Tolerance, compare, config_str, config_tolerance
+from .cells import MULTIPLE, NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
+from .records import DTYPES, Record, Tolerance, amend, compare, config_str, config_tolerance
 
 __all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "judge_runs",
            "oracle_net", "determinism",
            "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
-#: "worse than eager" beyond this multiple of eager's error (dynamo's same() uses 2, and 3 for
-#: some models; 3 here).
-MULTIPLE = 3.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -308,12 +305,12 @@ def judge_runs(case, plan: Plan, run1, run2, base_run) -> list[Record]:
         verdict = judge_verdict(rec.max_rel, rec.passed, case.tol_factor * prec.eps, base_err,
                                 1.0 if base_run is None else scale)
         ratio = math.nan if base_err is None else _ratio(rec.max_rel, base_err)
-        records.append(replace(rec, verdict=verdict, compared_with="oracle", ratio=ratio, **extra))
+        records.append(amend(rec, verdict=verdict, compared_with="oracle", ratio=ratio, **extra))
         if base_run is not None:
             rec = compare(name, q, base_run.values[q], value, pair_tol, config=case.config,
                           group=run1.groups[q], dtype=plan.dtype,
                           note="; ".join(n for n in (note, f"baseline: {plan.baseline.name}") if n))
-            records.append(replace(rec, verdict="agrees" if rec.passed else "disagrees",
+            records.append(amend(rec, verdict="agrees" if rec.passed else "disagrees",
                                    compared_with="eager", **extra))
     return records
 
@@ -407,7 +404,7 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                 records = judge_runs(case, planned, run1, run2, None if judged_alone else base_run)
                 if judged_alone:                  # no ratio and no eager comparison: say why
                     why = f"baseline {planned.baseline.name} failed: {first_line(base_run)}"
-                    records = [replace(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
+                    records = [amend(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
                 result.records += records
                 second = run2.seconds if run2 else math.nan
                 result.seconds[(case.id, cfg.name, dtype.name)] = (run1.seconds, second)

@@ -26,15 +26,18 @@ configuration really computes in (``reports.parity.configs``): for float32 and f
 """
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
 __all__ = ["DTYPES", "Tolerance", "Precision", "PRECISIONS", "config_tolerance", "Record", "compare", "config_str",
            "short_config", "float_eps", "reduction_tolerance", "records_to_frame", "dedupe", "first_divergence",
-           "worst_record", "CONFIGURATION_FIELDS"]
+           "worst_record", "CONFIGURATION_FIELDS", "case_id", "output_key", "record_key", "OUTPUT_KEY_FIELDS",
+           "SavedOutput", "OutputRecorder", "saved_output", "amend", "array_digest"]
 
 #: The dtypes the project compares, the float64 oracle first (``--dtype both``, every default).
 DTYPES = ("float64", "float32")
@@ -200,8 +203,8 @@ def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, 
                     high, low = max(high, float(block_b.max())), min(low, float(block_b.min()))
             scale = max(abs(high), abs(low)) if b.size else 0.0
             max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else math.inf)
-            return _record(case, quantity, dtype, config, a, b, max_abs, max_rel, rtol, why,
-                           group, note, verdict_notes)
+            return _saved(_record(case, quantity, dtype, config, a, b, max_abs, max_rel, rtol, why,
+                                  group, note, verdict_notes), b)
         a64 = a.astype(np.float64, copy=False)
         b64 = b.astype(np.float64, copy=False)
         fa, fb = np.isfinite(a64), np.isfinite(b64)
@@ -221,8 +224,8 @@ def compare(case: str, quantity: str, ref, torch_value, tol: Tolerance | float, 
         n_nonfinite = int((~fa).sum())
         if n_nonfinite:
             verdict_notes.append(f"{n_nonfinite} non-finite values")
-    return _record(case, quantity, dtype, config, a, b, max_abs, max_rel, rtol, why, group, note,
-                   verdict_notes)
+    return _saved(_record(case, quantity, dtype, config, a, b, max_abs, max_rel, rtol, why, group, note,
+                          verdict_notes), b)
 
 
 #: :func:`compare` measures large arrays in blocks of about this many values.
@@ -306,3 +309,145 @@ def first_divergence(records) -> Record | None:
         if rec.group == "trace" and not rec.passed:
             return rec
     return None
+
+
+# ------------------------------------------------------------------------------------------
+# Saved outputs: what compare() was given as the torch result, for `cnn-parity diff`
+# ------------------------------------------------------------------------------------------
+
+def case_id(case: str, config: str) -> str:
+    """``Convolution[N=2 C=3 ...]``: a case with its configuration (a record's JSON ``config``), as
+    in test names and the ``case_id`` column of the CSV files; the case alone without one."""
+    try:
+        cfg = json.loads(config) if config else {}
+    except ValueError:
+        cfg = {}
+    cfg = cfg if isinstance(cfg, dict) else {}
+    return f"{case}[{' '.join(f'{k}={v}' for k, v in cfg.items())}]" if cfg else case
+
+
+#: What identifies a comparison across two reports: the record's group, its case with the case's
+#: configuration, the configuration of the matrix ("" outside it), what it was compared with
+#: ("" outside the matrix, "oracle" or "eager"), the dtype and the quantity.
+OUTPUT_KEY_FIELDS = ("group", "case_id", "configuration", "compared_with", "dtype", "quantity")
+
+
+def output_key(group, case_id, configuration, compared_with, dtype, quantity) -> tuple:
+    """The identity of one comparison (:data:`OUTPUT_KEY_FIELDS`), as the saved outputs' manifest
+    and ``cnn-parity diff`` match it: a tuple of strings (an empty or missing value is "")."""
+    return tuple(v if type(v) is str else "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                 for v in (group, case_id, configuration, compared_with, dtype, quantity))
+
+
+def record_key(r: Record) -> tuple:
+    """:func:`output_key` of a record."""
+    return output_key(r.group, case_id(r.case, r.config), r.configuration, r.compared_with, r.dtype, r.quantity)
+
+
+def array_digest(value: np.ndarray) -> str:
+    """SHA-256 of an array's bytes in C order (the dtype and shape are kept beside it), hashed
+    block by block so that a large array is never copied whole."""
+    h = hashlib.sha256()
+    flat = value if value.flags.c_contiguous else None
+    if flat is not None and flat.size:
+        h.update(memoryview(flat.reshape(-1)).cast("B"))
+    elif value.size:
+        for block, _ in _blocks(value, value):
+            h.update(memoryview(np.ascontiguousarray(block).reshape(-1)).cast("B"))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class SavedOutput:
+    """The torch result of one comparison: its dtype, shape, the SHA-256 of its bytes, and the
+    array itself when the recorder keeps arrays (else None)."""
+
+    dtype: str
+    shape: tuple
+    sha256: str
+    array: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+_RECORDER: contextvars.ContextVar = contextvars.ContextVar("cnn_parity_output_recorder", default=None)
+
+
+class OutputRecorder:
+    """While active (``with OutputRecorder(arrays=...) as rec:``), every :func:`compare` saves the
+    torch result it was given: its hash always, a copy of the array with ``arrays=True``. The
+    records themselves do not change. :func:`saved_output` then finds a record's saved result
+    (:func:`amend` carries it over to a changed copy of the record).
+
+    A float result handed over upcast (the configuration matrix passes float64 copies of float32
+    or bfloat16 results) is saved in the record's dtype when that holds it exactly, so a float32
+    comparison saves float32 values wherever it comes from. Identical arrays are kept once."""
+
+    def __init__(self, arrays: bool = False):
+        self.arrays = bool(arrays)
+        self._saved: dict = {}           # id(record) -> (record, SavedOutput)
+        self._arrays: dict = {}          # sha256 -> array (arrays=True)
+        self._token = None
+
+    def __enter__(self):
+        self._token = _RECORDER.set(self)
+        return self
+
+    def __exit__(self, *exc):
+        _RECORDER.reset(self._token)
+        self._token = None
+        return False
+
+    def save(self, record: Record, value: np.ndarray) -> None:
+        value = _narrowest(value, record.dtype)
+        digest = array_digest(value)
+        array = None
+        if self.arrays:
+            array = self._arrays.get(digest)
+            if array is None:
+                array = self._arrays[digest] = np.array(value, copy=True)   # torch may reuse its buffer
+        self._saved[id(record)] = (record, SavedOutput(value.dtype.name, tuple(int(n) for n in value.shape),
+                                                       digest, array))
+
+    def carry(self, old: Record, new: Record) -> None:
+        entry = self._saved.get(id(old))
+        if entry is not None and entry[0] is old:
+            self._saved[id(new)] = (new, entry[1])
+
+    def get(self, record: Record) -> SavedOutput | None:
+        entry = self._saved.get(id(record))
+        return entry[1] if entry is not None and entry[0] is record else None
+
+
+def saved_output(record: Record, recorder: OutputRecorder | None = None) -> SavedOutput | None:
+    """The torch result saved for ``record`` by ``recorder`` (default: the active one), or None."""
+    recorder = recorder or _RECORDER.get()
+    return None if recorder is None else recorder.get(record)
+
+
+def amend(record: Record, **changes) -> Record:
+    """``dataclasses.replace(record, **changes)``, keeping the torch result the active recorder
+    saved for ``record`` (the matrix sets a verdict and the configuration after comparing)."""
+    new = replace(record, **changes)
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        recorder.carry(record, new)
+    return new
+
+
+def _saved(record: Record, torch_value: np.ndarray) -> Record:
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        recorder.save(record, torch_value)
+    return record
+
+
+def _narrowest(value: np.ndarray, dtype: str) -> np.ndarray:
+    """``value`` in ``dtype`` when it is a wider float array that ``dtype`` holds exactly."""
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        return value
+    if value.dtype.kind != "f" or target.kind != "f" or target.itemsize >= value.dtype.itemsize:
+        return value
+    with np.errstate(over="ignore", invalid="ignore"):
+        narrow = value.astype(target)
+    return narrow if np.array_equal(narrow.astype(value.dtype), value, equal_nan=True) else value
