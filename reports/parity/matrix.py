@@ -56,7 +56,8 @@ from .harness import check_masks, quiet_torch_notes, ref_trace
 from .cells import NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_case_id
 from .records import DTYPES, Record, Tolerance, compare, config_str, config_tolerance
 
-__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "determinism",
+__all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "judge_runs",
+           "eager_tolerance", "determinism",
            "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
@@ -279,7 +280,13 @@ def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
     return "no", float(np.nanmax(diff)) if np.isfinite(diff).any() else math.inf
 
 
-def _judge(case, plan: Plan, run1, run2, base_run) -> list[Record]:
+def eager_tolerance(tol: Tolerance, base_tol: Tolerance, baseline: str) -> Tolerance:
+    """The tolerance of a run against its baseline's run: the sum of the two (if both agree with
+    the oracle within theirs, they agree with each other within the sum)."""
+    return Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; {baseline}: {base_tol.why}")
+
+
+def judge_runs(case, plan: Plan, run1, run2, base_run) -> list[Record]:
     """The records of a run (``run2``: its repeat, or None) against the oracle and, unless
     ``base_run`` is None, against the run of the plan's baseline."""
     name, k, prec = case_label(case), case.reduction, plan.precision
@@ -287,8 +294,7 @@ def _judge(case, plan: Plan, run1, run2, base_run) -> list[Record]:
     if base_run is not None:
         base_tol = config_tolerance(plan.baseline_precision, k, case.tol_factor)
         scale = prec.eps / plan.baseline_precision.eps
-        pair_tol = Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; "
-                                                       f"{plan.baseline.name}: {base_tol.why}")
+        pair_tol = eager_tolerance(tol, base_tol, plan.baseline.name)
     records = []
     for q, value in run1.values.items():
         det, diff = determinism(value, run2.values.get(q) if run2 else None)
@@ -397,7 +403,7 @@ def run_matrix(configs, cases=None, dtypes=DTYPES, seed=0, log=None, baselines=N
                     continue
                 base_run = first_run(planned.baseline) if planned.baseline else None
                 judged_alone = isinstance(base_run, Exception)
-                records = _judge(case, planned, run1, run2, None if judged_alone else base_run)
+                records = judge_runs(case, planned, run1, run2, None if judged_alone else base_run)
                 if judged_alone:                  # no ratio and no eager comparison: say why
                     why = f"baseline {planned.baseline.name} failed: {first_line(base_run)}"
                     records = [replace(r, note="; ".join(n for n in (r.note, why) if n)) for r in records]
