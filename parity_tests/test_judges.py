@@ -114,3 +114,6 @@ def test_the_report_section_and_card_read_the_same_totals():
     card = corpus.opinfo_card(inputs)
     assert (card.value, card.note) == ("4 / 10", "agree (4 not run; torch x)")
     assert comparisons.verdict_context(inputs)["n_opinfo_samples"] == 10
+    agreeing = O.CorpusRun(synthetic_corpus().results[-3:], "x", 0.0)        # 2 agree, 1 not run
+    ctx = corpus.opinfo_context(ReportInputs(records=[], sweeps=[], environment=[], opinfo=agreeing))
+    assert (ctx["samples"], ctx["run"], ctx["agree"], ctx["all_agree"]) == (3, 2, 2, True)
