@@ -95,10 +95,10 @@ def _off(values, i, by):
 
 def _judged(prec="float32", base_prec="float32", k=100, err=0.0, base_err=0.0, *, factor=16.0,
             apart=0.0, baseline=True, repeat=None):
-    """``judge_runs`` of a synthetic run of one quantity ("output") under :data:`_CONFIG`: its value
-    [1, 0.5, −0.25] with its oracle ``err`` off in the first entry (max_rel = err exactly); the
-    baseline's value ``apart`` off the run's in the second entry, its oracle ``base_err`` off in the
-    first (eager's max_rel = base_err). ``repeat``: the second run's values (None: no repeat)."""
+    """``judge_runs`` of a synthetic run under :data:`_CONFIG`: "output" [1, 0.5, −0.25] with its
+    oracle ``err`` off in the first entry (max_rel = err exactly); the baseline's value ``apart``
+    off the run's in the second entry, its oracle ``base_err`` off in the first (eager's max_rel =
+    base_err); "dx" exact everywhere. ``repeat``: the second run's values (None: no repeat)."""
     case = LayerCase("Synthetic", {}, None, None, reduction=k, tol_factor=factor)
     plan = C.Plan(_CONFIG, "float32", None, R.PRECISIONS[prec], _BASE if baseline else None,
                   R.PRECISIONS[base_prec] if baseline else None)
@@ -184,6 +184,7 @@ def _check_against_eager():
 
 
 def _check_repeat():
+    """The repeat equal in "output", 0.5 off in one value of "dx"; then no repeat at all."""
     expect = _Expect()
     value = np.array(_V)
     records = _judged(err=EPS32, repeat={"output": value.copy(), "dx": _off(value * 2, 2, 0.5)})
@@ -196,12 +197,11 @@ def _check_repeat():
 
 
 def _check_determinism():
+    """Bit-identical, not equal: -0 is not 0, NaN in place is; a NaN that moved leaves 0.5."""
     expect = _Expect()
     a = np.array([1.0, 2.0, 3.0])
-    for label, b, want in [
-            ("a copy", a.copy(), ("yes", 0.0)),
-            ("one value 0.5 off", np.array([1.0, 2.5, 3.0]), ("no", 0.5))]:
-        expect(label, M.determinism(a, b), want)
+    expect("a copy", M.determinism(a, a.copy()), ("yes", 0.0))
+    expect("one value 0.5 off", M.determinism(a, np.array([1.0, 2.5, 3.0])), ("no", 0.5))
     expect("0 against -0 (bits differ)", M.determinism(np.array([0.0]), np.array([-0.0])), ("no", 0.0))
     expect("NaN in the same place", M.determinism(np.array([NAN, 1.0]), np.array([NAN, 1.0])), ("yes", 0.0))
     expect("a NaN that moved", M.determinism(np.array([NAN, 1.0, 3.0]), np.array([1.0, 1.5, 3.0])), ("no", 0.5))
@@ -400,13 +400,10 @@ def _check_statuses():
                for r in by.get(("own-baseline", dtype), []) if r.compared_with == "eager"}
         expect(f"own-baseline {dtype} against its baseline", own,
                {("output", "eager"): (2.0 ** -10, True), ("dx", "eager"): (0.0, True)})
-    table = CE.cells(result.records)
-    expect("cells", {k[1:]: v.verdict for k, v in table.items()},
-           {("f32-only", "float32"): "agrees", ("f32-only", "float64"): "skipped", ("broken", "float32"): "failed",
-            ("broken", "float64"): "failed", ("broken-repeat", "float32"): "failed",
-            ("broken-repeat", "float64"): "failed", ("noisy-repeat", "float32"): "agrees",
-            ("noisy-repeat", "float64"): "agrees", ("own-baseline", "float32"): "agrees",
-            ("own-baseline", "float64"): "agrees"})
+    want = {"f32-only": ("agrees", "skipped"), "broken": ("failed",) * 2, "broken-repeat": ("failed",) * 2,
+            "noisy-repeat": ("agrees",) * 2, "own-baseline": ("agrees",) * 2}
+    expect("cells", {k[1:]: v.verdict for k, v in CE.cells(result.records).items()},
+           {(n, d): v[i] for n, v in want.items() for i, d in enumerate(("float32", "float64"))})
     return expect.problems
 
 
@@ -415,10 +412,10 @@ def _check_statuses():
 # ------------------------------------------------------------------------------------------
 
 def _rec(case, quantity, verdict, bits, *, config="c", compared_with="oracle", group="layer", headroom=2.0,
-         ratio=NAN, det="", run_diff=NAN, note="", dtype="float32"):
+         ratio=NAN, det="", run_diff=NAN, note=""):
     """A synthetic configuration record with ``max_rel = 2^-bits`` (NaN bits: not measured)."""
     max_rel = NAN if math.isnan(bits) else 2.0 ** -bits
-    return R.Record(case=case, quantity=quantity, dtype=dtype, config="{}", ref_shape="(3,)", torch_shape="(3,)",
+    return R.Record(case=case, quantity=quantity, dtype="float32", config="{}", ref_shape="(3,)", torch_shape="(3,)",
                     max_abs=max_rel, max_rel=max_rel, tol=NAN if math.isnan(bits) else max_rel * headroom,
                     headroom=headroom, verdict=verdict, group=group, note=note, configuration=config,
                     compared_with=compared_with, ratio=ratio, deterministic=det, run_diff=run_diff)
@@ -518,12 +515,11 @@ def _check_summaries():
 # The OpInfo corpus's counting (synthetic samples)
 # ------------------------------------------------------------------------------------------
 
-def _sample(op, dtype, index, headrooms=(), reason="", passed=None):
-    """A SampleResult: records with these headrooms (each passes when >= 1, unless ``passed``
-    says otherwise; a NaN headroom passes), or the reason it was not run."""
-    records = [R.Record(op, f"q{i}", dtype, "{}", "(2,)", "(2,)", 0.0, 0.0, 1.0, h,
-                        "pass" if (passed if passed is not None else not h < 1) else "fail", "opinfo")
-               for i, h in enumerate(headrooms)]
+def _sample(op, dtype, index, headrooms=(), reason=""):
+    """A SampleResult: records with these headrooms (each passes unless below 1: a NaN headroom
+    passes), or the reason it was not run."""
+    records = [R.Record(op, f"q{i}", dtype, "{}", "(2,)", "(2,)", 0.0, 0.0, 1.0, h, "fail" if h < 1 else "pass",
+                        "opinfo") for i, h in enumerate(headrooms)]
     return O.SampleResult(op, dtype, index, f"sample {index}", records, reason)
 
 
