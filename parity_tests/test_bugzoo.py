@@ -50,6 +50,8 @@ def test_catalog_is_declared_once_as_data():
         assert bug_by_name(bug.name) is bug
     assert {b.name for b in CATALOG if b.group == "harness"} == {
         b.name for b in CATALOG if b.checks == ("selfcheck",)}
+    assert {b.name for b in CATALOG if b.group == "judges"} == {
+        b.name for b in CATALOG if b.checks == ("judges",)}
 
 
 # ------------------------------------------------------------------------------------------
@@ -69,12 +71,14 @@ FAST = {
     "c3_unconnected_gradient": lambda c: _name(c) == "LeNet5" and c.config["c3_table"],
     "compare_blind_to_nonfinite": None,
     "tolerances_1000x_loose": None,
+    "eager_tolerance_max": None,
+    "corpus_not_run_agrees": None,
 }
 
 
 def test_the_clean_baseline_of_the_fast_subset_passes():
     chosen = [select for select in FAST.values() if select is not None]
-    baseline, records = bugzoo.run_baseline(("selfcheck", "parity"), ("float64",),
+    baseline, records = bugzoo.run_baseline(("selfcheck", "judges", "parity"), ("float64",),
                                             select=lambda c: any(select(c) for select in chosen))
     assert baseline.verdict == "pass", baseline.symptom
     assert len({(r.case, r.config) for r in records if r.group != "selfcheck"}) >= len(chosen)

@@ -11,6 +11,8 @@ harness the tests use:
 ``lockstep``   a few lockstep training steps of SimpleConvNet with each torch-form optimizer
                (``reports.mnist.training``), on seeded random 28×28 images
 ``selfcheck``  the harness's own known answers (``reports.parity.selfcheck``)
+``judges``     the known answers of the configuration matrix and the OpInfo corpus's counting
+               (``reports.parity.judgecheck``)
 
 A case that raises becomes one failing record (quantity "error"), so a bug that crashes is
 caught too. First the *clean baseline* — the same checks with nothing planted — must pass; a bug
@@ -37,6 +39,7 @@ from .mnist.training import LOCKSTEP_OPTIMIZERS, train_lockstep, training_record
 from .parity.bugs import CATALOG
 from .parity.cases import full_size_cases
 from .parity.harness import all_parity_records
+from .parity.judgecheck import judge_check_records
 from .parity.optim import TORCH_FORMS, optimizer_records
 from .parity.records import DTYPES, Record, first_divergence, worst_record
 from .parity.selfcheck import self_check_records
@@ -44,7 +47,7 @@ from .parity.selfcheck import self_check_records
 __all__ = ["SUITES", "DEFAULT_RESULTS", "BugResult", "run_checks", "run_bug", "run_baseline", "run_catalog",
            "results_frame", "format_results", "BugZooResults", "load_bug_results"]
 
-SUITES = ("selfcheck", "parity", "optimizer", "lockstep")
+SUITES = ("selfcheck", "judges", "parity", "optimizer", "lockstep")
 #: Where ``cnn-parity bugs --csv`` results live for the report (as the benchmark results do).
 DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bugs.csv"
 #: lr per optimizer for the lockstep check (the tests' values)
@@ -103,7 +106,12 @@ def _selfcheck(dtypes, select):
     return _guarded("harness self-check", "float64", lambda: self_check_records(dtypes))
 
 
-_RUNNERS = {"selfcheck": _selfcheck, "parity": _parity, "optimizer": _optimizer, "lockstep": _lockstep}
+def _judges(dtypes, select):
+    return _guarded("judges' self-check", "float64", judge_check_records)
+
+
+_RUNNERS = {"selfcheck": _selfcheck, "judges": _judges, "parity": _parity, "optimizer": _optimizer,
+            "lockstep": _lockstep}
 
 
 def run_checks(checks=SUITES, dtypes=DTYPES, select=None) -> list[Record]:

@@ -3,8 +3,8 @@
 Prints, per OpInfo entry and dtype: samples, run, agreeing, not run (with reasons) and the worst
 headroom; ``--csv`` writes ``opinfo.csv`` (one row per sample × quantity, a ``reason`` for the
 samples not run, the torch version in every row). The runner is :mod:`reports.parity.opinfo`;
-this module only checks, prints and writes. Exit status 0 when every sample that ran agrees, 1
-otherwise (and for a corpus this torch cannot provide), 2 for a bad command line.
+this module only checks, prints and writes. Exit status 0 when every sample that ran agrees
+(``totals()["disagree"] == 0``, the count the table prints), 1 otherwise (and for a corpus this torch cannot provide), 2 for a bad command line.
 """
 from __future__ import annotations
 
@@ -55,8 +55,7 @@ def run(args) -> int:
     print(format_opinfo_table(summarize(corpus), corpus))
     if args.csv:
         print(f"wrote {write_opinfo_csv(corpus, args.csv)}")
-    disagree = sum(res.ran and not res.agrees for res in corpus.results)
-    return 0 if disagree == 0 else 1
+    return 0 if corpus.totals()["disagree"] == 0 else 1
 
 
 def _headroom(value) -> str:
@@ -64,19 +63,21 @@ def _headroom(value) -> str:
 
 
 def format_opinfo_table(rows, run) -> str:
-    """The per-entry table of :func:`reports.parity.opinfo.summarize` as plain text."""
+    """The per-entry table of :func:`reports.parity.opinfo.summarize` as plain text, and its
+    :func:`~reports.parity.opinfo.totals`."""
+    # here, not at the top: --help answers before torch is imported
+    from ..parity.opinfo import totals
+
     head = (f"{'OpInfo entry':<34} {'dtype':<8} {'samples':>7} {'run':>5} {'agree':>5} {'not run':>7} "
             f"{'worst headroom':>14}  why not run")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['op']:<34} {r['dtype']:<8} {r['samples']:>7} {r['run']:>5} {r['agree']:>5} "
                      f"{r['not_run']:>7} {_headroom(r['worst']):>14}  {r['why_not']}")
-    samples = sum(r["samples"] for r in rows)
-    ran = sum(r["run"] for r in rows)
-    agree = sum(r["agree"] for r in rows)
-    share = f" ({100 * ran / samples:.1f} %)" if samples else ""
-    lines += ["", f"{samples} samples, {ran} run{share}, {agree} agree, {ran - agree} disagree, "
-                  f"{samples - ran} not run; torch {run.torch_version}, reference path {run.method}, "
+    t = totals(rows)
+    share = f" ({t['share']:.1f} %)" if t["samples"] else ""
+    lines += ["", f"{t['samples']} samples, {t['run']} run{share}, {t['agree']} agree, {t['disagree']} disagree, "
+                  f"{t['not_run']} not run; torch {run.torch_version}, reference path {run.method}, "
                   f"{run.seconds:.1f} s"]
     return "\n".join(lines)
 

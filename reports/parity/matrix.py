@@ -57,7 +57,7 @@ from .cells import MULTIPLE, NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_
 from .records import DTYPES, Record, Tolerance, amend, compare, config_str, config_tolerance
 
 __all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "judge_runs",
-           "oracle_net", "determinism",
+           "oracle_net", "eager_tolerance", "determinism",
            "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
@@ -281,17 +281,21 @@ def determinism(a: np.ndarray, b: np.ndarray | None) -> tuple[str, float]:
     return "no", float(np.nanmax(diff)) if np.isfinite(diff).any() else math.inf
 
 
+def eager_tolerance(tol: Tolerance, base_tol: Tolerance, baseline: str) -> Tolerance:
+    """The tolerance of a run against its baseline's run: the sum of the two (if both agree with
+    the oracle within theirs, they agree with each other within the sum)."""
+    return Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; {baseline}: {base_tol.why}")
+
+
 def judge_runs(case, plan: Plan, run1, run2, base_run) -> list[Record]:
-    """The records of ``run1`` (and its repeat ``run2``, or None) of ``case`` under the plan's
-    configuration: each quantity against ``run1.oracle`` and, unless ``base_run`` is None, against
-    the run of the plan's baseline."""
+    """The records of a run (``run2``: its repeat, or None) against the oracle and, unless
+    ``base_run`` is None, against the run of the plan's baseline."""
     name, k, prec = case_label(case), case.reduction, plan.precision
     tol = config_tolerance(prec, k, case.tol_factor)
     if base_run is not None:
         base_tol = config_tolerance(plan.baseline_precision, k, case.tol_factor)
         scale = prec.eps / plan.baseline_precision.eps
-        pair_tol = Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; "
-                                                       f"{plan.baseline.name}: {base_tol.why}")
+        pair_tol = eager_tolerance(tol, base_tol, plan.baseline.name)
     records = []
     for q, value in run1.values.items():
         det, diff = determinism(value, run2.values.get(q) if run2 else None)

@@ -49,7 +49,7 @@ from .cases import adaptive_window, conv_reduction, linear_reduction, overlap_re
 from .records import DTYPES, Record, compare, reduction_tolerance
 
 __all__ = ["OPS", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
-           "load_op_db", "run_corpus", "summarize", "sample_rows", "opinfo_frame", "corpus_from_records",
+           "load_op_db", "run_corpus", "summarize", "totals", "sample_rows", "opinfo_frame", "corpus_from_records",
            "OPINFO_COLUMNS", "SUBSET_SCAN"]
 
 #: A subset is drawn from each entry's first SUBSET_SCAN samples (the max-pool generator makes
@@ -505,6 +505,10 @@ class CorpusRun:
         """:func:`summarize` of this run (the report's section calls it)."""
         return summarize(self)
 
+    def totals(self) -> dict:
+        """:func:`totals` of this run's :meth:`summary`."""
+        return totals(summarize(self))
+
 
 def run_corpus(ops=None, dtypes=DTYPES, seed=0, subset=None, scan=None, method="fast", log=None) -> CorpusRun:
     """Every sample of each entry of ``ops`` (default: all of :data:`OPS`) in each dtype.
@@ -572,6 +576,20 @@ def summarize(run: CorpusRun) -> list[dict]:
     for row in out:
         row["not_run"] = row["samples"] - row["run"]
         row["why_not"] = "; ".join(f"{n}× {why}" for why, n in sorted(row["reasons"].items())) or "—"
+    return out
+
+
+def totals(rows) -> dict:
+    """The corpus's totals over :func:`summarize`'s rows — the one count behind the terminal table's
+    last line, the exit status of ``cnn-parity opinfo`` and the report's corpus section and card:
+    ``samples``, ``run``, ``agree``, ``disagree`` (run, not agreeing), ``not_run``, ``share`` (run ÷
+    samples in %, NaN without samples) and ``worst`` (the smallest worst headroom of the rows; inf
+    when every comparison is exact or none was made)."""
+    rows = list(rows)
+    out = {k: sum(row[k] for row in rows) for k in ("samples", "run", "agree", "not_run")}
+    out["disagree"] = out["run"] - out["agree"]
+    out["share"] = 100 * out["run"] / out["samples"] if out["samples"] else math.nan
+    out["worst"] = min((row["worst"] for row in rows), default=math.inf)
     return out
 
 

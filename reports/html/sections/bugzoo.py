@@ -4,7 +4,8 @@
 clean baseline, the weakest catch, when the run was made) and one table row per bug, grouped by
 where the bug lives — what it models, its symptom in words and numbers, the comparison that
 caught it first, and its weakest catch (the smallest max_rel ÷ tol among its failing records).
-The harness's own bugs come last, in their own group: the harness's self-check catches them.
+The harness's own bugs come last, in their own groups: the harness's self-check catches those of
+``compare()``, the judges' known answers (``reports.parity.judgecheck``) those of the matrix and the corpus.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ GROUP_TITLES = {
     "lrn": "Local response normalisation", "lenet": "LeNet-5", "optimizer": "Optimizers",
     "transfer": "The weight transfer", "subtle": "Subtle: small relative errors",
     "harness": "The harness itself — caught by its own self-check, not by the parity cases",
+    "judges": "The judges — the configuration matrix and the OpInfo corpus's counting, caught by their known answers",
 }
 
 

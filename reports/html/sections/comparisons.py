@@ -62,7 +62,7 @@ def verdict_context(inputs) -> dict:
         "state": "none" if not total else "fail" if fails else "pass",
         "total": f"{total:,}", "n_cases": n_cases, "n_fails": len(fails),
         "n_sweep_configs": len(group_cases(sweeps)),
-        "n_opinfo_samples": len(getattr(inputs, "opinfo", None).results) if opinfo_card(inputs) else 0,
+        "n_opinfo_samples": inputs.opinfo.totals()["samples"] if opinfo_card(inputs) else 0,
         "cards": cards,
         "fails": [record_row(r) for r in fails[:MAX_FAILS_SHOWN]],
         "left_out": left_out if left_out and left_out != "nothing" else "",

@@ -2,8 +2,9 @@
 
 ``opinfo_context`` lays out the run's summary (``CorpusRun.summary()``, i.e.
 :func:`reports.parity.opinfo.summarize`) — per entry and dtype:
-samples, run, agreeing, not run (with reasons), worst headroom — with the command that makes
-the same table, and the samples that disagree. ``opinfo_records`` gives the verdict the corpus's
+samples, run, agreeing, not run (with reasons), worst headroom — and its totals
+(``CorpusRun.totals()``, the count the terminal table and the command's exit status use), with the
+command that makes the same table, and the samples that disagree. ``opinfo_records`` gives the verdict the corpus's
 records.
 """
 from __future__ import annotations
@@ -25,16 +26,11 @@ def opinfo_records(inputs) -> list:
     return [] if run is None else [r for res in run.results for r in res.records]
 
 
-def _totals(run) -> dict:
-    ran = [res for res in run.results if res.ran]
-    return {"samples": len(run.results), "run": len(ran), "agree": sum(res.agrees for res in ran)}
-
-
 def opinfo_card(inputs) -> Card | None:
     """The verdict's summary card of the corpus (None when it did not run)."""
     if getattr(inputs, "opinfo", None) is None:
         return None
-    t = _totals(inputs.opinfo)
+    t = inputs.opinfo.totals()
     return Card("PyTorch's OpInfo samples", f"{t['agree']:,} / {t['samples']:,}",
                 f"agree ({t['samples'] - t['run']} not run; torch {inputs.opinfo.torch_version})")
 
@@ -50,11 +46,11 @@ def opinfo_context(inputs) -> dict | None:
             "not_run": row["not_run"], "why_not": row["why_not"], "worst": fmt_headroom(row["worst"]),
             "worst_where": row["worst_quantity"] if math.isfinite(row["worst"]) else "",
             "passed": row["agree"] == row["run"]})
-    t = _totals(run)
+    t = run.totals()
     disagreeing = [r for res in run.results if res.ran and not res.agrees for r in res.records if not r.passed]
     command = "cnn-parity opinfo --dtype both --csv opinfo.csv" + (
         "" if run.subset is None or run.subset < 0 else f" --subset {run.subset}")
     return {"available": True, "note": note, "torch": run.torch_version, "method": run.method,
-            "tables": tables, "command": command, "share": f"{100 * t['run'] / t['samples']:.1f}" if t["samples"] else "0",
-            "all_agree": t["agree"] == t["run"], **t,
+            "tables": tables, "command": command, **t, "share": f"{t['share']:.1f}" if t["samples"] else "0",
+            "all_agree": t["disagree"] == 0,
             "disagreements": [record_row(r) for r in disagreeing[:MAX_DISAGREEMENTS_SHOWN]]}

@@ -12,16 +12,18 @@ Where the bug cannot be expressed that way (``col2im``/``fold`` assigning instea
 the optimizers' formulas), the plant is a short modified copy, marked ``MODIFIED COPY`` with the
 changed line marked ``# BUG``.
 
-``CATALOG`` (``catalog.py``) is the list, the plants are in ``layer_bugs.py`` and
-``other_bugs.py``, the planting helpers in ``planting.py``; ``reports.bugzoo`` (``cnn-parity bugs``) plants each in turn and runs the
+``CATALOG`` (``catalog.py``) is the list, the plants are in ``layer_bugs.py``, ``other_bugs.py`` and
+``judge_bugs.py`` (the judges: the configuration matrix and the OpInfo corpus's counting), the
+planting helpers in ``planting.py``; ``reports.bugzoo`` (``cnn-parity bugs``) plants each in turn and runs the
 checks a bug declares (``checks``): "parity" (every parity case, both dtypes), "optimizer" (the
 optimizer trajectories of ``reports.parity.optim``), "lockstep" (a few lockstep training steps),
-"selfcheck" (the harness's own known answers, ``reports.parity.selfcheck``).
+"selfcheck" (the harness's own known answers, ``reports.parity.selfcheck``), "judges" (the judges'
+known answers, ``reports.parity.judgecheck``).
 """
 from __future__ import annotations
 
 from .catalog import CATALOG, GROUPS, Bug, bug_by_name
-from .planting import all_of, around, patched, patched_everywhere, snapshot, temporarily
+from .planting import all_of, around, around_everywhere, patched, patched_everywhere, snapshot, temporarily
 
-__all__ = ["Bug", "CATALOG", "GROUPS", "bug_by_name", "patched", "patched_everywhere", "around",
+__all__ = ["Bug", "CATALOG", "GROUPS", "bug_by_name", "patched", "patched_everywhere", "around", "around_everywhere",
            "temporarily", "all_of", "snapshot"]

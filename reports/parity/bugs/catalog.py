@@ -12,15 +12,20 @@ import reference.optimizer as O
 import reference.util as U
 import torch_impl.transfer as TR
 
+from .. import cells as CE
+from .. import configs as CF
+from .. import matrix as MX
+from .. import opinfo as OI
 from .. import records as REC
+from . import judge_bugs as JB
 from . import layer_bugs as LB
 from . import other_bugs as OB
-from .planting import all_of, around, patched, patched_everywhere
+from .planting import all_of, around, around_everywhere, patched, patched_everywhere
 
 __all__ = ["Bug", "GROUPS", "CATALOG", "bug_by_name"]
 
 GROUPS = ("im2col", "conv", "pool", "activation", "affine", "loss", "dropout", "lrn", "lenet",
-          "optimizer", "transfer", "subtle", "harness")
+          "optimizer", "transfer", "subtle", "harness", "judges")
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Bug:
     where   the function or method the plant changes
     models  what the bug is and where people make it
     plant   ``plant()`` returns a context manager that plants the bug for its duration
-    checks  what must catch it: "parity", "optimizer", "lockstep", "selfcheck"
+    checks  what must catch it: "parity", "optimizer", "lockstep", "selfcheck", "judges"
     reaches the parity cases that reach the changed code (layer or net names), for fast tests
     """
 
@@ -50,6 +55,7 @@ def _bug(name, group, where, models, plant, checks=("parity",), reaches=()):
 
 
 _OPT = ("optimizer", "lockstep")
+_JUDGES = ("judges",)
 
 CATALOG: list[Bug] = [
     # im2col / col2im / unfold / fold, output size, padding
@@ -223,6 +229,68 @@ CATALOG: list[Bug] = [
          "arrays of different shapes broadcast or reshaped to fit before comparing, as np.allclose "
          "does: a transposed result with the same values passes",
          lambda: patched_everywhere(REC, "compare", OB.shape_blind), ("selfcheck",)),
+    # the judges: the configuration matrix, its registry and cells, the OpInfo corpus's counting
+    _bug("oracle_own_float64_draws", "judges", "reports.parity.matrix._oracle_layer",
+         "the float64 oracle of a float32 run built from its own float64 draws of the weights instead of the "
+         "run's float32 weights upcast: an error of float32's rounding, inside every tolerance",
+         lambda: patched(MX, "_oracle_layer", JB.oracle_own_draws), _JUDGES),
+    _bug("oracle_not_upcast", "judges", "reports.parity.matrix._up",
+         "the oracle's inputs not upcast (astype(float64) taken for a no-op): a float32 run's oracle of a "
+         "layer without parameters rounds in float32 as the run does",
+         lambda: patched(MX, "_up", JB.not_upcast), _JUDGES),
+    _bug("eager_tolerance_max", "judges", "reports.parity.matrix.eager_tolerance",
+         "against eager, the larger of the two tolerances instead of their sum: two runs each within its own "
+         "tolerance of the oracle may differ by the sum, so correct runs 'differ from eager'",
+         lambda: patched(MX, "eager_tolerance", JB.eager_tolerance_max), _JUDGES),
+    _bug("worse_scale_inverted", "judges", "reports.parity.matrix.judge_verdict",
+         "eager's error scaled by eps_eager/eps_config instead of eps_config/eps_eager: a bfloat16 run is held "
+         "to float32 eager's error divided by 2^16",
+         lambda: patched_everywhere(MX, "judge_verdict", JB.verdict_scale_inverted), _JUDGES),
+    _bug("worse_without_floor", "judges", "reports.parity.matrix.judge_verdict",
+         "'worse than eager' without the floor of 16·eps: where eager happens to be exact, one rounding makes "
+         "a configuration 'worse'",
+         lambda: around_everywhere(MX, "judge_verdict", JB.verdict_without_floor), _JUDGES),
+    _bug("ratio_swapped", "judges", "reports.parity.matrix._ratio",
+         "the ratio to eager with its arguments swapped: a configuration 40 times worse than eager shows 0.025",
+         lambda: around(MX, "_ratio", JB.ratio_swapped), _JUDGES),
+    _bug("determinism_against_itself", "judges", "reports.parity.matrix.determinism",
+         "the determinism check given the first run twice: every configuration 'bit-identical'",
+         lambda: around_everywhere(MX, "determinism", JB.determinism_of_itself), _JUDGES),
+    _bug("repeat_from_cache", "judges", "reports.parity.matrix.run_case",
+         "run_case memoised on (case, configuration, dtype, seed), the repeat included: the second run is "
+         "the first, and non-determinism is never seen",
+         lambda: around_everywhere(MX, "run_case", JB.run_case_memoised()), _JUDGES),
+    _bug("failure_recorded_as_skipped", "judges", "reports.parity.matrix._status",
+         "a configuration whose run raised recorded as skipped, as if it could not run here: a compile error "
+         "disappears from the failures and the exit status",
+         lambda: around(MX, "_status", JB.failure_as_skipped), _JUDGES),
+    _bug("verdicts_reordered", "judges", "reports.parity.cells.VERDICT_ORDER",
+         "'worse than eager' ranked after 'disagrees': a cell with a disagreeing quantity shows 'worse than "
+         "eager', which does not fail the command",
+         lambda: patched_everywhere(CE, "VERDICT_ORDER", lambda orig: JB.VERDICTS_REORDERED), _JUDGES),
+    _bug("tf32_precision_forgotten", "judges", "reports.parity.configs.precision_of",
+         "the precision a configuration computes in read from its autocast only: TF32 runs judged at "
+         "float32's tolerance",
+         lambda: patched_everywhere(CF, "precision_of", JB.precision_from_autocast), _JUDGES),
+    _bug("eps_is_unit_roundoff", "judges", "reports.parity.records.Precision.eps",
+         "eps taken as the unit roundoff 2^-p instead of 2^(1-p): every configuration's tolerance halved, "
+         "no longer the rule of the other records",
+         lambda: patched(REC.Precision, "eps", JB.eps_unit_roundoff), _JUDGES),
+    _bug("baseline_in_config_precision", "judges", "reports.parity.configs.plan",
+         "the baseline's precision taken from the configuration: an autocast run's eager tolerance and "
+         "scale computed as if eager ran in bfloat16",
+         lambda: patched_everywhere(CF, "plan", JB.baseline_in_config_precision), _JUDGES),
+    _bug("corpus_not_run_agrees", "judges", "reports.parity.opinfo.SampleResult.agrees",
+         "a sample the reference cannot express counted as agreeing (all() of no records is True)",
+         lambda: patched(OI.SampleResult, "agrees", JB.agrees_without_running), _JUDGES),
+    _bug("corpus_worst_over_passing", "judges", "reports.parity.opinfo.summarize",
+         "the worst headroom taken over the passing comparisons only: an entry whose samples disagree "
+         "shows a comfortable headroom",
+         lambda: patched_everywhere(OI, "summarize", JB.worst_over_passing), _JUDGES),
+    _bug("corpus_not_run_disagree", "judges", "reports.parity.opinfo.totals",
+         "samples not run counted as disagreeing: cnn-parity opinfo exits 1 on a corpus that agrees "
+         "wherever it runs",
+         lambda: around(OI, "totals", JB.not_run_disagree), _JUDGES),
 ]
 
 

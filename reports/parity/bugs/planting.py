@@ -2,7 +2,8 @@
 
 :func:`patched` replaces one attribute of a module or class, :func:`patched_everywhere` a function
 in every module of the project that imported it by name, :func:`around` wraps a function or
-method (``wrapper(original, *args, **kwargs)``), :func:`temporarily` sets attributes of an object
+method (``wrapper(original, *args, **kwargs)``), :func:`around_everywhere` does so wherever the
+function was imported, :func:`temporarily` sets attributes of an object
 for a block, :func:`all_of` plants several patches as one. Each restores the very same objects on
 the way out, also when the block raises. :func:`snapshot` records the identity of every attribute
 of the project's modules and classes, so that a test can show that nothing was left behind.
@@ -15,7 +16,7 @@ import inspect
 import sys
 from typing import Callable
 
-__all__ = ["patched", "patched_everywhere", "around", "temporarily", "all_of", "with_argument", "snapshot"]
+__all__ = ["patched", "patched_everywhere", "around", "around_everywhere", "temporarily", "all_of", "with_argument", "snapshot"]
 
 
 @contextlib.contextmanager
@@ -56,14 +57,25 @@ def patched_everywhere(module, attr: str, make: Callable):
         yield
 
 
-def around(owner, attr: str, wrapper: Callable):
-    """Patch a function or method with ``wrapper(original, *args, **kwargs)``."""
+def _wrapping(wrapper: Callable):
+    """``make(original)`` -> a function calling ``wrapper(original, *args, **kwargs)``."""
     def make(original):
         @functools.wraps(original)
         def wrapped(*args, **kwargs):
             return wrapper(original, *args, **kwargs)
         return wrapped
-    return patched(owner, attr, make)
+    return make
+
+
+def around(owner, attr: str, wrapper: Callable):
+    """Patch a function or method with ``wrapper(original, *args, **kwargs)``."""
+    return patched(owner, attr, _wrapping(wrapper))
+
+
+def around_everywhere(module, attr: str, wrapper: Callable):
+    """:func:`around` for a function, in ``module`` and in every module of the project that
+    imported it by name (as :func:`patched_everywhere`)."""
+    return patched_everywhere(module, attr, _wrapping(wrapper))
 
 
 @contextlib.contextmanager
