@@ -72,7 +72,7 @@ MUTANTS = [
      "worse than eager: no 16 eps floor"),
     ("V4", M, [("err > MULTIPLE * scale * base_err + floor", "err > MULTIPLE * (scale * base_err + floor)")],
      "worse than eager: the multiple applied to the floor too"),
-    ("V5", M, [("MULTIPLE = 3.0", "MULTIPLE = 2.0")], "MULTIPLE 2 for 3"),
+    ("V5", CEL, [("MULTIPLE = 3.0", "MULTIPLE = 2.0")], "MULTIPLE 2 for 3"),
     ("V6", M, [("    if not within_tol:\n        return \"disagrees\"",
                 "    if not within_tol and (base_err is None or err > MULTIPLE * scale * base_err):\n        return \"disagrees\"")],
      "beyond tolerance excused when eager is as far off (dynamo's same() logic)"),
