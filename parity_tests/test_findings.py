@@ -103,11 +103,13 @@ def test_a_script_has_its_header(path):
 
 # ----------------------------------------------------------------------------- the scripts, as run by a user
 
-@pytest.mark.parametrize("finding", [pytest.param(f, id=f.id, marks=[pytest.mark.compile] if f.kind == "compile" else [])
+@pytest.mark.parametrize("finding", [pytest.param(f, id=f.id, marks=[pytest.mark.compile if f.kind == "compile"
+                                                                    else pytest.mark.slow])
                                      for f in KNOWN])
 def test_a_finding_script_runs_and_is_present_on_the_torch_it_was_found_on(finding):
     """As a user runs it (a subprocess, this interpreter): never "could not run"; on the torch it was
-    found on, present, saying what it must. Compile findings run in the compile tier."""
+    found on, present, saying what it must. The slow tier (a fresh interpreter importing torch: 2 s
+    here; .ci/run runs it every time); compile findings run in the compile tier."""
     if finding.kind == "compile":
         from reports.parity import configs as C
 
@@ -242,9 +244,11 @@ def test_rerun_classifies_exit_statuses(tmp_path):
     assert FD.status_of(1, " PRESENT: indented")[0] == FD.COULD_NOT_RUN
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="a script killed by a signal, process groups: POSIX")
 def test_rerun_times_out_and_leaves_nothing_running(tmp_path):
-    """A script past its limit is killed with everything it started (its process group)."""
+    """A script past its limit is killed with everything it started (its process group). The slow
+    tier (it waits out its 2 s limit; .ci/run runs it every time)."""
     child = tmp_path / "child.pid"
     found = _fake_findings(tmp_path, {"slow.py": f"""
         import subprocess, sys, time

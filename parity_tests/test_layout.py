@@ -9,6 +9,7 @@ the project is part of an import loop at all (imports inside functions included)
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -39,14 +40,18 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path, module: str | None = None) -> set[str]:
+def _imports(path: Path, module: str | None = None) -> frozenset[str]:
     """Absolute names of everything ``path`` imports (relative imports resolved as if the file
     were the module ``module``, by default its own name)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     module = module or _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return _imports_of_source(path.read_text(encoding="utf-8"), package)
+
+
+@functools.lru_cache(maxsize=None)          # the per-file tests and the whole graph parse each text once
+def _imports_of_source(text: str, package: str) -> frozenset[str]:
     out = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -58,7 +63,7 @@ def _imports(path: Path, module: str | None = None) -> set[str]:
                 name = node.module or ""
             out.add(name)
             out.update(f"{name}.{a.name}" for a in node.names)   # `from . import cases`
-    return out
+    return frozenset(out)
 
 
 def _layer(name: str) -> int | None:
