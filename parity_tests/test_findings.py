@@ -50,6 +50,9 @@ PRESENT_SAYS = {
                                           "elements written outside the gradient buffer"],
     "compile-conv-empty-batch-backward": ["first backend that fails: inductor", "aot_eager_decomp_partition   agrees",
                                           "grad_weight strides eager (27, 1, 9, 3), fake (27, 9, 3, 1)"],
+    "channels-last-conv-one-channel-wrong-output": ["has strides (12, 1, 4, 1)",
+                                                    "the contiguous input and oneDNN off"],
+    "compile-avgpool-ceil-mode-backward": ["first backend that fails: inductor", "aot_eager_decomp_partition   agrees"],
 }
 
 

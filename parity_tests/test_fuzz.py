@@ -239,6 +239,20 @@ def test_the_known_findings_are_recognised_and_exist():
                          where="ValueError: Pooling: ... has no element inside the input")
     assert known_id(refuse, conv0) == "maxpool-dilated-window-in-padding"
     assert known_id(replace(refuse, layer="AvgPooling"), conv0) == ""
+    # one input channel, an output one column wide, under channels_last (and nothing else)
+    one = _net(("Convolution", dict(CONV, FN=1, kernel=(2, 4), stride=(1, 3), pad=0)), shape=(2, 1, 3, 4))
+    wrong = Observation("disagrees", "channels_last", "float32", "Convolution", "output", where="Conv1.out")
+    assert known_id(wrong, one) == "channels-last-conv-one-channel-wrong-output"
+    assert known_id(replace(wrong, configuration="eager"), one) == ""
+    assert known_id(wrong, _net(("Convolution", dict(CONV, FN=1, kernel=(2, 4), stride=(1, 3), pad=0)),
+                                shape=(2, 2, 3, 4))) == ""                       # two input channels
+    assert known_id(wrong, replace(one, shape=(2, 1, 3, 7))) == ""              # two output columns
+    # Inductor's average-pooling backward with ceil_mode
+    avg = dict(POOL, kernel=2, stride=2, ceil_mode=True, count_include_pad=True, divisor_override=None)
+    grad = Observation("disagrees", "compile", "float32", "AvgPooling", "dx", where="dx")
+    assert known_id(grad, _net(("AvgPooling", avg), shape=(1, 1, 3, 5))) == "compile-avgpool-ceil-mode-backward"
+    assert known_id(grad, _net(("AvgPooling", dict(avg, ceil_mode=False)), shape=(1, 1, 3, 5))) == ""
+    assert known_id(replace(grad, quantity="output"), _net(("AvgPooling", avg), shape=(1, 1, 3, 5))) == ""
 
 
 def test_the_reference_refusing_a_dilated_window_in_the_padding_is_the_known_finding(one_thread):

@@ -45,7 +45,7 @@ from ..harness import quiet_torch_notes
 from ..matrix import first_line, oracle_net, run_matrix
 from .judge import Observation, observe, refusal_observation
 from .results import evidence_text as results_evidence_text
-from .netspec import Invalid, NetSpec, build, describe, draw_spec, empty_pool_windows, inputs, net_case
+from .netspec import Invalid, NetSpec, build, describe, draw_spec, empty_pool_windows, inputs, net_case, shapes
 from .shrink import shrink
 
 __all__ = ["cpu_name", "format_run", "measured_text", "evidence_text", "progress_line", "KNOWN", "COMPILE_EVERY", "Finding", "Expected", "FuzzRun", "examine", "fuzz", "known_id"]
@@ -66,9 +66,28 @@ def _maxpool_window_in_padding(obs: Observation, spec: NetSpec) -> bool:
     return obs.kind == "reference refuses" and obs.layer == "Pooling" and "no element" in obs.where
 
 
+def _channels_last_conv_one_channel(obs: Observation, spec: NetSpec) -> bool:
+    """A convolution of a one-channel input whose output is one column wide, under channels_last."""
+    if obs.configuration != "channels_last" or obs.layer != "Convolution" or obs.kind != "disagrees":
+        return False
+    try:
+        ins = shapes(spec)                          # each layer's input (C, H, W), then the scores
+    except Invalid:
+        return False
+    return any(layer.kind == "Convolution" and ins[i][0] == 1 and len(ins[i + 1]) == 3 and ins[i + 1][2] == 1
+               for i, layer in enumerate(spec.layers))
+
+
+def _compile_avgpool_ceil_mode(obs: Observation, spec: NetSpec) -> bool:
+    return (obs.configuration == "compile" and obs.layer == "AvgPooling" and obs.quantity == "dx"
+            and any(layer.kind == "AvgPooling" and layer.o.get("ceil_mode") for layer in spec.layers))
+
+
 #: The known findings (ids of findings/index.json), recognised by what the fuzzer sees.
 KNOWN = {"compile-conv-empty-batch-backward": _compile_empty_batch,
-         "maxpool-dilated-window-in-padding": _maxpool_window_in_padding}
+         "maxpool-dilated-window-in-padding": _maxpool_window_in_padding,
+         "channels-last-conv-one-channel-wrong-output": _channels_last_conv_one_channel,
+         "compile-avgpool-ceil-mode-backward": _compile_avgpool_ceil_mode}
 
 
 def known_id(obs: Observation, spec: NetSpec) -> str:
