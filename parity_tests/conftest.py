@@ -67,6 +67,15 @@ def assert_dtype_preserved(records, dtype):
 #: The checkout's root (where ``cnn-parity`` subprocesses run).
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Folders inside the packages that hold generated output, ignored by git: the default output
+#: folder of `cnn-parity report` and `fuzz` (whose repros are .py files), never the project's code.
+GENERATED = (ROOT / "reports" / "out",)
+
+
+def project_py_files(root: Path, folder: str) -> list:
+    """The .py files under ``root / folder``, generated output left out."""
+    return sorted(p for p in (root / folder).rglob("*.py") if not any(g in p.parents for g in GENERATED))
+
 
 def cli_env(**extra) -> dict:
     """The environment of a subprocess: this checkout's code first, no debug unless asked."""

@@ -360,3 +360,14 @@ def test_section_data_reruns_the_cheap_findings_and_reads_the_others(tmp_path, m
     statuses.write_text("[]")
     with pytest.raises(RunError, match="not a statuses file"):
         FD.load_statuses(statuses)
+
+
+def test_the_page_names_a_duplicate_first_and_the_related_issues_short():
+    from reports.html.sections.findings import upstream_text
+
+    assert upstream_text({"upstream": ["pytorch/pytorch#2", "pytorch/pytorch#1"], "upstream_duplicate": "pytorch/pytorch#1"}) \
+        == "duplicate of #1; related: #2"
+    assert upstream_text({"upstream": ["pytorch/pytorch#3"], "upstream_duplicate": None}) == "#3"
+    assert upstream_text({"upstream": ["pytorch/pytorch#1"], "upstream_duplicate": "pytorch/pytorch#1"}) == "duplicate of #1"
+    rows = {r["id"]: r for r in FD.section_data(rerun_kinds=(), fuzz_path=None)["known"]}
+    assert upstream_text(rows["compile-avgpool-ceil-mode-backward"]).startswith("duplicate of #198119")

@@ -16,6 +16,8 @@ import pytest
 
 import reports
 
+from .conftest import project_py_files
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: reports' packages and top-level modules, lowest first (as listed in ``reports/__init__.py``):
@@ -78,7 +80,7 @@ def _layer(name: str) -> int | None:
 
 
 def _py_files(folder: str):
-    return sorted((ROOT / folder).rglob("*.py"))
+    return project_py_files(ROOT, folder)
 
 
 def test_reference_imports_numpy_only():
@@ -150,7 +152,7 @@ def import_graph(root: Path, folders) -> dict[str, set[str]]:
     a module's import of its own package (``from . import x``) counts as an import of ``x``."""
     files = {}
     for folder in folders:
-        for path in sorted((root / folder).rglob("*.py")):
+        for path in project_py_files(root, folder):
             parts = list(path.relative_to(root).with_suffix("").parts)
             files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     graph = {}

@@ -118,7 +118,7 @@ def test_torchvision_is_optional():
     that need it, so that importing any module of the project works without it."""
     import ast
 
-    from .conftest import ROOT
+    from .conftest import ROOT, project_py_files
 
     tomllib = pytest.importorskip("tomllib", reason="Python 3.10 has no tomllib")
 
@@ -137,7 +137,7 @@ def test_torchvision_is_optional():
             yield from module_level_imports(child)
 
     found = [f"{path.relative_to(ROOT)}: {name}"
-             for package in ("reference", "torch_impl", "reports") for path in sorted((ROOT / package).rglob("*.py"))
+             for package in ("reference", "torch_impl", "reports") for path in project_py_files(ROOT, package)
              for name in module_level_imports(ast.parse(path.read_text(encoding="utf-8")))
              if name.split(".")[0] == "torchvision"]
     assert not found, found

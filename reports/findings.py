@@ -277,7 +277,8 @@ def section_data(rerun_kinds=("eager",), statuses_path=None, fuzz_path=None, tim
     for finding in known_findings():
         row = {"id": finding.id, "title": finding.title, "kind": finding.kind, "layer": finding.layer,
                "configuration": finding.configuration, "script": finding.script.name,
-               "upstream": list(finding.upstream), "found_on": dict(finding.found_on)}
+               "upstream": list(finding.upstream), "upstream_duplicate": finding.upstream_duplicate,
+               "found_on": dict(finding.found_on)}
         if finding.kind in rerun_kinds:
             result = rerun(finding, timeout)
             row.update(status=result.status, reason=result.reason, last_line=_last_line(result.output),

@@ -14,9 +14,21 @@ from collections import Counter
 
 from .common import Card
 
-__all__ = ["findings_context"]
+__all__ = ["findings_context", "upstream_text"]
 
 _STATUS_TEXT = {"present": "present", "fixed": "fixed", "could not run": "could not run", "not run": "not run"}
+
+
+def _issue(name: str) -> str:
+    """``pytorch/pytorch#123`` as ``#123`` (every upstream issue so far is PyTorch's)."""
+    return name.removeprefix("pytorch/pytorch")
+
+
+def upstream_text(r: dict) -> str:
+    """The Upstream cell: the duplicated issue first, then the related ones, in short form."""
+    dup = r.get("upstream_duplicate")
+    related = ", ".join(_issue(u) for u in r.get("upstream", []) if u != dup)
+    return f"duplicate of {_issue(dup)}" + (f"; related: {related}" if related else "") if dup else related
 
 
 def _known_row(r: dict) -> dict:
@@ -24,7 +36,7 @@ def _known_row(r: dict) -> dict:
     return {"id": r["id"], "title": r["title"], "kind": r["kind"], "script": r["script"],
             "status": _STATUS_TEXT.get(r["status"], r["status"]), "fixed": r["status"] == "fixed",
             "source": r.get("source", ""), "reason": r.get("reason", ""), "last_line": r.get("last_line", ""),
-            "upstream": ", ".join(r.get("upstream", [])),
+            "upstream": upstream_text(r),
             "found_on": f"torch {found.get('torch', '?')}, {found.get('date', '?')}"}
 
 
