@@ -57,7 +57,7 @@ from .cells import MULTIPLE, NOT_APPLICABLE, VERDICT_ORDER, Cell, cells, record_
 from .records import DTYPES, Record, Tolerance, amend, compare, config_str, config_tolerance
 
 __all__ = ["MULTIPLE", "Run", "MatrixResult", "Cell", "run_case", "run_matrix", "judge_verdict", "judge_runs",
-           "oracle_net", "eager_tolerance", "determinism",
+           "oracle_net", "net_values", "eager_tolerance", "determinism",
            "matrix_cases", "cells", "case_label", "VERDICT_ORDER", "first_line",
            "NOT_APPLICABLE", "record_case_id"]
 
@@ -161,8 +161,14 @@ def oracle_net(case: NetCase, ref, inputs, dtype, seed, after_layer=None):
             ref64.params[key][...] = ref.params[key]
             setattr(ref64.layers[layer], attr, ref64.params[key])
         ref = ref64
-    loss, outs, grads, dx = ref_trace(ref, _up(inputs["x"]), inputs["t"], case.mode == "train",
-                                       inputs.get("masks"), after_layer)
+    return net_values(case, ref, _up(inputs["x"]), inputs, after_layer)
+
+
+def net_values(case: NetCase, ref, x, inputs, after_layer=None) -> dict:
+    """Every value of the reference net ``ref`` run, in its own dtype, on ``x`` and the case's
+    targets and masks: the loss, scores, dx, parameter gradients, each layer's output and the
+    gradient arriving at it (the keys of a run's records)."""
+    loss, outs, grads, dx = ref_trace(ref, x, inputs["t"], case.mode == "train", inputs.get("masks"), after_layer)
     values = {"loss": np.asarray(loss), "scores": outs[list(ref.layers)[-1]], "dx": dx}
     for key, (layer, attr) in ref.PARAM_LAYERS.items():
         values["d" + key] = getattr(ref.layers[layer], "d" + attr)

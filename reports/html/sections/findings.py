@@ -78,7 +78,7 @@ def _fuzz(fuzz: dict) -> dict:
                   "; ".join(f"{k}: {n} network{'s' * (n != 1)}" for k, n in by_kind.items()) or "none"),
              Card("Expected at this precision", str(len(fuzz["expected"])),
                   f"{sum(int(e['count']) for e in fuzz['expected'])} networks; decisions at a near-tie, "
-                  "values outside the format's range"),
+                  "values outside the format's range, ill-conditioned in float32"),
              Card("Run", fuzz["date"], f"{fuzz.get('command', 'cnn-parity fuzz')}; {wall / 60:.1f} min; torch "
                                        f"{fuzz['torch']}; load average {load or '?'}", long=True)]
     configs = [[c["name"], f"{c['networks']:,}", f"{c['seconds']:.1f}", _num(c.get("per_minute"))]

@@ -430,7 +430,7 @@ def format_run(run: FuzzRun) -> str:
         if f.repro:
             lines.append(f"        repro: {f.repro}")
     if run.expected:
-        lines += ["", "expected at this precision (decisions at a near-tie, values outside the format):"]
+        lines += ["", "expected at this precision (decisions at a near-tie, values outside the format, ill-conditioned):"]
         for e in run.expected.values():
             o = e.observation
             lines.append(f"  {' '.join(x or '-' for x in o.signature)} — {e.count} network{'s' * (e.count != 1)}, "

@@ -33,8 +33,14 @@ configuration's tolerance) — when, the reference's backward routed as torch's 
 own judging (``matrix.judge_runs``) finds every oracle record agreeing; and a result whose oracle
 lies outside the range of the format the run computes in (float16 under autocast; float32,
 bfloat16, TF32): larger than its largest finite number, or wholly below its smallest normal one,
-for the quantity or for the values entering its layer (autocast casts them). Each carries its evidence: the two values and the rounding unit, or the oracle's magnitude and the
-format's limit.
+for the quantity or for the values entering its layer (autocast casts them); and, for a float32
+run of a configuration computing in float32, an ill-conditioned quantity: the reference (NumPy,
+an independent implementation) computing the same network in float32 is off by at least a third
+of the run's error — a cancellation (an exact answer of 0 or tiny beside its terms), a saturated
+function's gradient computed from its rounded output — so that the float32 format, not torch's
+kernel, is what loses the bits. A configuration's observation where eager's is a finding or
+ill-conditioned is eager's. Each carries its evidence: the two values and the rounding unit, the
+oracle's magnitude and the format's limit, or the run's and the float32 reference's errors.
 """
 from __future__ import annotations
 
@@ -48,18 +54,21 @@ import torch
 import reference as R
 
 from ..configs import plan, precision_of
-from ..records import config_tolerance
+from ..records import compare, config_tolerance
 from ..harness import align_near_ties, align_near_zeros
-from ..matrix import first_line, judge_runs, oracle_net
+from ..matrix import first_line, judge_runs, net_values, oracle_net
 from .netspec import KINDS as LAYER_KINDS
 from .netspec import layer_names, param_layers
 
-__all__ = ["Observation", "FINDING_KINDS", "EXPECTED", "observe", "locate", "crash_observation",
-           "refusal_observation", "message_key", "layer_of_exception"]
+__all__ = ["Observation", "FINDING_KINDS", "EXPECTED", "REFERENCE_MULTIPLE", "observe", "locate",
+           "crash_observation", "refusal_observation", "message_key", "layer_of_exception"]
 
 FINDING_KINDS = ("disagrees", "worse than eager", "nan/inf", "non-deterministic", "crash", "reference refuses")
 #: Why an observation is expected at this precision.
-EXPECTED = ("near-tie", "outside the format's range")
+EXPECTED = ("near-tie", "outside the format's range", "ill-conditioned")
+#: Ill-conditioned: the run's error is at most this many times the float32 reference's (the
+#: matrix's factor for "worse than eager").
+REFERENCE_MULTIPLE = 3.0
 #: torch module class -> the reference layer it twins (to place a crash).
 _TWIN_OF = {"Conv2d": "Convolution", "MaxPool2d": "Pooling", "AvgPool2d": "AvgPooling",
             "AdaptiveAvgPool2d": "AdaptiveAvgPooling", "ReLU": "Relu", "Sigmoid": "Sigmoid",
@@ -247,6 +256,27 @@ def _layer_input(case, run, names, quantity):
     return case.inputs(rng, "float64")["x"]
 
 
+def _ill_conditioned(case, cfg, dtype, run, record, seed):
+    """Evidence that ``record``'s error is the problem's, not torch's: the reference — an
+    independent implementation, in NumPy — computing the same network in float32 is off by at
+    least 1/:data:`REFERENCE_MULTIPLE` of the run's error (cancellation, a saturated function
+    computed from its rounded output, an ill-conditioned sum), or None. float32 runs of a
+    configuration computing in float32 only: autocast and TF32 round only some values."""
+    if np.dtype(dtype) != np.float32 or precision_of(cfg, dtype).name != "float32" \
+            or run is None or isinstance(run, Exception) or run.oracle.get(record.quantity) is None:
+        return None
+    rng = np.random.default_rng(seed)
+    ref, _ = case.build(rng, dtype)
+    inputs = case.inputs(rng, dtype)
+    with np.errstate(all="ignore"):                     # float32 overflows are part of the answer
+        values = net_values(case, ref, inputs["x"], inputs)
+    theirs = compare(case.id, record.quantity, run.oracle[record.quantity], values[record.quantity], record.tol)
+    if not (theirs.max_rel > 0 and record.max_rel <= REFERENCE_MULTIPLE * theirs.max_rel):
+        return None
+    return {"quantity": record.quantity, "error of the run": record.max_rel,
+            "error of the reference in float32": theirs.max_rel, "tolerance": record.tol}
+
+
 # ------------------------------------------------------------------------------------------
 # A network's observations
 # ------------------------------------------------------------------------------------------
@@ -288,7 +318,14 @@ def observe(spec, case, configs, dtypes, result, runs, seed=0) -> list[Observati
                 obs.expected, obs.evidence = "outside the format's range", evidence
             elif obs.kind != "nan/inf" and (evidence := _near_tie(case, cfg, dtype, runs, seed)):
                 obs.expected, obs.evidence = "near-tie", evidence
+            elif obs.kind in ("disagrees", "worse than eager") and \
+                    (evidence := _ill_conditioned(case, cfg, dtype, run, r, seed)):
+                obs.expected, obs.evidence = "ill-conditioned", evidence
             out.append(obs)
     eager = {(o.dtype, o.layer, o.quantity, o.kind, o.expected) for o in out if o.configuration == "eager"}
+    # ... and so is one where eager's is a finding or ill-conditioned: a quantity that float32
+    # storage alone cannot hold is no better held by a configuration computing in less.
+    eager |= {(o.dtype, o.layer, o.quantity, o.kind, e) for o in out if o.configuration == "eager"
+              and o.expected in ("", "ill-conditioned") for e in ("",) + EXPECTED}
     return [o for o in out if o.configuration == "eager" or o.kind in ("crash", "non-deterministic")
             or (o.dtype, o.layer, o.quantity, o.kind, o.expected) not in eager]
