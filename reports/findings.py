@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunError, UsageError
+from .files import replace_files
 from .parity.fuzz.results import ResultsError, load_results, read_json
 
 __all__ = ["FINDINGS_DIR", "INDEX_NAME", "PRESENT", "FIXED", "COULD_NOT_RUN", "VERDICTS", "KINDS", "Finding",
@@ -84,7 +85,7 @@ class Rerun:
 
     def line(self) -> str:
         """One line for a terminal: ``ID: status (reason, N s) — the script's last line``."""
-        last = next((s.strip() for s in reversed(self.output.splitlines()) if s.strip()), "")
+        last = _last_line(self.output)
         tail = f" — {last}" if last else ""
         return f"{self.finding.id}: {self.status} ({self.reason}, {self.seconds:.1f} s){tail}"
 
@@ -248,9 +249,7 @@ def save_statuses(path, reruns: list[Rerun], date: str | None = None) -> None:
            for r in reruns}
     text = json.dumps({"about": "the last rerun of each finding's script (cnn-parity findings --json)",
                        "findings": {**old, **new}}, indent=1, ensure_ascii=False) + "\n"
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    replace_files([(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))])
 
 
 def load_statuses(path=None) -> dict:

@@ -10,14 +10,11 @@ with one example each and its evidence.
 from __future__ import annotations
 
 import math
-from collections import Counter
 
+from ...parity.fuzz.results import counts_by_kind
 from .common import Card
 
 __all__ = ["findings_context", "upstream_text"]
-
-_STATUS_TEXT = {"present": "present", "fixed": "fixed", "could not run": "could not run", "not run": "not run"}
-
 
 def _issue(name: str) -> str:
     """``pytorch/pytorch#123`` as ``#123`` (every upstream issue so far is PyTorch's)."""
@@ -34,7 +31,7 @@ def upstream_text(r: dict) -> str:
 def _known_row(r: dict) -> dict:
     found = r.get("found_on", {})
     return {"id": r["id"], "title": r["title"], "kind": r["kind"], "script": r["script"],
-            "status": _STATUS_TEXT.get(r["status"], r["status"]), "fixed": r["status"] == "fixed",
+            "status": r["status"], "fixed": r["status"] == "fixed",
             "source": r.get("source", ""), "reason": r.get("reason", ""), "last_line": r.get("last_line", ""),
             "upstream": upstream_text(r),
             "found_on": f"torch {found.get('torch', '?')}, {found.get('date', '?')}"}
@@ -62,9 +59,7 @@ def _expected_row(e: dict) -> dict:
 def _fuzz(fuzz: dict) -> dict:
     findings = fuzz["findings"]
     new = [f for f in findings if not f.get("known")]
-    by_kind = Counter()
-    for f in findings:
-        by_kind[f["kind"]] += int(f["count"])
+    by_kind = counts_by_kind(fuzz)
     wall = fuzz["seconds"].get("wall", 0.0)
     phases = [(k, f"{v:.1f} s", f"{100 * v / wall:.0f} %" if wall else "—")
               for k, v in sorted(fuzz["seconds"].items(), key=lambda kv: -kv[1]) if k != "wall"]

@@ -163,12 +163,17 @@ def _kind_of_record(r) -> str:
 # Expected at this precision
 # ------------------------------------------------------------------------------------------
 
+def _draws(case, dtype, seed):
+    """The reference net and the inputs of ``case`` in ``dtype``, as the matrix drew them."""
+    rng = np.random.default_rng(seed)
+    ref, _ = case.build(rng, dtype)
+    return ref, case.inputs(rng, dtype)
+
+
 def _aligned_oracle(case, cfg, dtype, run, seed):
     """The float64 oracle of ``run`` with its max-pool and ReLU decisions routed as the run's
     where they are near-ties within the configuration's tolerance -> (oracle, evidence list)."""
-    rng = np.random.default_rng(seed)
-    ref, _ = case.build(rng, dtype)
-    inputs = case.inputs(rng, dtype)
+    ref, inputs = _draws(case, dtype, seed)
     rtol = config_tolerance(precision_of(cfg, dtype), case.reduction, case.tol_factor).rtol
     names, evidence = list(ref.layers), []
 
@@ -251,9 +256,7 @@ def _layer_input(case, run, names, quantity):
     i = names.index(quantity[:-4])
     if i:
         return run.oracle.get(f"{names[i - 1]}.out")
-    rng = np.random.default_rng(0)
-    case.build(rng, "float64")
-    return case.inputs(rng, "float64")["x"]
+    return _draws(case, "float64", 0)[1]["x"]
 
 
 def _ill_conditioned(case, cfg, dtype, run, record, seed):
@@ -265,9 +268,7 @@ def _ill_conditioned(case, cfg, dtype, run, record, seed):
     if np.dtype(dtype) != np.float32 or precision_of(cfg, dtype).name != "float32" \
             or run is None or isinstance(run, Exception) or run.oracle.get(record.quantity) is None:
         return None
-    rng = np.random.default_rng(seed)
-    ref, _ = case.build(rng, dtype)
-    inputs = case.inputs(rng, dtype)
+    ref, inputs = _draws(case, dtype, seed)
     with np.errstate(all="ignore"):                     # float32 overflows are part of the answer
         values = net_values(case, ref, inputs["x"], inputs)
     theirs = compare(case.id, record.quantity, run.oracle[record.quantity], values[record.quantity], record.tol)

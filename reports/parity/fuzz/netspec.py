@@ -35,7 +35,7 @@ from torch_impl.transfer import load_params
 from ..cases import adaptive_window, conv_reduction, linear_reduction, overlap_reduction
 from ..net_cases import NetCase
 
-__all__ = ["Layer", "NetSpec", "Invalid", "values", "draw_spec", "shapes", "build", "inputs", "net_case", "describe",
+__all__ = ["Layer", "NetSpec", "Invalid", "values", "draw_spec", "shapes", "build", "inputs", "loss_weight", "net_case", "describe",
            "layer_names", "param_layers", "empty_pool_windows", "KINDS", "SHORT", "INPUT_KINDS", "LAYOUTS", "LOSS_DEFAULTS", "LABELS", "WEIGHT_KEY", "pair"]
 
 #: The reference layers a network is drawn from, and the prefix of their names in a network.
@@ -198,8 +198,8 @@ def empty_pool_windows(spec: NetSpec) -> list:
     the padding: possible with dilation). torch accepts them, and its backward then writes outside
     the gradient buffer (the known finding ``maxpool-dilated-window-in-padding``): the fuzzer never
     runs torch on such a network."""
-    out = []
-    for name, layer, s, o in zip(layer_names(spec), spec.layers, shapes(spec), shapes(spec)[1:]):
+    out, ins = [], shapes(spec)
+    for name, layer, s, o in zip(layer_names(spec), spec.layers, ins, ins[1:]):
         if layer.kind != "Pooling":
             continue
         for n, m, k, st, p, d in zip(s[1:], o[1:], *(pair(layer.o[x]) for x in ("kernel", "stride", "pad", "dilation"))):
@@ -416,7 +416,8 @@ def _cross_entropy(scores, t, *, weight, **options):
     return F.cross_entropy(scores, t, weight=None if weight is None else weight.to(scores.device), **options)
 
 
-def _loss_weight(spec, K, dtype):
+def loss_weight(spec, K, dtype):
+    """The cross-entropy's class weights of a spec whose loss has ``weight``: K of them, in ``dtype``."""
     return (np.abs(values([spec.seed, WEIGHT_KEY], (K,))) + np.float32(0.5)).astype(dtype)
 
 
@@ -438,7 +439,7 @@ def build(spec: NetSpec, dtype, sides=("reference", "torch")) -> tuple:
             if children:
                 book[f"{attr}{i}"] = f"{name}.{children[name].book_params[attr]}"
     lo = spec.loss_opts
-    weight = _loss_weight(spec, sizes[-1][0], dtype) if lo["weight"] else None
+    weight = loss_weight(spec, sizes[-1][0], dtype) if lo["weight"] else None
     options = dict(reduction=lo["reduction"], ignore_index=-100 if lo["ignore_index"] is None else lo["ignore_index"])
     ref = net = None
     if "reference" in sides:
@@ -455,10 +456,6 @@ def build(spec: NetSpec, dtype, sides=("reference", "torch")) -> tuple:
 
 def inputs(spec: NetSpec, dtype) -> dict:
     """{"x", "t"} and, in training mode with Dropout layers, "masks" (see ``NetCase``)."""
-    return _inputs(spec, dtype)
-
-
-def _inputs(spec: NetSpec, dtype) -> dict:
     dtype = np.dtype(dtype)
     sizes = shapes(spec)
     N, K = spec.shape[0], sizes[-1][0]
@@ -511,10 +508,9 @@ def _reduction(spec: NetSpec) -> int:
 def net_case(spec: NetSpec) -> NetCase:
     """The parity case of a generated network (``build`` and ``inputs`` ignore the Generator they
     are given: the spec's seed and keys make every number)."""
-    shapes(spec)                                           # Invalid before anything is built
     mode = "train" if spec.train and any(layer.kind == "Dropout" for layer in spec.layers) else "eval"
     return NetCase("Fuzz", {"net": describe(spec)}, lambda rng, dtype: build(spec, dtype),
-                   lambda rng, dtype: _inputs(spec, dtype), _reduction(spec), mode=mode)
+                   lambda rng, dtype: inputs(spec, dtype), _reduction(spec), mode=mode)
 
 
 # ------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from ..configs import by_name, precision_of
 from ..records import config_tolerance
 from . import oracle_np as O
 from .engine import Finding, cpu_name
-from .netspec import WEIGHT_KEY, pair, describe, inputs, layer_names, net_case, shapes, values
+from .netspec import pair, describe, inputs, layer_names, loss_weight, net_case, shapes, values
 
 __all__ = ["SETUPS", "BACKENDS", "script", "write_repro", "file_name", "layer_call", "torch_module", "MAX_LINES"]
 
@@ -329,7 +329,7 @@ _VERDICT = {
 #: A compile finding's verdict: PyTorch's ablation (the same program under each backend, from the
 #: least compiler to the most); the first backend that fails is named, inductor's result decides.
 _ABLATION = '''    first = None
-    for backend in ("eager", "aot_eager", "aot_eager_decomp_partition", "inductor"):
+    for backend in (''' + ", ".join(f'"{b}"' for b in BACKENDS) + '''):
         try:
             err = error(run(CONFIG, backend), want)
             text, bad = f"max rel error {{err:.3g}} (limit {{{limit}:.2g}})", err > {limit}
@@ -446,7 +446,7 @@ def _constants(spec, data, dtype, upto: int, whole: bool) -> str:
         lo = spec.loss_opts
         loss = [f"reduction={lo['reduction']!r}", f"ignore_index={-100 if lo['ignore_index'] is None else lo['ignore_index']}"]
         if lo["weight"]:
-            w = np.abs(values([spec.seed, WEIGHT_KEY], (sizes[-1][0],))) + np.float32(0.5)
+            w = loss_weight(spec, sizes[-1][0], np.float32)
             loss.append(f"weight={_floats(w)}.astype(float)")
         lines += [f"T = {_labels(data)}", f"LOSS = dict({', '.join(loss)})"]
     lines += ["P = {" + ",\n     ".join(params) + "}"] + ["MASKS = {" + ", ".join(masks) + "}"] * bool(masks)
