@@ -117,3 +117,18 @@ def test_the_report_section_and_card_read_the_same_totals():
     agreeing = O.CorpusRun(synthetic_corpus().results[-3:], "x", 0.0)        # 2 agree, 1 not run
     ctx = corpus.opinfo_context(ReportInputs(records=[], sweeps=[], environment=[], opinfo=agreeing))
     assert (ctx["samples"], ctx["run"], ctx["agree"], ctx["all_agree"]) == (3, 2, 2, True)
+
+
+def test_every_mutant_of_the_judges_still_finds_its_text():
+    """scripts/judge_mutants.py plants each fault by a text replacement; a refactor that moves the
+    text makes the mutant stale (the script reports it, but nobody runs the script every day)."""
+    import importlib.util
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("judge_mutants", ROOT / "scripts" / "judge_mutants.py")
+    mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutants)
+    stale = [(mid, old[:60]) for mid, file, pairs, _ in mutants.MUTANTS for old, _ in pairs
+             if (ROOT / file).read_text(encoding="utf-8").count(old) != 1]
+    assert not stale, f"mutants whose text is not found exactly once (update scripts/judge_mutants.py): {stale}"

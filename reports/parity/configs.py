@@ -399,8 +399,8 @@ def plan(cfg: Configuration, dtype, baselines=None) -> Plan:
     registry entries as baselines (the CPU dry run of the CUDA entries)."""
     dtype = np.dtype(dtype).name
     skip = unavailable(cfg)
-    if skip is None and not_applicable(cfg, dtype):
-        skip = f"{NOT_APPLICABLE}: {not_applicable(cfg, dtype)}"
+    if skip is None and (why := not_applicable(cfg, dtype)):
+        skip = f"{NOT_APPLICABLE}: {why}"
     base = ((baselines or {}).get(cfg.baseline) or by_name(cfg.baseline)) if cfg.baseline else None
     return Plan(cfg, dtype, skip, precision_of(cfg, dtype), base, precision_of(base, dtype) if base else None)
 

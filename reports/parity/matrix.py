@@ -293,22 +293,22 @@ def eager_tolerance(tol: Tolerance, base_tol: Tolerance, baseline: str) -> Toler
     return Tolerance(tol.rtol + base_tol.rtol, f"sum of the two tolerances: {tol.why}; {baseline}: {base_tol.why}")
 
 
-def judge_runs(case, plan: Plan, run1, run2, base_run) -> list[Record]:
+def judge_runs(case, planned: Plan, run1, run2, base_run) -> list[Record]:
     """The records of a run (``run2``: its repeat, or None) against the oracle and, unless
     ``base_run`` is None, against the run of the plan's baseline."""
-    name, k, prec = case_label(case), case.reduction, plan.precision
+    name, k, prec = case_label(case), case.reduction, planned.precision
     tol = config_tolerance(prec, k, case.tol_factor)
     if base_run is not None:
-        base_tol = config_tolerance(plan.baseline_precision, k, case.tol_factor)
-        scale = prec.eps / plan.baseline_precision.eps
-        pair_tol = eager_tolerance(tol, base_tol, plan.baseline.name)
+        base_tol = config_tolerance(planned.baseline_precision, k, case.tol_factor)
+        scale = prec.eps / planned.baseline_precision.eps
+        pair_tol = eager_tolerance(tol, base_tol, planned.baseline.name)
     records = []
     for q, value in run1.values.items():
         det, diff = determinism(value, run2.values.get(q) if run2 else None)
-        extra = dict(configuration=plan.config.name, deterministic=det, run_diff=diff)
+        extra = dict(configuration=planned.config.name, deterministic=det, run_diff=diff)
         note = run1.notes.get(q, "")
         rec = compare(name, q, run1.oracle[q], value, tol, config=case.config, group=run1.groups[q],
-                      dtype=plan.dtype, note=note)
+                      dtype=planned.dtype, note=note)
         base_err = None
         if base_run is not None:
             base_err = compare(name, q, base_run.oracle[q], base_run.values[q], tol).max_rel
@@ -318,8 +318,8 @@ def judge_runs(case, plan: Plan, run1, run2, base_run) -> list[Record]:
         records.append(amend(rec, verdict=verdict, compared_with="oracle", ratio=ratio, **extra))
         if base_run is not None:
             rec = compare(name, q, base_run.values[q], value, pair_tol, config=case.config,
-                          group=run1.groups[q], dtype=plan.dtype,
-                          note="; ".join(n for n in (note, f"baseline: {plan.baseline.name}") if n))
+                          group=run1.groups[q], dtype=planned.dtype,
+                          note="; ".join(n for n in (note, f"baseline: {planned.baseline.name}") if n))
             records.append(amend(rec, verdict="agrees" if rec.passed else "disagrees",
                                    compared_with="eager", **extra))
     return records
