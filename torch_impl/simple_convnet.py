@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .dtypes import as_torch_dtype
-from .network import BookNetMixin, check_int, conv_output_size
+from .network import BookNetMixin, check_conv_param, check_int, conv_output_size
 
 __all__ = ["SimpleConvNet", "conv_output_size"]
 
@@ -90,10 +90,7 @@ class SimpleConvNet(BookNetMixin, nn.Sequential):
                 f"missing {missing}, unknown {unknown}"
             )
         conv_param = dict(conv_param)  # a copy; the caller's dict is never touched
-        FN = check_int("conv_param['filter_num']", conv_param["filter_num"], 1)
-        FS = check_int("conv_param['filter_size']", conv_param["filter_size"], 1)
-        pad = check_int("conv_param['pad']", conv_param["pad"], 0)
-        stride = check_int("conv_param['stride']", conv_param["stride"], 1)
+        FN, FS, pad, stride = check_conv_param(conv_param, "conv_param")
         hidden_size = check_int("hidden_size", hidden_size, 1)
         output_size = check_int("output_size", output_size, 1)
         if (isinstance(weight_init_std, bool) or not isinstance(weight_init_std, numbers.Real)

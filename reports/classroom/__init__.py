@@ -24,5 +24,7 @@ both.
 #: The book's names the grader knows, in the order it grades and prints them.
 NAMES = ("im2col", "col2im", "Convolution", "Pooling", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss",
          "Dropout", "SimpleConvNet", "SGD", "Momentum", "AdaGrad", "Adam")
+#: The optimizers among them.
+OPTIMIZER_NAMES = NAMES[-4:]
 
-__all__ = ["NAMES"]
+__all__ = ["NAMES", "OPTIMIZER_NAMES"]

@@ -28,7 +28,7 @@ import numpy as np
 import reference as R
 from reference import optimizer as O
 
-from . import NAMES
+from . import NAMES, OPTIMIZER_NAMES
 
 __all__ = ["Candidate", "BOOK_WAYS", "BUG_EXPLAINED_BY", "candidates", "answer_namespace", "names_reached"]
 
@@ -187,14 +187,13 @@ _REACHED = {"Convolution": ("im2col", "col2im", "Convolution", "SimpleConvNet"),
             "Affine": ("Affine", "SimpleConvNet"), "Relu": ("Relu", "SimpleConvNet"),
             "SoftmaxWithLoss": ("SoftmaxWithLoss", "SimpleConvNet"), "SimpleConvNet": ("SimpleConvNet",),
             "Sigmoid": ("Sigmoid",), "Dropout": ("Dropout",)}
-_OPTIMIZERS = ("SGD", "Momentum", "AdaGrad", "Adam")
 
 
 def names_reached(bug) -> tuple:
     """The graded names a bug of the zoo can change: those of the layers it reaches, the optimizers
     for an optimizer bug; none for a bug of the harness (its checks are the self-check alone)."""
     if "optimizer" in bug.checks:
-        return _OPTIMIZERS
+        return OPTIMIZER_NAMES
     reached = {n for layer in bug.reaches for n in _REACHED.get(layer, ())}
     return tuple(n for n in NAMES if n in reached)
 

@@ -128,8 +128,9 @@ def verdict_of(result, signatures=None, missing="") -> Verdict:
         if nets:
             same = [r for r in records if (r.case, r.config, r.dtype) == (nets[0].case, nets[0].config, nets[0].dtype)]
             div = first_divergence(same)
-            where = "" if _where(div or failing[0]) == _where(failing[0]) else f"{_where(div)}, "
-            v.divergence = f"first divergence: {div.quantity} ({where}{div.dtype})" if div else ""
+            if div:
+                where = "" if _where(div) == _where(failing[0]) else f"{_where(div)}, "
+                v.divergence = f"first divergence: {div.quantity} ({where}{div.dtype})"
         v.diagnosis = diagnosis_lines(name, records, signatures) if signatures is not None else [missing]
     elif todo:
         v.verdict = "to do"

@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import NAMES
+from . import NAMES, OPTIMIZER_NAMES
 from .calls import StudentExit, one_line
 from .grading import grade_name
 
@@ -54,9 +54,6 @@ def load_student(path: Path):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-
-
-OPTIMIZER_NAMES = ("SGD", "Momentum", "AdaGrad", "Adam")
 
 
 def preload_optimizers(path: Path):
