@@ -40,7 +40,7 @@ from .errors import UsageError
 from .files import MARKER
 from .parity.cells import MULTIPLE
 from .parity.outputs import BundleError, bundle_names, read_bundle
-from .parity.records import OUTPUT_KEY_FIELDS, case_id, compare, config_str, float_eps, output_key
+from .parity.records import OUTPUT_KEY_FIELDS, bits_of, case_id, compare, config_str, float_eps, output_key
 
 __all__ = ["MULTIPLE", "FLOOR_FACTOR", "VERDICT_RANK", "REPORT_CSVS", "DIFF_COLUMNS", "ENV_KEYS", "Side",
            "DiffRow", "DiffResult", "check_input", "read_side", "judge_move", "verdict_change", "bits_of",
@@ -83,6 +83,15 @@ class Side:
     notes: list = field(default_factory=list)    # what could not be read, said in one line each
 
 
+def _header(path: Path) -> list:
+    """The column names of a CSV file's first line ([] when it cannot be read as text)."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return fh.readline().strip().split(",")
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
 def check_input(path, label: str) -> tuple[Path, str]:
     """(the CSV file or folder to read, "report" or "parity csv"); :class:`UsageError` (one line)
     when ``path`` is neither a report folder nor a parity CSV file."""
@@ -97,10 +106,7 @@ def check_input(path, label: str) -> tuple[Path, str]:
         return p, "report"
     if p.suffix.lower() != ".csv":
         raise UsageError(f"{label} {path} is neither a report folder nor a CSV file; {fix}")
-    try:
-        header = p.open(encoding="utf-8").readline().strip().split(",")
-    except (OSError, UnicodeDecodeError):
-        header = []
+    header = _header(p)
     if not {"group", "case", "config", "dtype", "quantity", "max_rel", "verdict"} <= set(header):
         raise UsageError(f"{label} {path} is not a CSV of `cnn-parity parity --csv` (no group, case, config, "
                          f"dtype, quantity, max_rel and verdict columns); {fix}")
@@ -167,7 +173,7 @@ def read_side(path, label: str) -> Side:
         bundle_path = path / bundle_names()[0]
         env_path = path / "environment.csv"
     else:                                  # parity --csv: its records, or the matrix's columns with --config
-        header = set(path.open(encoding="utf-8").readline().strip().split(","))
+        header = set(_header(path))
         files = [(path, "configurations.csv" if {"case_id", "compared_with", "bits"} <= header else "parity.csv")]
         bundle_path = path.with_name(bundle_names(path.stem)[0])
         env_path = None
@@ -209,15 +215,6 @@ def read_side(path, label: str) -> Side:
 # ------------------------------------------------------------------------------------------
 # Judging one row
 # ------------------------------------------------------------------------------------------
-
-def bits_of(max_rel: float) -> float:
-    """Bits of agreement, −log2(max_rel): inf when identical, NaN when not measured (as Record.bits)."""
-    if math.isnan(max_rel):
-        return math.nan
-    if math.isinf(max_rel):
-        return -math.inf
-    return math.inf if max_rel == 0 else -math.log2(max_rel)
-
 
 def judge_move(err_a: float, err_b: float, dtype: str) -> str:
     """``away`` (B's error > MULTIPLE·A's + FLOOR_FACTOR·eps), ``closer`` (the reverse),

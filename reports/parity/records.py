@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-__all__ = ["DTYPES", "Tolerance", "Precision", "PRECISIONS", "config_tolerance", "Record", "compare", "config_str",
+__all__ = ["DTYPES", "Tolerance", "Precision", "PRECISIONS", "config_tolerance", "Record", "bits_of", "compare", "config_str",
            "short_config", "float_eps", "reduction_tolerance", "records_to_frame", "dedupe", "first_divergence",
            "worst_record", "CONFIGURATION_FIELDS", "case_id", "output_key", "record_key", "OUTPUT_KEY_FIELDS",
            "SavedOutput", "OutputRecorder", "saved_output", "amend", "array_digest"]
@@ -104,6 +104,12 @@ def config_tolerance(precision: Precision, k: int, factor: float = 16.0) -> Tole
                            f"reduction length k={k}, eps=2^(1-p)={precision.eps:.2e}")
 
 
+def bits_of(max_rel: float) -> float:
+    """Bits of agreement, −log2(max_rel): inf when identical (max_rel 0), NaN when not measured."""
+    if math.isnan(max_rel):
+        return math.nan
+    return math.inf if max_rel == 0 else -math.log2(max_rel)
+
 @dataclass
 class Record:
     """One comparison: what was compared, how far apart, and the verdict."""
@@ -137,9 +143,7 @@ class Record:
     @property
     def bits(self) -> float:
         """Bits of agreement, −log2(max_rel): inf when identical, NaN when not measured."""
-        if math.isnan(self.max_rel):
-            return math.nan
-        return math.inf if self.max_rel == 0 else -math.log2(self.max_rel)
+        return bits_of(self.max_rel)
 
     def describe(self) -> str:
         """One readable line, used in assertion messages and on the terminal."""
