@@ -22,7 +22,7 @@ import torch
 
 from reference.optimizer import Adam, BookAdam
 
-from .text import check, heading, table
+from .text import check_items, check_lines, heading, table
 
 __all__ = ["PARAMS", "GRADS", "AdamSteps", "compute", "ulps", "book_gap", "to_text", "to_context"]
 
@@ -169,7 +169,7 @@ def to_text(s: AdamSteps) -> str:
     out += [f"   reference Adam against torch.optim.Adam: {ulps(s.ref_p, s.torch_p)} ulp apart at most;",
             f"   the book's Adam against torch.optim.Adam (eps = 1e-8): apart by up to {book_gap(s)};",
             f"   the book's Adam against torch.optim.Adam (eps = eps_t): {ulps(s.book_p, s.torch_eps_t_p)} ulp apart.", ""]
-    out += ["Checks:"] + [f"   {check(ok, what)}" for what, ok in s.checks]
+    out += check_lines(s.checks)
     return "\n".join(out)
 
 
@@ -186,5 +186,5 @@ def to_context(s: AdamSteps) -> dict:
         "eps_t_later": [[str(n), f"{e:.3g}"] for n, e in s.eps_t_later],
         "ulps": {"reference": ulps(s.ref_p, s.torch_p), "book_gap": book_gap(s),
                  "book_eps_t": ulps(s.book_p, s.torch_eps_t_p)},
-        "checks": [{"what": what, "ok": bool(ok)} for what, ok in s.checks],
+        "checks": check_items(s.checks),
     }

@@ -23,7 +23,7 @@ import reference as R
 
 from ..html.sections.about import grid_cells, matrix_cells
 from .im2col import BOOK_FILTER, BOOK_INPUT
-from .text import check, grid, heading, labelled, num
+from .text import check_items, check_lines, grid, heading, labelled, num
 
 __all__ = ["ConvBackwardSteps", "compute", "to_text", "to_context"]
 
@@ -175,7 +175,7 @@ def to_text(s: ConvBackwardSteps) -> str:
     if s.pad:
         out += [f"   The padded border's gradients are dropped: they belong to zeros that are not part of x.", ""]
     out += [f"   dx, shape {s.dx.shape}:", ""] + grid(s.dx) + [""]
-    out += ["Checks:"] + [f"   {check(ok, what)}" for what, ok in s.checks]
+    out += check_lines(s.checks)
     return "\n".join(out)
 
 
@@ -206,5 +206,5 @@ def to_context(s: ConvBackwardSteps) -> dict:
                      "terms": " + ".join(f"{num(v)}" for _, _, v in terms),
                      "from": ", ".join(f"{names[r]} at {p[0]},{p[1]}" for r, p, _ in terms),
                      "result": num(s.dx_padded[i, j])} for (i, j), terms in sorted(s.dx_terms.items())],
-        "checks": [{"what": what, "ok": bool(ok)} for what, ok in s.checks],
+        "checks": check_items(s.checks),
     }

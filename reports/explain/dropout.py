@@ -24,7 +24,7 @@ import torch.nn.functional as F
 import reference as R
 
 from ..html.sections.about import grid_cells
-from .text import check, grid, heading, num
+from .text import check_items, check_lines, grid, heading, num
 
 __all__ = ["DROPOUT_INPUT", "DropoutSteps", "compute", "to_text", "to_context"]
 
@@ -122,7 +122,7 @@ def to_text(s: DropoutSteps) -> str:
     out += grid(s.torch_out) + [""]
     out += ["   and its gradient (dout = 1): 1/(1 − p) where kept, 0 where dropped — the same mask, scaled:", ""]
     out += grid(s.torch_grad) + [""]
-    out += ["Checks:"] + [f"   {check(ok, what)}" for what, ok in s.checks]
+    out += check_lines(s.checks)
     return "\n".join(out)
 
 
@@ -144,5 +144,5 @@ def to_context(s: DropoutSteps) -> dict:
         "torch_mean": grid_cells(s.torch_mean, cls="grid wide", caption="PyTorch: mean training output", fmt=three),
         "torch_out": grid_cells(s.torch_out, cls="grid out", caption="F.dropout(x, p)"),
         "torch_grad": grid_cells(s.torch_grad, caption="x.grad (dout = 1)"),
-        "checks": [{"what": what, "ok": bool(ok)} for what, ok in s.checks],
+        "checks": check_items(s.checks),
     }

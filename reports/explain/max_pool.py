@@ -25,7 +25,7 @@ import torch.nn.functional as F
 import reference as R
 
 from ..html.sections.about import grid_cells, matrix_cells
-from .text import check, grid, heading, labelled, num
+from .text import check_items, check_lines, grid, heading, labelled, num
 
 __all__ = ["POOL_INPUT", "MaxPoolSteps", "compute", "to_text", "to_context"]
 
@@ -164,7 +164,7 @@ def to_text(s: MaxPoolSteps) -> str:
     differ = int(np.count_nonzero(s.amax_dx != s.dx))
     out.append(f"   It differs from max pooling's dx at {differ} pixel{'s' if differ != 1 else ''}"
                + (": the ties." if differ else "."))
-    out += ["", "Checks:"] + [f"   {check(ok, what)}" for what, ok in s.checks]
+    out += [""] + check_lines(s.checks)
     return "\n".join(out)
 
 
@@ -199,5 +199,5 @@ def to_context(s: MaxPoolSteps) -> dict:
         "torch_indices": grid_cells(s.torch_indices, caption="torch's indices"),
         "amax_dx": grid_cells(s.amax_dx, cls="grid out", caption="dx through torch.amax"),
         "amax_differs": differ,
-        "checks": [{"what": what, "ok": bool(ok)} for what, ok in s.checks],
+        "checks": check_items(s.checks),
     }

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import reference as R
 
 from ..html.sections.about import grid_cells, matrix_cells
-from .text import check, grid, heading, labelled, num
+from .text import check_items, check_lines, grid, heading, labelled, num
 
 __all__ = ["SCORES", "LABELS", "SoftmaxLossSteps", "compute", "to_text", "to_context"]
 
@@ -149,7 +149,7 @@ def to_text(s: SoftmaxLossSteps) -> str:
     out += labelled(s.numerical, samples, classes, digits=6) + [""]
     out += ["   Largest difference from (y − t)/N:"]
     out += [f"     {what:<32} {d}" for what, d in differences(s)]
-    out += ["", "Checks:"] + [f"   {check(ok, what)}" for what, ok in s.checks]
+    out += [""] + check_lines(s.checks)
     return "\n".join(out)
 
 
@@ -176,5 +176,5 @@ def to_context(s: SoftmaxLossSteps) -> dict:
         "numerical": matrix_cells(s.numerical, samples, classes, cls="grid wide", fmt=six),
         "h": f"{H:g}",
         "differences": differences(s),
-        "checks": [{"what": what, "ok": bool(ok)} for what, ok in s.checks],
+        "checks": check_items(s.checks),
     }

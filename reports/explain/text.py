@@ -60,6 +60,16 @@ def check(ok: bool, what: str) -> str:
     return f"{'✓' if ok else '✗'} {what}"
 
 
+def check_lines(checks) -> list[str]:
+    """A topic's "Checks:" block: one ✓/✗ line per (what, ok)."""
+    return ["Checks:"] + [f"   {check(ok, what)}" for what, ok in checks]
+
+
+def check_items(checks) -> list[dict]:
+    """The same checks as a topic's page shows them."""
+    return [{"what": what, "ok": bool(ok)} for what, ok in checks]
+
+
 def heading(title: str) -> list[str]:
     """The first lines of a topic: its title, underlined."""
     return [title, "═" * len(title), ""]

@@ -31,7 +31,7 @@ from ..html.sections.about import matrix_cells
 from ..parity.configs import applied, by_name
 from ..parity.records import reduction_tolerance
 from .im2col import BOOK_FILTER, BOOK_INPUT
-from .text import check, grid, heading, labelled, table
+from .text import check_items, check_lines, grid, heading, labelled, table
 
 __all__ = ["KERNELS", "CONVOLUTIONS", "KernelRun", "TorchConvSteps", "kernel_name", "ops_run",
            "compute", "to_text", "to_context"]
@@ -245,7 +245,7 @@ def to_text(s: TorchConvSteps) -> str:
     out += [f"4. Different kernels add in a different order, so their float32 results differ in the last bits.",
             f"   {CONVOLUTIONS[-1][0]}, float32, the largest difference relative to the largest output:", ""]
     out += table(["", "difference"], [[label, f"{err:.2g}"] for label, err in s.float32]) + [""]
-    out += ["Checks:"] + [f"   {check(ok, what)}" for what, ok in s.checks]
+    out += check_lines(s.checks)
     return "\n".join(out)
 
 
@@ -264,5 +264,5 @@ def to_context(s: TorchConvSteps) -> dict:
         "kernels": kernel_rows(s), "summary": kernel_summary(s), "legend": legend(s),
         "what": CONVOLUTIONS[-1][0],
         "float32": [[label, f"{err:.2g}"] for label, err in s.float32],
-        "checks": [{"what": what, "ok": bool(ok)} for what, ok in s.checks],
+        "checks": check_items(s.checks),
     }
