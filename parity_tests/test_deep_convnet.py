@@ -250,6 +250,8 @@ def test_precision_study_judges_against_float64(slice_, monkeypatch):
     for r in res.values():
         assert r.widest_flip_margin <= 2 * r.max_abs_err
         assert r.agreement == 1 - r.flips / r.n
+    given = precision.precision_study(x, t, names, oracle=book.deep_convnet_answer(x, t).scores)
+    assert {r.variant: r for r in given} == res                    # the answer's scores are the oracle
     monkeypatch.setattr(configs, "unavailable", lambda cfg: "no autocast here")
     (r,) = precision.precision_study(x[:2], t[:2], ("autocast-fp16",))
     assert r.unavailable == "no autocast here" and r.accuracy is None

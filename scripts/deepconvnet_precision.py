@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     answer = deep_convnet_answer(x, t)
     print(f"book's weights: reference accuracy {answer.accuracy:.4f}, twin {answer.twin_accuracy:.4f}, "
           f"{answer.disagreements} predictions differ; scores: {answer.record.describe()}")
-    print(format_precision(precision_study(x, t, variants)))
+    print(format_precision(precision_study(x, t, variants, oracle=answer.scores)))
     _, twin32 = book_deep_convnet(dtype=np.float32)
     print("under autocast float16:", ", ".join(f"{n} {i}->{o}" for n, i, o in
                                                layer_dtypes(twin32, x[:2].astype(np.float32), "float16")))

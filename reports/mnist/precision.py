@@ -108,16 +108,19 @@ def _variant_scores(name, twin64, twin32, x, batch_size):
         raise RuntimeError(f"no {name} CPU kernel in torch {torch.__version__}: {exc}") from None
 
 
-def precision_study(x, t, variants=tuple(VARIANTS), folder=None, batch_size=100) -> list[PrecisionResult]:
+def precision_study(x, t, variants=tuple(VARIANTS), folder=None, batch_size=100,
+                    oracle=None) -> list[PrecisionResult]:
     """Each variant of :data:`VARIANTS` on images ``x`` (float64, as :func:`reports.mnist.book.book_test_set`
     gives them) with labels ``t``, judged against the float64 reference. A variant that cannot
-    run here comes back with ``unavailable`` set."""
+    run here comes back with ``unavailable`` set. ``oracle``: the float64 reference's scores of
+    ``x`` when they are already computed (``deep_convnet_answer(x, t).scores``)."""
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
     ref64, twin64 = book_deep_convnet(folder, np.float64)
     _, twin32 = book_deep_convnet(folder, np.float32)
-    oracle = scores(ref64, x, batch_size)
+    if oracle is None:
+        oracle = scores(ref64, x, batch_size)
     p64 = oracle.argmax(axis=1)
     top2 = np.sort(oracle, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
