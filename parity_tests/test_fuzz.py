@@ -45,10 +45,8 @@ EAGER, SPOILED = C.by_name("eager"), C.by_name("spoiled-conv-tf32")
 
 @pytest.fixture
 def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with C.one_thread():
+        yield
 
 
 def _net(*layers, shape=(2, 3, 5, 5), **spec):

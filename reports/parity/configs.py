@@ -49,7 +49,7 @@ from .cells import NOT_APPLICABLE
 from .records import DTYPES, PRECISIONS, Precision
 
 __all__ = ["Flag", "Configuration", "CONFIGS", "TEST_ONLY", "by_name",
-           "resolve", "applied", "configured", "Configured", "unavailable", "not_applicable",
+           "resolve", "applied", "one_thread", "configured", "Configured", "unavailable", "not_applicable",
            "precision_of", "Plan", "plan", "on_cpu", "round_to_tf32", "describe", "ALL"]
 
 
@@ -431,6 +431,14 @@ def on_cpu(cfg: Configuration) -> Configuration:
 # ------------------------------------------------------------------------------------------
 # Running under a configuration
 # ------------------------------------------------------------------------------------------
+
+@contextmanager
+def one_thread():
+    """torch on one intra-op thread (the ``threads-1`` configuration's flag), restored on exit:
+    for tiny runs, where a busy two-core machine's thread wake-ups cost more than the work."""
+    with _flags((_threads(1),)):
+        yield
+
 
 @contextmanager
 def applied(cfg: Configuration):

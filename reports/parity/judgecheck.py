@@ -241,25 +241,13 @@ def _float64_twin(case, dtype="float32", seed=0):
     return {q: np.asarray(v.detach().numpy() if hasattr(v, "detach") else v, dtype=np.float64) for q, v in out.items()}
 
 
-@contextmanager
-def _one_thread():
-    """torch on one thread (restored afterwards): the runs here are tiny, and on a busy two-core
-    machine the thread pool's wake-ups cost 50 times their work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _check_oracle_values():
     """A float32 run's oracle against torch's float64 twin on the same values: float64's
     tolerance (16·√k·2^-52); the float32 draws themselves, or an oracle computed in float32, are
     10^8 times further off. A float64 run's oracle agrees with the run within float64's."""
     expect = _Expect()
     for case in (conv_case(N=2, C=2, H=5, W=5, FN=3), elementwise_case("Sigmoid", shape=(2, 3)), _smallest_net()):
-        with _one_thread():
+        with C.one_thread():
             run, want = M.run_case(case, C.by_name("eager"), "float32"), _float64_twin(case)
             run64 = M.run_case(case, C.by_name("eager"), "float64")
         tol = R.reduction_tolerance("float64", case.reduction)
@@ -379,7 +367,7 @@ def _check_statuses():
                                patch=_patch(lambda n: 2.0 ** -20 if n % 2 == 0 else 0.0)),
                C.Configuration("own-baseline", "judged against its own baseline", baseline="shifted")]
     shifted = C.Configuration("shifted", "adds 2^-10", patch=_patch(lambda n: 2.0 ** -10), baseline=None)
-    with _one_thread():
+    with C.one_thread():
         result = M.run_matrix(configs, [relu], ("float32", "float64"), baselines={"shifted": shifted})
     by = {}
     for r in result.records:

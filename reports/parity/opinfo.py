@@ -46,6 +46,7 @@ from reference import fast as RF
 from reference import util as U
 
 from .cases import adaptive_window, conv_reduction, linear_reduction, overlap_reduction
+from .configs import one_thread
 from .records import DTYPES, Record, compare, reduction_tolerance
 
 __all__ = ["OPS", "CorpusUnavailable", "Unsupported", "SampleResult", "CorpusRun",
@@ -527,12 +528,8 @@ def run_corpus(ops=None, dtypes=DTYPES, seed=0, subset=None, scan=None, method="
         scan = SUBSET_SCAN
     t0 = time.perf_counter()
     results = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         _run_all(ops, dtypes, seed, subset, scan, method, log, results)
-    finally:
-        torch.set_num_threads(threads)
     return CorpusRun(results, torch.__version__, time.perf_counter() - t0, subset, method)
 
 
