@@ -42,7 +42,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     # here, not at the top: --help answers before torch is imported
-    from ..parity.opinfo import OPS, CorpusUnavailable, run_corpus, summarize
+    from ..parity.opinfo import OPS, CorpusUnavailable, run_corpus, summarize, totals
 
     for name in args.op or ():
         if name not in OPS:
@@ -52,10 +52,11 @@ def run(args) -> int:
                             subset=args.subset, method=args.method)
     except CorpusUnavailable as exc:
         raise RunError(f"{exc}") from None
-    print(format_opinfo_table(summarize(corpus), corpus))
+    rows = summarize(corpus)
+    print(format_opinfo_table(rows, corpus))
     if args.csv:
         print(f"wrote {write_opinfo_csv(corpus, args.csv)}")
-    return 0 if corpus.totals()["disagree"] == 0 else 1
+    return 0 if totals(rows)["disagree"] == 0 else 1
 
 
 def _headroom(value) -> str:
