@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ from reports.cli import main
 from reports.explain import BOOK_INPUT, OPTIONS, TOPIC_NAMES, TOPICS, topic
 from reports.explain.page import topics_page
 from reports.html import page
+
+from .report_helpers import PageStructure
 
 TEMPLATES = Path(page.__file__).resolve().parent / "templates"
 
@@ -229,21 +230,11 @@ def test_torch_conv(steps):
 # The page and the command
 # ------------------------------------------------------------------------------------------
 
-class _Sections(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.ids = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "section":
-            self.ids.append(dict(attrs)["id"])
-
-
 def test_the_page_renders_every_topic(steps):
     html = topics_page([(t, steps[t.name]) for t in TOPICS], "cnn-parity explain all")
-    parser = _Sections()
+    parser = PageStructure()
     parser.feed(html)
-    assert parser.ids == list(TOPIC_NAMES)
+    assert parser.section_ids == list(TOPIC_NAMES)
     for t in TOPICS:
         assert t.title.replace("'", "&#39;") in html
     assert "✗" not in html and html.count("v pass") >= sum(len(steps[n].checks) for n in TOPIC_NAMES[1:])
