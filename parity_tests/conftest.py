@@ -67,6 +67,12 @@ def assert_dtype_preserved(records, dtype):
 #: The checkout's root (where ``cnn-parity`` subprocesses run).
 ROOT = Path(__file__).resolve().parents[1]
 
+#: The book's own code and weights (../shared/book beside the checkout; see its SOURCE.md).
+BOOK = ROOT.parent / "shared" / "book"
+#: For the tests that import or grade the book's ``common/layers.py``.
+needs_book_code = pytest.mark.skipif(not (BOOK / "common" / "layers.py").is_file(),
+                                     reason="the book's code (../shared/book) is not here")
+
 #: Folders inside the packages that hold generated output, ignored by git: the default output
 #: folder of `cnn-parity report` and `fuzz` (whose repros are .py files), never the project's code.
 GENERATED = (ROOT / "reports" / "out",)

@@ -24,11 +24,7 @@ import reference as R
 from reference import extensions as E
 from reference import optimizer as O
 
-from .conftest import ROOT
-
-BOOK = ROOT.parent / "shared" / "book"
-needs_book = pytest.mark.skipif(not (BOOK / "common" / "layers.py").is_file(),
-                                reason="the book's code (../shared/book) is not here")
+from .conftest import BOOK, ROOT, needs_book_code
 
 
 @contextlib.contextmanager
@@ -52,7 +48,7 @@ def same_bits(a, b):
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
-@needs_book
+@needs_book_code
 @pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (1, 2)])
 def test_convolution_book_path_is_the_books_convolution(stride, pad):
     rng = np.random.default_rng(0)
@@ -68,7 +64,7 @@ def test_convolution_book_path_is_the_books_convolution(stride, pad):
     assert same_bits(ours.dW, book.dW) and same_bits(ours.db, book.db)
 
 
-@needs_book
+@needs_book_code
 def test_pooling_book_path_is_the_books_pooling():
     """Without padding (the book pads max pooling with 0 and its backward fails with pad > 0)."""
     rng = np.random.default_rng(1)
@@ -84,7 +80,7 @@ def test_pooling_book_path_is_the_books_pooling():
     assert same_bits(ours.arg_max, book.arg_max)
 
 
-@needs_book
+@needs_book_code
 def test_softmax_with_loss_gradient_is_the_books():
     """The loss differs on purpose (log-sum-exp against log(y + 1e-7)); the gradient (y − t)/N is
     the book's up to the rounding of 1/N and of softmax."""
@@ -110,7 +106,7 @@ def _trajectory(opt, steps=5):
     return out
 
 
-@needs_book
+@needs_book_code
 @pytest.mark.parametrize("ours, book_name", [(lambda: O.SGD(0.1, fused=False), "SGD"),
                                              (lambda: O.BookMomentum(0.1, 0.9), "Momentum"),
                                              (lambda: O.BookAdaGrad(0.1), "AdaGrad"),

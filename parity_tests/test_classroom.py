@@ -27,9 +27,7 @@ from reports.classroom.grading import grade_name, plan
 from reports.commands import check as check_command
 from reports.parity.records import Record, compare
 
-from .conftest import ROOT, cli_env, one_line
-
-BOOK = ROOT.parent / "shared" / "book"
+from .conftest import BOOK, ROOT, cli_env, needs_book_code, one_line
 
 
 def _record(quantity="output", dtype="float64", max_rel=0.0, tol=1e-10, note="", group="layer", case="Relu",
@@ -431,7 +429,7 @@ def test_what_matches_nothing_is_said():
     assert lines[0].startswith("diagnosis: no known bug matches (nearest: "), lines
 
 
-@pytest.mark.skipif(not (BOOK / "common" / "layers.py").exists(), reason="the book's code (../shared/book) is not here")
+@needs_book_code
 def test_the_books_cheap_layers_are_explained_by_the_catalog():
     """The book's SoftmaxWithLoss, Dropout and Relu from its own common/layers.py, unchanged (the whole
     file, through the command, is in the slow tier)."""
@@ -495,7 +493,7 @@ def blocks(stdout) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (BOOK / "common" / "layers.py").exists(), reason="the book's code (../shared/book) is not here")
+@needs_book_code
 def test_the_books_layers_are_graded_and_every_difference_explained():
     status, out, err = run_check(BOOK / "common" / "layers.py")
     assert status == 1 and err == "", err
