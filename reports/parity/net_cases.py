@@ -178,16 +178,22 @@ def lenet5_case(N=4, c3_table=False, input_dim=(1, 28, 28), pad=2):
     return NetCase("LeNet5", config, build, inputs, reduction)
 
 
+def _conv_step(N, c, h, w, cp):
+    """A convolution of ``cp`` (the book's conv_param) on N images c×h×w: its output's (c, h, w)
+    and the lengths of its sums (forward, dW, dx)."""
+    fn, fs, pad, st = cp["filter_num"], cp["filter_size"], cp["pad"], cp["stride"]
+    h, w = (h + 2 * pad - fs) // st + 1, (w + 2 * pad - fs) // st + 1
+    return fn, h, w, [c * fs * fs, N * h * w, fn * fs * fs]
+
+
 def alexnet_plan(N, cfg):
     """(reduction length, dropout mask shape per sample) of an AlexNet configuration."""
     c, h, w = cfg["input_dim"]
     sums = [N]                                                   # dW of the affine layers
     pool, stride = cfg["pool"]
     for i, cp in enumerate(cfg["conv_params"], start=1):
-        fn, fs, pad, st = cp["filter_num"], cp["filter_size"], cp["pad"], cp["stride"]
-        h, w = (h + 2 * pad - fs) // st + 1, (w + 2 * pad - fs) // st + 1
-        sums += [c * fs * fs, N * h * w, fn * fs * fs]           # forward, dW, dx
-        c = fn
+        c, h, w, conv_sums = _conv_step(N, c, h, w, cp)
+        sums += conv_sums
         if i <= 2 and cfg["lrn"] is not None:
             sums.append(2 * cfg["lrn"]["size"])
         if i in (1, 2, 5):
@@ -350,10 +356,8 @@ def deep_convnet_plan(N, input_dim, conv_params, hidden_size, output_size):
     c, h, w = input_dim
     sums = [N, N * output_size]                                  # dW of the affines, softmax
     for i, cp in enumerate(conv_params, start=1):
-        fn, fs, pad, st = cp["filter_num"], cp["filter_size"], cp["pad"], cp["stride"]
-        h, w = (h + 2 * pad - fs) // st + 1, (w + 2 * pad - fs) // st + 1
-        sums += [c * fs * fs, N * h * w, fn * fs * fs]           # forward, dW, dx
-        c = fn
+        c, h, w, conv_sums = _conv_step(N, c, h, w, cp)
+        sums += conv_sums
         if i % 2 == 0:                                           # 2×2 max pool after Conv2, 4, 6
             h, w = h // 2, w // 2
     sums += [c * h * w, hidden_size, output_size]                # affine forward / dx
