@@ -345,6 +345,12 @@ class DiffResult:
     def matched(self) -> list:
         return [r for r in self.rows if r.present == "both"]
 
+    def moved(self, show_all: bool = False) -> list:
+        """Matched rows that moved beyond noise or changed their verdict (every matched row with
+        ``show_all``), the worse ones first, then by the size of the move."""
+        rows = [r for r in self.matched() if show_all or r.changed]
+        return sorted(rows, key=lambda r: (not r.worse, -abs(r.bits_change) if math.isfinite(r.bits_change) else 0))
+
     def summary(self) -> dict:
         """The counts of the summary, and the largest move (a DiffRow, or None); computed once."""
         if self._summary is None:
@@ -489,8 +495,7 @@ def format_diff(result: DiffResult, show_all: bool = False, limit: int = 60) -> 
             lines.append(f"{k:<{width}}  {va[:40]:<40}  {vb[:40]}" + ("   *" if differs else ""))
     lines += [""] + [f"note: {n}" for n in result.notes] + ([""] if result.notes else [])
     lines += summary_lines(result) + [""]
-    moved = sorted((r for r in result.rows if r.present == "both" and (show_all or r.changed)),
-                   key=lambda r: (not r.worse, -abs(r.bits_change) if math.isfinite(r.bits_change) else 0))
+    moved = result.moved(show_all)
     one_side = [r for r in result.rows if r.present != "both"]
     if not moved and not one_side:
         lines.append("nothing moved beyond noise, no verdict changed, no comparison only in one side.")

@@ -71,18 +71,12 @@ def _limited(rows) -> tuple[list, int]:
     return [diff_row(r) for r in rows[:ROW_LIMIT]], max(0, len(rows) - ROW_LIMIT)
 
 
-def _moved(result) -> list:
-    """Matched rows that moved beyond noise or changed their verdict, the worse ones first."""
-    rows = [r for r in result.rows if r.present == "both" and r.changed]
-    return sorted(rows, key=lambda r: (not r.worse, -abs(r.bits_change) if math.isfinite(r.bits_change) else 0))
-
-
 def compared_context(inputs) -> dict | None:
     """The report's "Compared with" section: the summary and the moved rows."""
     result = getattr(inputs, "compared", None)
     if result is None:
         return None
-    rows, more = _limited(_moved(result))
+    rows, more = _limited(result.moved())
     return {"other": str(result.a.path), "cards": summary_cards(result), "notes": result.notes,
             "rows": rows, "more": more, "worse": result.summary()["worse"]}
 
@@ -98,7 +92,7 @@ def diff_environment_context(result) -> dict | None:
 
 
 def diff_moved_context(result) -> dict:
-    rows, more = _limited(_moved(result))
+    rows, more = _limited(result.moved())
     return {"rows": rows, "more": more}
 
 
