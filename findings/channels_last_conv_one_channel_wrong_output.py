@@ -2,10 +2,10 @@
 horizontal stride above 1, gives wrong values: half the outputs are never written (whatever was in memory).
 
 Finding:  F.conv2d(x.to(memory_format=torch.channels_last), W, stride=(1, 3)) with x (2, 1, 3, 4), W (1, 1, 2, 4),
-          float32: the output is (2, 1, 2, 1); torch returns the right value for row 0 of each image and leftover
-          memory for row 1 (1e21, 1e32, ...). Needed: N >= 2, C = 1 (x's strides become (12, 1, 4, 1)), output
-          width 1 with stride_w > 1, output height >= 2. The same input contiguous, or oneDNN off
-          (torch.backends.mkldnn), is right. ONEDNN_VERBOSE=1 shows brg_conv_fwd called with dst "acbd":
+          float32, two intra-op threads: the output is (2, 1, 2, 1); torch returns the right value for row 0 of
+          each image and leftover memory for row 1 (1e21, 1e32, ...). Needed: N >= 2, C = 1 (x's strides become
+          (12, 1, 4, 1)), output width 1 with stride_w > 1, output height >= 2, and 2 threads (1 and 3 are
+          right here). The same input contiguous, or oneDNN off (torch.backends.mkldnn), is right. ONEDNN_VERBOSE=1 shows brg_conv_fwd called with dst "acbd":
           the (2, 1, 2, 1) output's strides (2, 1, 1, 1) read as an N-H-C-W layout.
 Found on: torch 2.14.1+cu130 and 2.13.0+cpu (CPU, oneDNN 3.12), Python 3.11.7, AMD EPYC (Zen 4, AVX-512, and with
           ATEN_CPU_CAPABILITY=avx2), 2 cores, Linux/KVM; found 2026-12-06 by cnn-parity fuzz (seed 0, network 1168,
@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 N, C, H, W_, FN, KH, KW, STRIDE = 2, 1, 3, 4, 1, 2, 4, (1, 3)
+THREADS = 2                                                          # torch's default on a 2-core machine
 TOL = 1e-5                                                           # float32, a sum of 8 products: ~1e-7 expected
 warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")   # printed by mkldnn.flags()
 
@@ -44,8 +45,9 @@ def error(got, want):
 
 
 def main():
+    torch.set_num_threads(THREADS)
     print(f"torch {torch.__version__}: F.conv2d, x ({N}, {C}, {H}, {W_}), W ({FN}, {C}, {KH}, {KW}), stride {STRIDE}, "
-          f"float32, CPU capability {torch.backends.cpu.get_cpu_capability()}")
+          f"float32, {THREADS} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}")
     worst = {"contiguous": 0.0, "channels_last": 0.0, "channels_last, oneDNN off": 0.0}
     for seed in range(3):                                            # the wrong values are leftover memory: 3 draws
         rng = np.random.default_rng(seed)

@@ -69,7 +69,7 @@ def test_serial_and_parallel_reports_hold_the_same_rows(tmp_path):
     share = str(max(1, conftest._cpu_count() // 2))
     env = conftest.cli_env(OMP_NUM_THREADS=share, OPENBLAS_NUM_THREADS=share, MKL_NUM_THREADS=share)
     tests = ["parity_tests/test_layers.py", "parity_tests/test_known_answers.py", "parity_tests/test_sweeps.py"]
-    serial = _pytest(*tests, "--parity-report", str(tmp_path / "serial"), env=env)
+    serial = _pytest(*tests, "-n", "0", "--parity-report", str(tmp_path / "serial"), env=env)
     assert serial.returncode == 0, serial.stdout[-3000:] + serial.stderr[-3000:]
     parallel = _pytest(*tests, "-n", "2", "--parity-report", str(tmp_path / "parallel"), env=env)
     assert parallel.returncode == 0, parallel.stdout[-3000:] + parallel.stderr[-3000:]

@@ -272,7 +272,7 @@ def run_mutant(tree: Path, mutant, tests, timeout=1800) -> dict:
     t0 = time.perf_counter()
     path.write_text(text, encoding="utf-8")
     try:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
                               cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
         lines = (proc.stdout + proc.stderr).splitlines()
         failed = [ln.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ") for ln in lines
